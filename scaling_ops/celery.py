@@ -1,0 +1,26 @@
+"""The Celery app. Without REDIS_URL, tasks run eagerly in-process (the embedded default)."""
+
+import os
+
+from celery import Celery, Task
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
+
+app = Celery("scaling_ops")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+class TenantTask(Task):
+    """Base for every per-organisation task: takes ``organization_id`` and re-enters its scope,
+    so a task body queries exactly as a request for that organisation would."""
+
+    abstract = True
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def __call__(self, *args, organization_id: int, **kwargs):
+        from scaling_ops import tenancy
+
+        with tenancy.isolated(), tenancy.scope(organization_id):
+            return super().__call__(*args, organization_id=organization_id, **kwargs)

@@ -1,0 +1,55 @@
+import pytest
+
+from scaling_ops import tenancy
+from scaling_ops.celery import TenantTask, app
+from scaling_ops.models import Site
+from scaling_ops.tenancy import TenantNotBound
+
+
+def test_querying_a_scoped_model_without_a_tenant_raises(personas):
+    with pytest.raises(TenantNotBound):
+        list(Site.objects.all())
+
+
+def test_scope_shows_only_the_bound_organisations_rows(personas):
+    with tenancy.scope(personas.org):
+        assert set(Site.objects.values_list("code", flat=True)) == {"north", "south"}
+    with tenancy.scope(personas.other_org):
+        assert list(Site.objects.values_list("organization_id", flat=True)) == [
+            personas.other_org.pk
+        ]
+
+
+def test_get_by_primary_key_cannot_cross_tenants(personas):
+    with tenancy.scope(personas.org), pytest.raises(Site.DoesNotExist):
+        Site.objects.get(pk=personas.other_site.pk)
+
+
+def test_new_rows_take_the_bound_organisation(personas):
+    with tenancy.scope(personas.org):
+        site = Site.objects.create(code="east", name="East")
+    assert site.organization_id == personas.org.pk
+
+
+def test_saving_another_tenants_row_inside_a_scope_raises(personas):
+    with tenancy.scope(personas.org), pytest.raises(TenantNotBound):
+        personas.other_site.save()
+
+
+def test_scope_is_restored_after_the_block(personas):
+    with tenancy.scope(personas.org):
+        with tenancy.scope(personas.other_org):
+            pass
+        assert tenancy.bound_organization_id() == personas.org.pk
+    assert tenancy.bound_organization_id() is None
+
+
+@app.task(base=TenantTask, name="tests.count_sites")
+def count_sites(*, organization_id: int) -> list[str]:
+    return sorted(Site.objects.values_list("code", flat=True))
+
+
+def test_tenant_task_reenters_the_scope_from_the_id(personas):
+    result = count_sites.delay(organization_id=personas.other_org.pk).get()
+    assert result == ["north"]
+    assert tenancy.bound_organization_id() is None
