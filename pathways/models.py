@@ -1,0 +1,347 @@
+"""Pathways: versioned models of care, the cases that follow them, their events, and the
+exception items the daily engine raises against them."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from scaling_ops.models import Site
+from scaling_ops.tenancy import TenantModel
+
+
+class RiskTier(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class StepKind(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    ASSESSMENT = "assessment", "Assessment"
+    TOUCHPOINT = "touchpoint", "Touchpoint"
+    ESCALATION = "escalation", "Escalation"
+    REVIEW = "review", "Review"
+    CLOSURE = "closure", "Closure"
+
+
+class Pathway(TenantModel):
+    slug = models.SlugField(max_length=80)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="pathway_slug_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PathwayVersion(TenantModel):
+    """One version of a pathway. Draft versions may change; an active version is immutable and
+    cases referred while it is active stay pinned to it for life."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Why this version exists: the change proposal, evidence or note that produced it.
+    rationale = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pathway", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pathway", "number"], name="pathway_version_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "pathway"],
+                condition=Q(status="active"),
+                name="one_active_version_per_pathway",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pathway.slug} v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class VersionPart(TenantModel):
+    """A row that belongs to a pathway version's definition: frozen once the version is active."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.version.status != PathwayVersion.Status.DRAFT:
+            raise ValidationError(
+                f"{self.version} is {self.version.status}; only a draft version can change."
+            )
+        super().save(*args, **kwargs)
+
+
+class Step(VersionPart):
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="steps")
+    key = models.SlugField(max_length=80)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=StepKind.choices)
+    # Core steps are the model's protected parts; only adaptable steps may vary by site.
+    core = models.BooleanField(default=True)
+    required_fields = models.JSONField(default=list, blank=True)
+    order = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["version", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "version", "key"], name="step_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.version})"
+
+
+class TimeStandard(VersionPart):
+    version = models.ForeignKey(
+        PathwayVersion, on_delete=models.CASCADE, related_name="time_standards"
+    )
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="time_standards")
+    position = models.PositiveIntegerField()
+    # Empty means every tier.
+    tiers = models.JSONField(default=list, blank=True)
+    anchor = models.CharField(max_length=100)
+    within_hours = models.FloatField()
+
+    class Meta:
+        ordering = ["step", "position"]
+
+
+class EscalationRule(VersionPart):
+    version = models.ForeignKey(
+        PathwayVersion, on_delete=models.CASCADE, related_name="escalation_rules"
+    )
+    key = models.SlugField(max_length=80)
+    tiers = models.JSONField(default=list, blank=True)
+    missed_contacts = models.PositiveIntegerField()
+    window_hours = models.FloatField()
+    escalate_within_hours = models.FloatField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "version", "key"], name="escalation_rule_key_unique"
+            )
+        ]
+
+
+class SiteAdaptation(TenantModel):
+    """A documented, approved local variation of an adaptable step at one site."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="adaptations")
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="adaptations")
+    step_key = models.SlugField(max_length=80)
+    what = models.TextField(help_text="What is done differently at this site.")
+    why = models.TextField(help_text="Why the local context needs it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "pathway", "step_key"]
+
+
+class Case(TenantModel):
+    """A partner's pseudonymous case: no personal identifiers, only coded attributes."""
+
+    class Rurality(models.TextChoices):
+        URBAN = "urban", "Urban"
+        RURAL = "rural", "Rural"
+
+    class Housing(models.TextChoices):
+        STABLE = "stable", "Stable"
+        UNSTABLE = "unstable", "Unstable"
+        HOMELESS = "homeless", "Homeless"
+
+    external_ref = models.CharField(max_length=100)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cases")
+    version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="cases")
+    referral_at = models.DateTimeField()
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices)
+    language_need = models.BooleanField(null=True, blank=True)
+    disability = models.BooleanField(null=True, blank=True)
+    rurality = models.CharField(max_length=10, choices=Rurality.choices, blank=True)
+    housing = models.CharField(max_length=10, choices=Housing.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_ref"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_ref"], name="case_external_ref_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "site", "referral_at"])]
+
+    def __str__(self) -> str:
+        return self.external_ref
+
+
+class EventType(models.TextChoices):
+    STEP_COMPLETED = "step_completed", "Step completed"
+    CONTACT_MADE = "contact_made", "Contact made"
+    CONTACT_MISSED = "contact_missed", "Contact missed"
+    ESCALATION_RAISED = "escalation_raised", "Escalation raised"
+    RISK_TIER_CHANGED = "risk_tier_changed", "Risk tier changed"
+    OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
+    CASE_CLOSED = "case_closed", "Case closed"
+
+
+class CaseEvent(TenantModel):
+    """An event as the partner sent it. ``event_id`` is the partner's id: the unique constraint,
+    not a check before insert, is what makes a replayed batch a no-op."""
+
+    event_id = models.CharField(max_length=100)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    step_key = models.CharField(max_length=80, blank=True)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the canonical content, to tell a harmless replay from a conflicting reuse of an id.
+    content_hash = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "event_id"], name="case_event_id_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["case", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class ExceptionKind(models.TextChoices):
+    OVERDUE_STEP = "overdue_step", "Overdue step"
+    LATE_STEP = "late_step", "Late step"
+    MISSED_ESCALATION = "missed_escalation", "Missed escalation"
+    INCOMPLETE_ASSESSMENT = "incomplete_assessment", "Incomplete assessment"
+
+
+class ExceptionReport(TenantModel):
+    """The daily exception report for one organisation-local date: when and how it was computed."""
+
+    date = models.DateField()
+    cutoff = models.DateTimeField()
+    computed_at = models.DateTimeField()
+    item_count = models.PositiveIntegerField(default=0)
+    case_count = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "date"], name="exception_report_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"Exception report {self.date}"
+
+
+class ExceptionItem(TenantModel):
+    """One obligation that went wrong, keyed by (case, obligation) so that recomputation finds
+    the same row and keeps its triage state."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ASSIGNED = "assigned", "Assigned"
+        RESOLVED = "resolved", "Resolved"
+        ACCEPTED = "accepted", "Accepted with reason"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exception_items")
+    obligation_key = models.CharField(max_length=200)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=80)
+    kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
+    anchor_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    first_reported_on = models.DateField()
+    last_reported_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text="Corrective action, or the accepted reason.")
+    # True when the engine closed it (a late completion arrived), not a person.
+    closed_automatically = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "step", "kind", "due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "case", "obligation_key"], name="exception_item_natural_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "site", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind} {self.step}"
+
+
+class ExceptionReportLine(TenantModel):
+    """Membership of an item in one day's report, with the kind and figures of that day, so a
+    past day's report can be shown (and recomputed) exactly."""
+
+    report = models.ForeignKey(ExceptionReport, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(ExceptionItem, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
+    due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "item"], name="report_line_unique")
+        ]
