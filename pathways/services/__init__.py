@@ -1,0 +1,1 @@
+"""Split by area; import from the area module, e.g. pathways.services.exceptions."""

@@ -1,0 +1,3 @@
+"""Views for pathway cases (stub: being written)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Views for pathway exceptions (stub: being written)."""
+
+urlpatterns: list = []

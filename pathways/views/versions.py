@@ -1,0 +1,3 @@
+"""Views for pathway versions (stub: being written)."""
+
+urlpatterns: list = []
