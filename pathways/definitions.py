@@ -58,7 +58,7 @@ class PathwayDefinition:
 
 
 def _tiers_list(tiers: tuple[str, ...]) -> list[str]:
-    return [tier for tier in RISK_TIERS if tier in tiers]
+    return list(tiers)
 
 
 def _number(value: float) -> float | int:
