@@ -219,11 +219,15 @@ def _escalation_obligations(cases, events, definitions) -> pd.DataFrame:
         & events["type"].isin(["contact_missed", "escalation_raised"])
     ]
     relevant = relevant.assign(tier=_tier_at(relevant, "occurred_at", cases, events))
-    versions = cases.set_index("case_id")["version_id"]
+    versions = cases.set_index("case_id")["version_id"].to_dict()
+    timelines: dict[int, list] = {}
+    columns = ["case_id", "type", "occurred_at", "event_pk", "tier"]
+    for row in relevant[columns].itertuples(index=False):
+        timelines.setdefault(row.case_id, []).append(row)
     rows = []
-    for case_id, case_events in relevant.groupby("case_id", sort=False):
+    for case_id, timeline in timelines.items():
         for rule in rules.get(versions[case_id], ()):
-            rows.extend(_walk_rule(case_id, rule, case_events))
+            rows.extend(_walk_rule(case_id, rule, timeline))
     if not rows:
         return _empty(OBLIGATION_COLUMNS)
     frame = pd.DataFrame(
@@ -247,15 +251,17 @@ def _escalation_obligations(cases, events, definitions) -> pd.DataFrame:
     ]
 
 
-def _walk_rule(case_id, rule, case_events):
+def _walk_rule(case_id, rule, timeline):
     """One case's missed contacts in time order: N within the window opens an obligation (when the
     tier applies), met by the first escalation strictly after; only contacts strictly after that
     escalation count towards the next one, and none is opened while one is unmet."""
-    escalations = list(case_events.loc[case_events["type"] == "escalation_raised", "occurred_at"])
+    escalations = [row.occurred_at for row in timeline if row.type == "escalation_raised"]
     window = pd.Timedelta(hours=rule.window_hours)
     counted: list = []
     met_at = None  # while an obligation is open: the escalation that meets it, or NaT
-    for row in case_events[case_events["type"] == "contact_missed"].itertuples():
+    for row in timeline:
+        if row.type != "contact_missed":
+            continue
         at = row.occurred_at
         if met_at is not None:
             if pd.isna(met_at) or met_at >= at:
@@ -319,10 +325,11 @@ def incomplete_assessments(cases, events, definitions, cutoff) -> pd.DataFrame:
     events, completed = _prepare_events(events, cases, definitions, cutoff)
     if completed.empty:
         return _empty(INCOMPLETE_COLUMNS)
+    # Only (case, step) pairs with at least one incomplete record need a look.
+    flagged = completed.loc[~completed["complete"], ["case_id", "step"]].drop_duplicates()
+    completed = completed.merge(flagged, on=["case_id", "step"])
     rows = []
     for (case_id, step), group in completed.groupby(["case_id", "step"], sort=False):
-        if group["complete"].all():
-            continue
         last_complete = group.loc[group["complete"], "occurred_at"].max()
         standing = group[~group["complete"]]
         if pd.notna(last_complete):
