@@ -1,0 +1,320 @@
+"""Benchmark: a large synthetic organisation on PostgreSQL, each figure a ratio against a bare
+baseline measured in the same run. Not part of `make test`; run with `make bench`.
+
+    make bench BENCH_ARGS="--cases 250000"
+
+Needs DATABASE_URL to point at PostgreSQL (the server is used, a scratch database
+`scaling_ops_bench` is created and dropped)."""
+
+import argparse
+import json
+import os
+import sys
+import time
+import tracemalloc
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "scaling_ops_bench"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=250_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument(
+        "--http-events",
+        type=int,
+        default=50_000,
+        help="events posted over HTTP for the ingest ratio",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    return parser.parse_args()
+
+
+def prepare_database() -> str:
+    import dj_database_url
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench: set DATABASE_URL to a PostgreSQL server, e.g. "
+            "postgres://postgres@127.0.0.1:5432/scaling_ops"
+        )
+    config = dj_database_url.parse(url)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+        password=config["PASSWORD"] or None,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+    admin.close()
+    bench_url = url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    os.environ["DATABASE_URL"] = bench_url
+    return bench_url
+
+
+class Figures:
+    def __init__(self):
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def ratio(self, name: str, measured: float, baseline: float, unit: str, higher_is_better: bool):
+        ratio = measured / baseline if baseline else float("nan")
+        self.rows.append(
+            (
+                name,
+                f"{measured:,.2f} {unit}",
+                f"{baseline:,.2f} {unit}",
+                f"{ratio:.2f}x" + (" (higher is better)" if higher_is_better else ""),
+            )
+        )
+        print(f"  {name}: {measured:,.2f} vs {baseline:,.2f} {unit} -> {ratio:.2f}x", flush=True)
+
+    def note(self, name: str, value: str):
+        self.rows.append((name, value, "", ""))
+        print(f"  {name}: {value}", flush=True)
+
+    def table(self) -> str:
+        lines = ["| measure | platform | bare baseline | ratio |", "|---|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        return "\n".join(lines)
+
+
+@contextmanager
+def measured(label: str):
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = {}
+    yield result
+    result["seconds"] = time.perf_counter() - started
+    result["peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    print(
+        f"  {label}: {result['seconds']:.2f}s, peak Python memory {result['peak_mb']:.0f} MB",
+        flush=True,
+    )
+
+
+def best_of(function, repeat: int = 3) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def main():
+    args = parse_args()
+    prepare_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from pathways import demo as pathway_demo
+    from pathways.models import ExceptionReportLine
+    from pathways.services.exceptions import exception_report_compute, exception_report_window
+    from pathways.services.versions import pathway_version_import
+    from pathways.synthetic import Generator, SiteProfile
+    from scaling_ops import services, tenancy
+    from scaling_ops.models import Role
+
+    figures = Figures()
+    print(f"Migrating {BENCH_DB}…", flush=True)
+    call_command("migrate", verbosity=0)
+    organization, sites = services.organization_create_or_update(
+        slug="bench",
+        name="Bench",
+        time_zone="Europe/London",
+        sites=["north", "south", "east", "west"],
+    )
+    definitions = [
+        json.loads((pathway_demo.FIXTURES / name).read_text())
+        for name in pathway_demo.PATHWAY_FILES
+    ]
+    end = datetime.now(UTC).replace(microsecond=0)
+    start = end - timedelta(days=args.days)
+    per_day = args.cases / args.days / 4
+    profiles = [
+        SiteProfile("north", per_day, 0.06, 0.08),
+        SiteProfile("south", per_day, 0.10, 0.34, missed_share=0.06),
+        SiteProfile("east", per_day, 0.12, 0.15),
+        SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
+    ]
+    with tenancy.scope(organization):
+        for data in definitions:
+            pathway_version_import(data=data, activate=True)
+        print(f"Generating ~{args.cases:,} cases over {args.days} days…", flush=True)
+        generator = Generator(definitions, profiles, start, end, seed=7, contacts=(0, 2))
+        from pathways.services import bulk_load
+
+        cases, events = [], []
+        for case, case_events in generator.cases():
+            cases.append(case)
+            events.extend(case_events)
+        figures.note("organisation", f"{len(cases):,} cases, {len(events):,} events, 4 sites")
+        with measured("load cases"):
+            case_ids = bulk_load.cases_bulk_load(cases=cases)
+        with measured("load events (ORM bulk_create)") as load:
+            for offset in range(0, len(events), 100_000):
+                bulk_load.events_bulk_load(
+                    events=events[offset : offset + 100_000], case_ids=case_ids
+                )
+        figures.note(
+            "event load (ORM bulk_create)", f"{len(events) / load['seconds']:,.0f} events/s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+        # --- daily exception computation vs the bare overdue SQL ---
+        day = (end - timedelta(days=1)).date()
+        with measured("exception report") as compute:
+            report = exception_report_compute(organization=organization, date=day)
+        _, cutoff = exception_report_window(organization=organization, date=day)
+        bare_sql = """
+            SELECT c.id FROM pathways_case c
+            JOIN pathways_step s ON s.version_id = c.version_id AND s.key = 'intake'
+            JOIN pathways_timestandard t ON t.step_id = s.id AND t.anchor = 'referral'
+            WHERE c.organization_id = %s
+              AND c.referral_at + make_interval(hours => t.within_hours::int) <= %s
+              AND NOT EXISTS (SELECT 1 FROM pathways_caseevent e WHERE e.case_id = c.id
+                  AND e.type = 'step_completed' AND e.step_key = 'intake'
+                  AND e.occurred_at <= %s)
+        """
+
+        def bare_overdue():
+            with connection.cursor() as cursor:
+                cursor.execute(bare_sql, [organization.pk, cutoff, cutoff])
+                cursor.fetchall()
+
+        figures.ratio(
+            "daily exception computation (persisted, all rules)",
+            compute["seconds"],
+            best_of(bare_overdue),
+            "s",
+            False,
+        )
+        figures.note("exception computation peak Python memory", f"{compute['peak_mb']:.0f} MB")
+        figures.note("report size", f"{report.item_count:,} items over {report.case_count:,} cases")
+
+        # --- supervisor queue page and API list vs a bare values() page ---
+        from django.contrib.auth import get_user_model
+
+        admin = get_user_model().objects.create_user("bench-admin")
+        services.membership_set(user=admin, organization=organization, role=Role.ORG_ADMIN)
+        client = Client()
+        client.force_login(admin)
+
+        def bare_page():
+            list(
+                ExceptionReportLine.objects.filter(report=report)
+                .order_by("id")
+                .values(
+                    "item__case__external_ref",
+                    "item__site__code",
+                    "item__step",
+                    "kind",
+                    "due_at",
+                    "completed_at",
+                    "item__status",
+                )[:50]
+            )
+
+        with tenancy.isolated():
+            queue = best_of(lambda: client.get("/o/bench/exceptions/"))
+        figures.ratio("supervisor queue page", queue, best_of(bare_page), "s", False)
+        key, raw_key = services.partner_key_create(name="bench", sites=sites)
+        with tenancy.isolated():
+            api = best_of(
+                lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+            )
+        figures.ratio("API exception list page", api, best_of(bare_page), "s", False)
+
+        # --- bulk ingest over HTTP vs raw COPY of the same rows ---
+        ingest_rows(args, figures, raw_key, case_ids, cases)
+
+    print("\nResults\n" + figures.table())
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "latest.md").write_text(figures.table() + "\n")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def ingest_rows(args, figures, raw_key, case_ids, cases):
+    """Posts fresh events in 1000-event batches to a real HTTP server (runserver-free WSGI
+    server in a thread) and COPYs the same rows into a scratch table."""
+    import io
+    import threading
+    import urllib.request
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/events/"
+    sample = [c for c in cases[: args.http_events]]
+    now = datetime.now(UTC) - timedelta(hours=1)
+    payload_rows = [
+        {
+            "id": f"http-{index:09d}",
+            "case": case.external_ref,
+            "type": "contact_made",
+            "occurred_at": now.isoformat(),
+        }
+        for index, case in enumerate(sample)
+    ]
+    started = time.perf_counter()
+    for offset in range(0, len(payload_rows), 1000):
+        body = json.dumps(payload_rows[offset : offset + 1000]).encode()
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            if response.status != 201:
+                raise SystemExit(f"ingest answered {response.status}")
+    http_rate = len(payload_rows) / (time.perf_counter() - started)
+    server.shutdown()
+
+    buffer = io.StringIO()
+    for row in payload_rows:
+        buffer.write(f"{row['id']}\t{case_ids[row['case']]}\t{row['type']}\t{row['occurred_at']}\n")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copy_probe (event_id text, case_id bigint, type text,"
+            " occurred_at timestamptz)"
+        )
+        started = time.perf_counter()
+        buffer.seek(0)
+        cursor.copy_expert("COPY copy_probe FROM STDIN", buffer)
+        copy_rate = len(payload_rows) / (time.perf_counter() - started)
+    figures.ratio("bulk ingest over HTTP vs raw COPY", http_rate, copy_rate, "events/s", True)
+
+
+if __name__ == "__main__":
+    main()
