@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from scaling_ops.models import Site
@@ -245,7 +246,8 @@ class CaseEvent(TenantModel):
     data = models.JSONField(default=dict, blank=True)
     # SHA-256 of the canonical content, to tell a harmless replay from a conflicting reuse of an id.
     content_hash = models.CharField(max_length=64)
-    received_at = models.DateTimeField(auto_now_add=True)
+    # When the partner sent it; set explicitly when loading history so late arrivals show.
+    received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -189,7 +189,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}  # filled in scaling_ops.celery from each app's schedule
+CELERY_BEAT_SCHEDULE: dict = {
+    # Each organisation's daily exception report, once its local day has ended.
+    "pathways-due-exception-reports": {
+        "task": "pathways.tasks.compute_due_exception_reports",
+        "schedule": 15 * 60,
+    },
+}
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from datetime import UTC
 
+from django.utils import timezone
+
 from pathways.models import Case, CaseEvent, PathwayVersion
 from pathways.synthetic import SyntheticCase, SyntheticEvent
 from scaling_ops.models import Site
@@ -65,6 +67,7 @@ def cases_bulk_load(*, cases: Iterable[SyntheticCase]) -> dict[str, int]:
 
 def events_bulk_load(*, events: Iterable[SyntheticEvent], case_ids: dict[str, int]) -> int:
     organization_id = _organization_id()
+    now = timezone.now()
     rows = [
         CaseEvent(
             organization_id=organization_id,
@@ -73,6 +76,7 @@ def events_bulk_load(*, events: Iterable[SyntheticEvent], case_ids: dict[str, in
             type=event.type,
             step_key=event.step or "",
             occurred_at=event.occurred_at,
+            received_at=min(event.occurred_at + event.delay, now),
             data=event.data or {},
             content_hash=event_content_hash(
                 case=event.case,

@@ -1,3 +1,37 @@
-"""Views for pathway cases (stub: being written)."""
+"""Case detail under /o/<org>/cases/<external_ref>/: the case's timeline of events, its
+obligations now (from the same engine as the daily report) and its exception items with their
+triage history. Supervisors, implementation leads and org admins of the case's site only:
+commissioners never see a case's details."""
 
-urlpatterns: list = []
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from pathways.selectors import exceptions as selectors
+from scaling_ops.access import WRITE_ROLES, roles_required
+
+
+@roles_required(*WRITE_ROLES, read_roles=WRITE_ROLES)
+def case_detail(request, org, external_ref):
+    case = selectors.case_for_member(membership=request.membership, external_ref=external_ref)
+    if case is None:
+        raise Http404("No such case.")
+    now = timezone.now()
+    events = selectors.case_timeline(case=case)
+    obligations = selectors.case_obligations(case=case, events=events, at=now)
+    context = {
+        "case": case,
+        "now": now,
+        "events": events,
+        "late_arrival_hours": int(selectors.LATE_ARRIVAL.total_seconds() // 3600),
+        "obligations": obligations,
+        "items": selectors.case_exception_items(case=case),
+        "history": selectors.case_exception_history(case=case)[:200],
+    }
+    return render(request, "pathways/case_detail.html", context)
+
+
+urlpatterns = [
+    path("cases/<str:external_ref>/", case_detail, name="case_detail"),
+]

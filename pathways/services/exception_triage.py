@@ -1,0 +1,131 @@
+"""Triage of exception items by people: assign, resolve with a corrective action, accept with a
+reason. Every change keeps its history (who, when, why); a resolved or accepted item is closed and
+stays closed, also across recomputation of the daily report.
+
+Triage writes only the triage fields (``status``, ``assigned_to``, ``note``) so that it never
+overwrites the figures the daily computation maintains, and the computation never writes the
+triage fields except to close an item automatically (see ``pathways.services.exceptions``)."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from pathways.models import ExceptionItem
+from scaling_ops.access import WRITE_ROLES
+from scaling_ops.models import Membership
+
+OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
+TRIAGE_FIELDS = ["status", "assigned_to", "note", "updated_at"]
+
+
+def _check_open(item: ExceptionItem) -> None:
+    if item.status not in OPEN_STATUSES:
+        raise ValidationError(
+            f"This exception is already {item.get_status_display().lower()}; "
+            "a closed exception cannot be triaged again."
+        )
+
+
+def _check_assignee(assignee) -> None:
+    if assignee is None or not (
+        Membership.objects.filter(user=assignee, role__in=WRITE_ROLES).exists()
+    ):
+        raise ValidationError(
+            {
+                "assignee": "Choose a supervisor, implementation lead or org admin of this "
+                "organisation."
+            }
+        )
+
+
+def _required_text(value: str, field: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: f"Write {what}: it is kept with the exception's history."})
+    return value
+
+
+def _save(item: ExceptionItem, *, by, reason: str) -> ExceptionItem:
+    item._history_user = by
+    item._change_reason = reason
+    item.updated_at = timezone.now()
+    item.save(update_fields=TRIAGE_FIELDS)
+    return item
+
+
+def exception_item_assign(*, item: ExceptionItem, by, assignee) -> ExceptionItem:
+    _check_open(item)
+    _check_assignee(assignee)
+    item.status = ExceptionItem.Status.ASSIGNED
+    item.assigned_to = assignee
+    return _save(item, by=by, reason=f"Assigned to {assignee.get_username()}")
+
+
+def exception_item_resolve(*, item: ExceptionItem, by, note: str) -> ExceptionItem:
+    _check_open(item)
+    item.note = _required_text(note, "note", "the corrective action taken")
+    item.status = ExceptionItem.Status.RESOLVED
+    return _save(item, by=by, reason="Resolved with a corrective action")
+
+
+def exception_item_accept(*, item: ExceptionItem, by, reason: str) -> ExceptionItem:
+    _check_open(item)
+    item.note = _required_text(reason, "reason", "why this deviation is justified")
+    item.status = ExceptionItem.Status.ACCEPTED
+    return _save(item, by=by, reason="Accepted with a reason")
+
+
+def _bulk(items: Iterable[ExceptionItem], *, by, reason: str, change) -> tuple[int, int]:
+    """Applies ``change`` to every open item set-based (one UPDATE per batch plus one INSERT of
+    history rows); items already closed are skipped. Returns (changed, skipped)."""
+    items = list(items)
+    now = timezone.now()
+    changed = [item for item in items if item.status in OPEN_STATUSES]
+    for item in changed:
+        change(item)
+        item.updated_at = now
+    with transaction.atomic():
+        # Filtering on the open statuses again makes a concurrent close win over this change.
+        ExceptionItem.objects.filter(status__in=OPEN_STATUSES).bulk_update(
+            changed, TRIAGE_FIELDS, batch_size=500
+        )
+        ExceptionItem.history.bulk_history_create(
+            changed, update=True, default_user=by, default_change_reason=reason, default_date=now
+        )
+    return len(changed), len(items) - len(changed)
+
+
+def exception_items_bulk_assign(*, items: Iterable[ExceptionItem], by, assignee) -> tuple[int, int]:
+    _check_assignee(assignee)
+
+    def change(item):
+        item.status = ExceptionItem.Status.ASSIGNED
+        item.assigned_to = assignee
+
+    return _bulk(items, by=by, reason=f"Assigned to {assignee.get_username()}", change=change)
+
+
+def exception_items_bulk_resolve(
+    *, items: Iterable[ExceptionItem], by, note: str
+) -> tuple[int, int]:
+    note = _required_text(note, "note", "the corrective action taken")
+
+    def change(item):
+        item.status = ExceptionItem.Status.RESOLVED
+        item.note = note
+
+    return _bulk(items, by=by, reason="Resolved with a corrective action", change=change)
+
+
+def exception_items_bulk_accept(
+    *, items: Iterable[ExceptionItem], by, reason: str
+) -> tuple[int, int]:
+    reason = _required_text(reason, "reason", "why these deviations are justified")
+
+    def change(item):
+        item.status = ExceptionItem.Status.ACCEPTED
+        item.note = reason
+
+    return _bulk(items, by=by, reason="Accepted with a reason", change=change)

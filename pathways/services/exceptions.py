@@ -1,0 +1,375 @@
+"""The daily exception report (DESIGN.md section 3): the one service behind the Celery beat task,
+``manage.py compute_exceptions`` and the queue's Recompute button.
+
+Cases and their events are read in bounded chunks of case ids straight into pandas frames
+(``values_list``, no model instances, no per-case queries) and handed to the pure engine. The
+result is persisted set-based inside one transaction per report: exception items are upserted by
+their natural key (case, obligation) without touching their triage state, and the day's report
+lines are replaced, so re-running a day gives the identical report.
+"""
+
+import hashlib
+import time as monotonic_clock
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pathways import engine
+from pathways.definitions import PathwayDefinition
+from pathways.models import (
+    Case,
+    CaseEvent,
+    ExceptionItem,
+    ExceptionKind,
+    ExceptionReport,
+    ExceptionReportLine,
+    PathwayVersion,
+)
+from pathways.selectors.versions import pathway_version_definitions
+from pathways.services.exception_triage import (  # noqa: F401  (the triage half of this service)
+    OPEN_STATUSES,
+    exception_item_accept,
+    exception_item_assign,
+    exception_item_resolve,
+    exception_items_bulk_accept,
+    exception_items_bulk_assign,
+    exception_items_bulk_resolve,
+)
+from scaling_ops import tenancy
+from scaling_ops.models import Organization
+
+CHUNK_SIZE = 5000
+BATCH_SIZE = 1000
+Progress = Callable[[int, int], None]
+
+# Kinds that stand until something arrives: they close automatically when it does.
+UNMET_KINDS = (ExceptionKind.OVERDUE_STEP, ExceptionKind.MISSED_ESCALATION)
+FIGURE_FIELDS = ["kind", "anchor_at", "due_at", "completed_at", "last_reported_on", "updated_at"]
+CLOSING_FIELDS = [*FIGURE_FIELDS, "status", "note", "closed_automatically"]
+
+
+def exception_report_window(*, organization: Organization, date: date) -> tuple[datetime, datetime]:
+    """[start, end) of the organisation-local ``date`` in UTC; ``end`` is the report's cutoff."""
+    zone = organization.zone
+    start = datetime.combine(date, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(date + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def exception_report_compute(
+    *,
+    organization: Organization,
+    date: date,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ExceptionReport:
+    """Computes and persists the exception report of ``organization`` for its local ``date``."""
+    started = monotonic_clock.monotonic()
+    bound = tenancy.bound_organization_id()
+    if bound is not None and bound != organization.pk:
+        raise tenancy.TenantNotBound(
+            f"Refusing to compute organisation {organization.pk}'s report inside the scope of "
+            f"organisation {bound}."
+        )
+    day_start, day_end = exception_report_window(organization=organization, date=date)
+    with tenancy.scope(organization):
+        run = _Run(
+            organization_id=organization.pk,
+            date=date,
+            day_start=pd.Timestamp(day_start),
+            day_end=pd.Timestamp(day_end),
+            zone=organization.zone,
+            now=timezone.now(),
+            definitions=version_definitions(),
+        )
+        total = Case.objects.filter(referral_at__lte=day_end).count()
+        with transaction.atomic():
+            _lock_organization(organization.pk)
+            report, _ = ExceptionReport.objects.update_or_create(
+                date=date, defaults={"cutoff": day_end, "computed_at": run.now}
+            )
+            run.report = report
+            ExceptionReportLine.objects.filter(report=report).delete()
+            done = 0
+            if progress is not None:
+                progress(done, total)
+            for rows in _case_chunks(day_end, chunk_size):
+                _persist_chunk(run, rows)
+                done += len(rows)
+                if progress is not None:
+                    progress(done, total)
+            report.computed_at = timezone.now()
+            report.item_count = run.item_count
+            report.case_count = len(run.case_ids)
+            report.duration_ms = int((monotonic_clock.monotonic() - started) * 1000)
+            report.save(
+                update_fields=["cutoff", "computed_at", "item_count", "case_count", "duration_ms"]
+            )
+    return report
+
+
+@dataclass
+class _Run:
+    organization_id: int
+    date: date
+    day_start: pd.Timestamp
+    day_end: pd.Timestamp
+    zone: object
+    now: datetime
+    definitions: dict[int, PathwayDefinition]
+    report: ExceptionReport | None = None
+    item_count: int = 0
+    case_ids: set[int] = field(default_factory=set)
+
+
+def _lock_organization(organization_id: int) -> None:
+    """Serialises report computations of one organisation until the transaction ends.
+
+    Per organisation rather than per (organisation, date): two dates computed at once would race
+    to create the same items (their natural key has no date), so they must not interleave either.
+    On PostgreSQL a transaction-scoped advisory lock; on SQLite the database write lock, taken
+    now (an UPDATE matching no row still takes it) so the read-compare-write below is serialised.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(organization_id)])
+        elif connection.vendor == "sqlite":
+            table = connection.ops.quote_name(ExceptionReport._meta.db_table)
+            cursor.execute(f"UPDATE {table} SET id = id WHERE 0 = 1")  # noqa: S608
+
+
+def _advisory_key(organization_id: int) -> int:
+    digest = hashlib.blake2b(f"exception-report:{organization_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def _case_chunks(cutoff: datetime, chunk_size: int):
+    """Keyset pagination over case ids: each chunk is one bounded query, memory stays flat."""
+    last_id = 0
+    while True:
+        rows = list(
+            Case.objects.filter(referral_at__lte=cutoff, id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "version_id", "referral_at", "risk_tier", "site_id")[:chunk_size]
+        )
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1][0]
+
+
+def case_frames(case_rows: list[tuple], cutoff: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's input frames for these cases (rows as ``values_list`` of CASE_COLUMNS first)
+    and their events with ``occurred_at`` up to ``cutoff``: one query for the events."""
+    cases = pd.DataFrame([row[:4] for row in case_rows], columns=engine.CASE_COLUMNS)
+    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
+    event_rows = CaseEvent.objects.filter(
+        case_id__in=[row[0] for row in case_rows], occurred_at__lte=cutoff
+    ).values_list("id", "case_id", "type", "step_key", "occurred_at", "data")
+    events = pd.DataFrame(list(event_rows), columns=engine.EVENT_COLUMNS)
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
+    events["step"] = events["step"].where(events["step"] != "", None)
+    return cases, events
+
+
+def _when(value) -> datetime | None:
+    """A pandas timestamp as the aware datetime the database stores (microseconds)."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).floor("us").to_pydatetime()
+
+
+def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
+    cases, events = case_frames(case_rows, run.day_end.to_pydatetime())
+    report = engine.daily_report(cases, events, run.definitions, run.day_start, run.day_end)
+    site_of = {row[0]: row[4] for row in case_rows}
+    existing = {
+        (item.case_id, item.obligation_key): item
+        for item in ExceptionItem.objects.filter(case_id__in=list(site_of))
+    }
+    new_items: list[ExceptionItem] = []
+    refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
+    closing: list[ExceptionItem] = []  # figures changed and closed automatically
+    touched: list[int] = []  # only last_reported_on moves on
+    backdated: list[int] = []  # first reported earlier than we knew
+    lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None]] = []
+    reported = set()
+    for row in report.itertuples(index=False):
+        key = (int(row.case_id), row.obligation_key)
+        reported.add(key)
+        figures = {
+            "kind": row.kind,
+            "anchor_at": _when(row.anchor_at),
+            "due_at": _when(row.due_at),
+            "completed_at": _when(row.completed_at),
+        }
+        item = existing.get(key)
+        if item is None:
+            item = ExceptionItem(
+                organization_id=run.organization_id,
+                case_id=key[0],
+                obligation_key=row.obligation_key,
+                site_id=site_of[key[0]],
+                step=row.step,
+                first_reported_on=run.date,
+                last_reported_on=run.date,
+                updated_at=run.now,
+                **figures,
+            )
+            new_items.append(item)
+        else:
+            if run.date < item.first_reported_on:
+                backdated.append(item.pk)
+            # An older day recomputed after a newer one adds its line but never rolls the
+            # item's figures back.
+            if run.date >= item.last_reported_on:
+                _refresh(run, item, figures, refreshed, closing, touched)
+        lines.append((item, row.kind, figures["due_at"], figures["completed_at"]))
+        run.case_ids.add(key[0])
+
+    stale = [
+        item
+        for key, item in existing.items()
+        if key not in reported
+        and item.status in OPEN_STATUSES
+        and item.last_reported_on <= run.date
+        and item.kind in (*UNMET_KINDS, ExceptionKind.INCOMPLETE_ASSESSMENT)
+    ]
+    if stale:
+        closing.extend(_close_stale(run, stale, cases, events))
+
+    _write(run, new_items, refreshed, closing, touched, backdated)
+    ExceptionReportLine.objects.bulk_create(
+        [
+            ExceptionReportLine(
+                organization_id=run.organization_id,
+                report=run.report,
+                item_id=item.pk,
+                kind=kind,
+                due_at=due_at,
+                completed_at=completed_at,
+            )
+            for item, kind, due_at, completed_at in lines
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    run.item_count += len(lines)
+
+
+def _refresh(run, item, figures, refreshed, closing, touched) -> None:
+    was_unmet = item.kind in UNMET_KINDS and item.completed_at is None
+    changed = any(getattr(item, name) != value for name, value in figures.items())
+    if not changed:
+        if item.last_reported_on < run.date:
+            touched.append(item.pk)
+        return
+    for name, value in figures.items():
+        setattr(item, name, value)
+    item.last_reported_on = run.date
+    item.updated_at = run.now
+    if was_unmet and item.completed_at is not None and item.status in OPEN_STATUSES:
+        _close(run, item, f"Completed late at {_local(run, item.completed_at)}")
+        closing.append(item)
+    else:
+        item._change_reason = f"Exception report for {run.date}: {item.get_kind_display()}"
+        refreshed.append(item)
+
+
+def _close(run: _Run, item: ExceptionItem, what: str) -> None:
+    item.status = ExceptionItem.Status.RESOLVED
+    item.closed_automatically = True
+    item.note = f"{what}; closed automatically."
+    item.updated_at = run.now
+    item._change_reason = item.note
+
+
+def _local(run: _Run, value: datetime) -> str:
+    return timezone.localtime(value, run.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _close_stale(run: _Run, stale: list[ExceptionItem], cases, events) -> list[ExceptionItem]:
+    """Open items missing from the day's report: an incomplete assessment whose complete one has
+    arrived, or an overdue obligation completed (late) or voided by a closure at an earlier time
+    than the day, which only arrived now. Anything else (the standard no longer applies after a
+    late tier change, say) is left for a person to triage."""
+    closed = []
+    unmet = [item for item in stale if item.kind in UNMET_KINDS]
+    status = {}
+    if unmet:
+        case_ids = {item.case_id for item in unmet}
+        obligations = engine.compute_obligations(
+            cases[cases["case_id"].isin(case_ids)],
+            events[events["case_id"].isin(case_ids)],
+            run.definitions,
+            run.day_end,
+        )
+        status = {
+            (int(row.case_id), row.obligation_key): row
+            for row in obligations.itertuples(index=False)
+        }
+    for item in stale:
+        if item.kind == ExceptionKind.INCOMPLETE_ASSESSMENT:
+            _close(run, item, "A complete assessment was recorded")
+            closed.append(item)
+            continue
+        obligation = status.get((item.case_id, item.obligation_key))
+        if obligation is None:
+            continue
+        if obligation.status in ("late", "met"):
+            item.completed_at = _when(obligation.completed_at)
+            if item.kind == ExceptionKind.OVERDUE_STEP:
+                item.kind = ExceptionKind.LATE_STEP
+            _close(run, item, f"Completed late at {_local(run, item.completed_at)}")
+            closed.append(item)
+        elif obligation.status == "void":
+            _close(run, item, "The case closed before this was due")
+            closed.append(item)
+    return closed
+
+
+def _write(run, new_items, refreshed, closing, touched, backdated) -> None:
+    history = ExceptionItem.history
+    if new_items:
+        ExceptionItem.objects.bulk_create(new_items, batch_size=BATCH_SIZE)
+        history.bulk_history_create(
+            new_items,
+            batch_size=BATCH_SIZE,
+            default_change_reason=f"Raised by the exception report for {run.date}",
+            default_date=run.now,
+        )
+    if refreshed:
+        # Figures only: a supervisor's concurrent triage is never overwritten.
+        ExceptionItem.objects.bulk_update(refreshed, FIGURE_FIELDS, batch_size=BATCH_SIZE)
+    if closing:
+        # Only items still open are closed: a person's concurrent resolve or accept wins.
+        ExceptionItem.objects.filter(status__in=OPEN_STATUSES).bulk_update(
+            closing, CLOSING_FIELDS, batch_size=BATCH_SIZE
+        )
+    if refreshed or closing:
+        history.bulk_history_create(
+            refreshed + closing, batch_size=BATCH_SIZE, update=True, default_date=run.now
+        )
+    # Standing items only move their last_reported_on on: no history row per item per day.
+    for start in range(0, len(touched), BATCH_SIZE):
+        ExceptionItem.objects.filter(pk__in=touched[start : start + BATCH_SIZE]).update(
+            last_reported_on=run.date
+        )
+    for start in range(0, len(backdated), BATCH_SIZE):
+        ExceptionItem.objects.filter(pk__in=backdated[start : start + BATCH_SIZE]).update(
+            first_reported_on=run.date
+        )
+
+
+def version_definitions() -> dict[int, PathwayDefinition]:
+    """The engine's definitions of the bound organisation's versions that cases can follow."""
+    return pathway_version_definitions(
+        list(
+            PathwayVersion.objects.exclude(status=PathwayVersion.Status.DRAFT).values_list(
+                "pk", flat=True
+            )
+        )
+    )
