@@ -45,12 +45,23 @@ def register(name: str, seeder: Seeder, order: int = 100) -> None:
         _seeders.append((order, name, seeder))
 
 
+# Callables (organization) -> None that clear rows an app protects from cascading deletion, run
+# before the demo organisation is rebuilt.
+resetters: list[Callable] = []
+
+
 def seeders() -> list[tuple[str, Seeder]]:
     return [(name, seeder) for _, name, seeder in sorted(_seeders, key=lambda entry: entry[0])]
 
 
 def build_core(say: Callable[[str], None], time_zone: str) -> DemoContext:
-    Organization.objects.filter(slug=DEMO_SLUG).delete()
+    from scaling_ops import tenancy
+
+    for existing in Organization.objects.filter(slug=DEMO_SLUG):
+        with tenancy.scope(existing):
+            for reset in resetters:
+                reset(existing)
+        existing.delete()
     organization, _ = services.organization_create_or_update(
         slug=DEMO_SLUG, name="Riverside Community Partnership", time_zone=time_zone
     )

@@ -1,0 +1,129 @@
+"""Demo data for pathways: two pathways, ~90 days of cases and events with realistic slippage,
+delivered in arrival order so late-arriving events reach already-computed reports, and the
+daily exception reports computed day by day as the service would have."""
+
+import json
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from pathways.models import ExceptionItem
+from pathways.services import bulk_load
+from pathways.services.exceptions import (
+    exception_item_accept,
+    exception_item_assign,
+    exception_item_resolve,
+    exception_report_compute,
+)
+from pathways.services.versions import pathway_version_import
+from pathways.synthetic import Generator, SiteProfile
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PATHWAY_FILES = ["hospital-to-home.json", "behavioural-health-continuity.json"]
+DEMO_DAYS = 92
+# North holds the model; South drifts (worse every month) and people with a language need fall
+# further behind there; East is launching with a handful of pilot cases.
+SITE_PROFILES = [
+    SiteProfile(
+        "north",
+        7.0,
+        late_share_start=0.06,
+        late_share_end=0.08,
+        language_gap_start=0.02,
+        language_gap_end=0.04,
+    ),
+    SiteProfile(
+        "south",
+        5.0,
+        late_share_start=0.10,
+        late_share_end=0.34,
+        missed_share=0.06,
+        language_gap_start=0.04,
+        language_gap_end=0.22,
+    ),
+    SiteProfile("east", 0.6, late_share_start=0.15, late_share_end=0.15),
+]
+
+
+def seed_pathways(context) -> None:
+    say = context.say
+    definitions = []
+    for name in PATHWAY_FILES:
+        data = json.loads((FIXTURES / name).read_text())
+        version = pathway_version_import(
+            data=data,
+            activate=True,
+            created_by=context.users["admin"],
+            rationale="Pilot model, adopted as the network standard.",
+        )
+        definitions.append(data)
+        say(f"pathway {version}")
+    context.extra["definitions"] = definitions
+
+
+def seed_cases_and_reports(context) -> None:
+    say = context.say
+    organization = context.organization
+    zone = organization.zone
+    today = timezone.localdate(timezone=zone)
+    start = datetime.combine(today - timedelta(days=DEMO_DAYS), time(0), tzinfo=zone)
+    now = timezone.now()
+    generator = Generator(context.extra["definitions"], SITE_PROFILES, start, now, seed=2026)
+    cases, events = [], []
+    for case, case_events in generator.cases():
+        cases.append(case)
+        events.extend(case_events)
+    case_ids = bulk_load.cases_bulk_load(cases=cases)
+    say(f"{len(case_ids)} cases referred over {DEMO_DAYS} days")
+
+    # Deliver events in the order they reached us and compute each day's report an hour after
+    # its cutoff, so events that arrive days late land on reports already computed.
+    events.sort(key=lambda event: event.occurred_at + event.delay)
+    delivered = 0
+    report_days = [today - timedelta(days=offset) for offset in range(DEMO_DAYS - 1, 0, -1)]
+    for day in report_days:
+        computed_at = datetime.combine(day + timedelta(days=1), time(1), tzinfo=zone)
+        batch = []
+        while delivered < len(events) and (
+            events[delivered].occurred_at + events[delivered].delay <= computed_at
+        ):
+            batch.append(events[delivered])
+            delivered += 1
+        bulk_load.events_bulk_load(events=batch, case_ids=case_ids)
+        exception_report_compute(organization=organization, date=day)
+    bulk_load.events_bulk_load(events=events[delivered:], case_ids=case_ids)
+    exception_report_compute(organization=organization, date=report_days[-1])
+    say(f"{len(events)} events; daily reports computed for {len(report_days)} days")
+    _triage_older_items(context, today)
+
+
+def _triage_older_items(context, today) -> None:
+    """Supervisors have worked the older part of the queue; the last days are still open."""
+    supervisor = context.users["supervisor"]
+    items = list(
+        ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN).order_by(
+            "first_reported_on", "id"
+        )
+    )
+    worked = 0
+    for index, item in enumerate(items):
+        age = (today - item.first_reported_on).days
+        if age > 10 and index % 3 == 0:
+            exception_item_resolve(
+                item=item,
+                by=supervisor,
+                note="Discussed at huddle; visit rebooked and practitioner coached.",
+            )
+        elif age > 10 and index % 7 == 1:
+            exception_item_accept(
+                item=item,
+                by=supervisor,
+                reason="Person in hospital at the time; contact not possible.",
+            )
+        elif age > 3 and index % 5 == 2:
+            exception_item_assign(item=item, by=supervisor, assignee=supervisor)
+        else:
+            continue
+        worked += 1
+    context.say(f"{worked} older exceptions triaged by the supervisor")

@@ -1,0 +1,48 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from pathways.models import Case, ExceptionReport
+from scaling_ops import demo, tenancy
+from scaling_ops.models import Organization, Site
+
+
+@pytest.fixture
+def short_demo(db, monkeypatch):
+    import pathways.demo
+
+    # Two weeks of data keep the test quick; the shape is the same as the 92-day demo.
+    monkeypatch.setattr(pathways.demo, "DEMO_DAYS", 14)
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_builds_sites_in_every_lifecycle_state(short_demo):
+    organization = Organization.objects.get(slug=demo.DEMO_SLUG)
+    with tenancy.scope(organization):
+        assert set(Site.objects.values_list("status", flat=True)) == set(Site.Status.values)
+        assert Case.objects.count() > 50
+        assert ExceptionReport.objects.count() == 13
+
+
+def test_seed_demo_prints_a_login_per_role(short_demo):
+    for username, role, _, _ in demo.DEMO_USERS:
+        assert f"{role.label:<22} {username}" in short_demo
+
+
+@pytest.mark.parametrize("username", [user[0] for user in demo.DEMO_USERS])
+def test_each_printed_login_lands_on_its_home(short_demo, username):
+    client = Client()
+    response = client.post(
+        "/accounts/login/", {"username": username, "password": demo.DEMO_PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/o/demo/"
+    assert response.status_code == 200
+
+
+def test_seed_demo_can_run_twice(short_demo):
+    call_command("seed_demo", stdout=StringIO())
+    assert Organization.objects.filter(slug=demo.DEMO_SLUG).count() == 1
