@@ -1,376 +1,394 @@
 """The obligation/exception engine: DESIGN.md section 3, set-based over pandas frames.
 
-The caller loads a bounded chunk of cases with all their events (``values_list`` into frames) and
-passes it here; nothing in this module touches the database. Each anchor kind becomes one join:
-cases x referral standards, first completions x ``step:`` standards, anchor events x event
-standards. Tier at anchor time and completion after an event anchor are ``merge_asof`` look-ups.
-Only escalation rules need a sequential pass (a new obligation starts only after the previous one
-is met), and that pass visits only the cases with at least N missed contacts. Cost is
-O(events log events) per chunk; memory is bounded by the chunk.
+The caller loads a bounded chunk of cases with all their events and passes them here; nothing in
+this module touches the database, and every result row belongs to one case, so chunks can be
+computed separately and concatenated.
+
+Algorithm, for one chunk and a cutoff T:
+
+1. Normalise: timestamps to UTC, keep cases referred by T and events up to T, and order events
+   by (occurred_at, event_pk). Arrival order never matters after this.
+2. Classify ``step_completed`` records: a record of an assessment step is complete unless
+   ``data["complete"] is False`` or a required field is missing (a dict look-up on assessment
+   records only). Other steps' records are always complete.
+3. Anchors: one frame of (case, anchor, anchor time) built from referrals, the first complete
+   record of each step (``step:<key>``) and ``contact_missed`` / ``escalation_raised`` events.
+4. Tier at the anchor: ``merge_asof`` backwards onto ``risk_tier_changed`` events (a change at
+   the anchor instant counts), defaulting to the referral tier.
+5. Standards: an inner join of anchors with the standards exploded one row per tier on
+   (version, anchor, tier) keeps exactly the standards that apply.
+6. Completion: ``referral`` and ``step:`` anchors join the step's first complete record; event
+   anchors ``merge_asof`` forwards (strictly after) onto the step's complete records.
+7. Escalation rules: ``engine_escalation`` (a vectorised screen, then a short walk over the few
+   cases that can reach N missed contacts within the window).
+8. Status: one vectorised ``np.select`` over due, completion, first closure and T.
+
+Cost per chunk of C cases and E events: O((C + E) log E), dominated by the sort and the
+as-of merges, plus the escalation walk over the screened cases' missed contacts. Memory is
+O(C + E + obligations) for the chunk, so it stays flat however many chunks the caller feeds.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from pathways.definitions import PathwayDefinition
+from pathways.definitions import (
+    EVENT_ANCHORS,
+    REFERRAL_ANCHOR,
+    RISK_TIERS,
+    STEP_ANCHOR_PREFIX,
+    PathwayDefinition,
+    ordered_tiers,
+)
+from pathways.engine_escalation import escalation_obligations
 
 CASE_COLUMNS = ["case_id", "version_id", "referral_at", "risk_tier"]
 EVENT_COLUMNS = ["event_pk", "case_id", "type", "step", "occurred_at", "data"]
-OBLIGATION_COLUMNS = [
-    "case_id",
-    "obligation_key",
-    "step",
-    "source",
-    "anchor_at",
-    "due_at",
-    "completed_at",
-    "status",
-]
-INCOMPLETE_COLUMNS = ["case_id", "obligation_key", "step", "anchor_at"]
-REPORT_COLUMNS = [
-    "case_id",
-    "obligation_key",
-    "step",
-    "kind",
-    "anchor_at",
-    "due_at",
-    "completed_at",
-]
+_KEYED = ["case_id", "obligation_key", "step"]
+OBLIGATION_COLUMNS = [*_KEYED, "source", "anchor_at", "due_at", "completed_at", "status"]
+INCOMPLETE_COLUMNS = [*_KEYED, "anchor_at"]
+REPORT_COLUMNS = [*_KEYED, "kind", "anchor_at", "due_at", "completed_at"]
+
+TIMESTAMP = "datetime64[ns, UTC]"
+# What this pandas infers for text (object before pandas 3, "str" since), so that empty results
+# have the same dtypes as full ones.
+TEXT = pd.Series(["text"]).dtype
+_DTYPES = {"case_id": "int64"} | dict.fromkeys(["anchor_at", "due_at", "completed_at"], TIMESTAMP)
+
+Definitions = Mapping[int, PathwayDefinition]
 
 
-def _empty(columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({column: pd.Series(dtype="object") for column in columns})
-    for column in columns:
-        if column.endswith("_at"):
-            frame[column] = pd.Series(dtype="datetime64[ns, UTC]")
-        elif column == "case_id":
-            frame[column] = pd.Series(dtype="int64")
-    return frame
+@dataclass(frozen=True)
+class _Chunk:
+    """The inputs as seen at the cutoff."""
+
+    cases: pd.DataFrame  # CASE_COLUMNS, referred by the cutoff
+    events: pd.DataFrame  # EVENT_COLUMNS + version_id, sequence; up to the cutoff, in time order
+    completions: pd.DataFrame  # step_completed events + is_assessment, is_complete
+    first_completions: pd.DataFrame  # each (case, step)'s first complete record: completed_at
+    cutoff: pd.Timestamp
 
 
-def _as_utc(frame: pd.DataFrame, columns=("anchor_at", "due_at", "completed_at")) -> pd.DataFrame:
-    for column in columns:
-        if column in frame:
-            values = frame[column]
-            if not isinstance(values.dtype, pd.DatetimeTZDtype):
-                values = pd.to_datetime(values.astype("object"), utc=True)
-            frame[column] = values.astype("datetime64[ns, UTC]")
-    return frame
+def compute_obligations(
+    cases: pd.DataFrame, events: pd.DataFrame, definitions: Definitions, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Every obligation anchored by ``cutoff`` with its status then (OBLIGATION_COLUMNS)."""
+    return _obligations(_prepare(cases, events, definitions, cutoff), definitions)
 
 
-def _standards(definitions: dict[int, PathwayDefinition]) -> pd.DataFrame:
+def incomplete_assessments(
+    cases: pd.DataFrame, events: pd.DataFrame, definitions: Definitions, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """One row per (case, assessment step) whose latest records, after its last complete one,
+    are incomplete; keyed and dated by the first of those (INCOMPLETE_COLUMNS)."""
+    return _incomplete(_prepare(cases, events, definitions, cutoff))
+
+
+def daily_report(
+    cases: pd.DataFrame,
+    events: pd.DataFrame,
+    definitions: Definitions,
+    day_start: pd.Timestamp,
+    day_end: pd.Timestamp,
+) -> pd.DataFrame:
+    """The exception report for the day [day_start, day_end), seen at the cutoff ``day_end``:
+    obligations overdue then, obligations completed late during the day (a completion at
+    exactly ``day_end`` belongs to the next day), and incomplete assessments standing then."""
+    day_start = _utc_instant(day_start)
+    chunk = _prepare(cases, events, definitions, day_end)
+    obligations = _obligations(chunk, definitions)
+    completed_today = (obligations["completed_at"] >= day_start) & (
+        obligations["completed_at"] < chunk.cutoff
+    )
+    is_late_today = (obligations["status"] == "late") & completed_today
+    exceptions = obligations[(obligations["status"] == "overdue") | is_late_today]
+    kind = np.select(
+        [exceptions["source"] == "escalation", exceptions["status"] == "late"],
+        ["missed_escalation", "late_step"],
+        default="overdue_step",
+    )
+    incomplete = _incomplete(chunk).assign(
+        kind="incomplete_assessment", due_at=pd.NaT, completed_at=pd.NaT
+    )
+    parts = [exceptions.assign(kind=kind), incomplete]
+    parts = [_shaped(part, REPORT_COLUMNS) for part in parts if not part.empty]
+    if not parts:
+        return _shaped(None, REPORT_COLUMNS)
+    report = pd.concat(parts, ignore_index=True)
+    return _shaped(report.sort_values(["case_id", "obligation_key"]), REPORT_COLUMNS)
+
+
+def _obligations(chunk: _Chunk, definitions: Definitions) -> pd.DataFrame:
+    parts = [_step_obligations(chunk, definitions), _escalation_obligations(chunk, definitions)]
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return _shaped(None, OBLIGATION_COLUMNS)
+    obligations = pd.concat(parts, ignore_index=True)
+    obligations["status"] = _status(obligations, chunk)
+    return _shaped(obligations.sort_values(["case_id", "obligation_key"]), OBLIGATION_COLUMNS)
+
+
+def _incomplete(chunk: _Chunk) -> pd.DataFrame:
+    records = chunk.completions[chunk.completions["is_assessment"]]
+    last_complete = (
+        records[records["is_complete"]]
+        .groupby(["case_id", "step"])["sequence"]
+        .max()
+        .rename("last_complete")
+    )
+    standing = records[~records["is_complete"]].join(last_complete, on=["case_id", "step"])
+    standing = standing[
+        standing["last_complete"].isna() | (standing["sequence"] > standing["last_complete"])
+    ].drop_duplicates(["case_id", "step"], keep="first")  # records are in time order
+    standing = standing.assign(
+        obligation_key="incomplete:"
+        + standing["step"].astype(str)
+        + "@event:"
+        + standing["event_pk"].astype(str),
+        anchor_at=standing["occurred_at"],
+    )
+    return _shaped(standing.sort_values(["case_id", "obligation_key"]), INCOMPLETE_COLUMNS)
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def _prepare(
+    cases: pd.DataFrame, events: pd.DataFrame, definitions: Definitions, cutoff: pd.Timestamp
+) -> _Chunk:
+    cutoff = _utc_instant(cutoff)
+    cases = cases[CASE_COLUMNS].assign(referral_at=_utc(cases["referral_at"]))
+    cases = cases[cases["referral_at"] <= cutoff].reset_index(drop=True)
+    events = events[EVENT_COLUMNS].assign(occurred_at=_utc(events["occurred_at"]))
+    events = events[(events["occurred_at"] <= cutoff) & events["case_id"].isin(cases["case_id"])]
+    # Only occurred_at decides; event_pk breaks ties so that equal times still have one order.
+    events = events.sort_values(["occurred_at", "event_pk"], kind="stable").reset_index(drop=True)
+    events = events.assign(
+        step=events["step"].astype(TEXT),
+        version_id=events["case_id"].map(cases.set_index("case_id")["version_id"]),
+        sequence=np.arange(len(events)),
+    )
+    completions = _classify_completions(events[events["type"] == "step_completed"], definitions)
+    return _Chunk(cases, events, completions, _first_completions(completions), cutoff)
+
+
+def _classify_completions(completions: pd.DataFrame, definitions: Definitions) -> pd.DataFrame:
+    """Marks assessment records and whether each record completes its step."""
+    requirements = pd.DataFrame(
+        [
+            (version_id, step.key, step.required_fields)
+            for version_id, definition in definitions.items()
+            for step in definition.steps
+            if step.kind == "assessment"
+        ],
+        columns=["version_id", "step", "required_fields"],
+    ).astype({"step": TEXT})
+    completions = completions.merge(requirements, on=["version_id", "step"], how="left")
+    is_assessment = completions["required_fields"].notna().to_numpy(dtype=bool)
+    is_complete = np.ones(len(completions), dtype=bool)
+    assessments = completions[is_assessment]
+    is_complete[is_assessment] = [
+        _is_complete_assessment(data, required)
+        for data, required in zip(assessments["data"], assessments["required_fields"], strict=True)
+    ]
+    return completions.drop(columns="required_fields").assign(
+        is_assessment=is_assessment, is_complete=is_complete
+    )
+
+
+def _is_complete_assessment(data, required_fields: tuple[str, ...]) -> bool:
+    data = data if isinstance(data, dict) else {}
+    return data.get("complete") is not False and all(name in data for name in required_fields)
+
+
+def _tier_at(frame: pd.DataFrame, at_column: str, chunk: _Chunk) -> pd.Series:
+    """Each row's case risk tier at ``at_column``: the referral tier, changed by every
+    ``risk_tier_changed`` up to and including that instant (the last one wins)."""
+    referral_tier = frame["case_id"].map(chunk.cases.set_index("case_id")["risk_tier"])
+    changes = chunk.events[chunk.events["type"] == "risk_tier_changed"]
+    new_tier = changes["data"].map(
+        lambda data: data.get("risk_tier") if isinstance(data, dict) else None
+    )
+    changes = pd.DataFrame(
+        {"case_id": changes["case_id"], "changed_at": changes["occurred_at"], "new_tier": new_tier}
+    )[new_tier.isin(RISK_TIERS)]
+    if changes.empty or frame.empty:
+        return referral_tier
+    probe = pd.DataFrame(
+        {"case_id": frame["case_id"], "at": frame[at_column], "row": np.arange(len(frame))}
+    ).sort_values("at", kind="stable")
+    found = pd.merge_asof(
+        probe, changes, left_on="at", right_on="changed_at", by="case_id", direction="backward"
+    )
+    changed = found.sort_values("row")["new_tier"].to_numpy()
+    return referral_tier.where(pd.isna(changed), pd.Series(changed, index=frame.index))
+
+
+# --- step obligations -----------------------------------------------------------------------
+
+
+def _step_obligations(chunk: _Chunk, definitions: Definitions) -> pd.DataFrame:
+    standards = _standards_by_tier(definitions)
+    anchors = _anchors(chunk)
+    if standards.empty or anchors.empty:
+        return _shaped(None, OBLIGATION_COLUMNS[:-1])
+    anchors = anchors.assign(tier=_tier_at(anchors, "anchor_at", chunk))
+    obligations = anchors.merge(standards, on=["version_id", "anchor", "tier"])
+    obligations = obligations.assign(
+        due_at=obligations["anchor_at"] + pd.to_timedelta(obligations["within_hours"], unit="h"),
+        obligation_key="step:"
+        + obligations["step"]
+        + "/"
+        + obligations["position"].astype(str)
+        + "@"
+        + obligations["instance"],
+        source="step",
+    )
+    is_event = obligations["instance"].str.startswith("event:")
+    first = chunk.first_completions[["case_id", "step", "completed_at"]]
+    parts = [
+        obligations[~is_event].merge(first, on=["case_id", "step"], how="left"),
+        _completed_after_anchor(obligations[is_event], chunk.completions),
+    ]
+    return pd.concat([_shaped(part, OBLIGATION_COLUMNS[:-1]) for part in parts], ignore_index=True)
+
+
+def _standards_by_tier(definitions: Definitions) -> pd.DataFrame:
+    """One row per (version, anchor, tier) a standard applies to, so that a join applies it."""
     rows = [
-        (version_id, step.key, position, standard.tiers, standard.anchor, standard.within_hours)
+        (version_id, standard.anchor, tier, step.key, position, float(standard.within_hours))
         for version_id, definition in definitions.items()
         for step in definition.steps
         for position, standard in enumerate(step.time_standards)
+        for tier in ordered_tiers(standard.tiers)
     ]
-    return pd.DataFrame(
-        rows, columns=["version_id", "step", "position", "tiers", "anchor", "within_hours"]
-    )
+    columns = ["version_id", "anchor", "tier", "step", "position", "within_hours"]
+    return pd.DataFrame(rows, columns=columns).astype({"step": TEXT, "anchor": TEXT})
 
 
-def _prepare_events(events: pd.DataFrame, cases: pd.DataFrame, definitions, cutoff):
-    events = events[events["occurred_at"] <= cutoff].copy()
-    events = events.sort_values(["occurred_at", "event_pk"], kind="stable")
-    events["version_id"] = events["case_id"].map(cases.set_index("case_id")["version_id"])
-    kinds = {
-        (version_id, step.key): (step.kind, step.required_fields)
-        for version_id, definition in definitions.items()
-        for step in definition.steps
-    }
-
-    def is_complete(row) -> bool:
-        kind, required = kinds.get((row.version_id, row.step), ("", ()))
-        if kind != "assessment":
-            return True
-        data = row.data if isinstance(row.data, dict) else {}
-        return data.get("complete") is not False and all(field in data for field in required)
-
-    completed = events[events["type"] == "step_completed"].copy()
-    completed["complete"] = pd.Series(
-        [is_complete(row) for row in completed.itertuples()], index=completed.index, dtype=bool
-    )
-    return events, completed
+def _first_completions(completions: pd.DataFrame) -> pd.DataFrame:
+    """Each (case, step)'s first complete record (records are already in time order)."""
+    done = completions[completions["is_complete"]].drop_duplicates(["case_id", "step"])
+    return done.rename(columns={"occurred_at": "completed_at"})
 
 
-def _tier_at(frame: pd.DataFrame, at_column: str, cases: pd.DataFrame, events: pd.DataFrame):
-    """The case's risk tier at each row's ``at_column`` time (changes at that instant count)."""
-    referral_tier = frame["case_id"].map(cases.set_index("case_id")["risk_tier"])
-    changes = events[events["type"] == "risk_tier_changed"]
-    if changes.empty or frame.empty:
-        return referral_tier
-    changes = pd.DataFrame(
+def _anchors(chunk: _Chunk) -> pd.DataFrame:
+    """(case_id, version_id, anchor, anchor_at, instance) for every anchor in the chunk."""
+    cases = chunk.cases
+    referral = pd.DataFrame(
         {
-            "case_id": changes["case_id"].to_numpy(),
-            "changed_at": changes["occurred_at"].to_numpy(),
-            "new_tier": [
-                d.get("risk_tier") if isinstance(d, dict) else None for d in changes["data"]
-            ],
+            "case_id": cases["case_id"],
+            "version_id": cases["version_id"],
+            "anchor": REFERRAL_ANCHOR,
+            "anchor_at": cases["referral_at"],
+            "instance": REFERRAL_ANCHOR,
         }
-    ).sort_values("changed_at", kind="stable")
-    probe = frame[["case_id", at_column]].reset_index().sort_values(at_column, kind="stable")
-    merged = pd.merge_asof(
-        probe,
-        changes,
-        left_on=at_column,
-        right_on="changed_at",
-        by="case_id",
-        direction="backward",
-        allow_exact_matches=True,
-    ).set_index("index")
-    return merged["new_tier"].reindex(frame.index).fillna(referral_tier)
-
-
-def _first_completion(completed: pd.DataFrame) -> pd.DataFrame:
-    done = completed[completed["complete"]]
-    return (
-        done.groupby(["case_id", "step"], as_index=False)["occurred_at"]
-        .min()
-        .rename(columns={"occurred_at": "completed_at"})
     )
-
-
-def _step_obligations(cases, events, completed, definitions) -> pd.DataFrame:
-    standards = _standards(definitions)
-    if standards.empty or cases.empty:
-        return _empty(OBLIGATION_COLUMNS)
-    first = _first_completion(completed)
-    frames = []
-
-    referral = cases.merge(standards[standards["anchor"] == "referral"], on="version_id")
-    referral["anchor_at"] = referral["referral_at"]
-    referral["instance"] = "referral"
-    frames.append(referral)
-
-    step_standards = standards[standards["anchor"].str.startswith("step:")].copy()
-    if not step_standards.empty and not first.empty:
-        step_standards["upstream"] = step_standards["anchor"].str.slice(5)
-        anchored = cases.merge(step_standards, on="version_id").merge(
-            first.rename(columns={"step": "upstream", "completed_at": "anchor_at"}),
-            on=["case_id", "upstream"],
-        )
-        anchored["instance"] = anchored["anchor"]
-        frames.append(anchored.drop(columns=["upstream"]))
-
-    event_standards = standards[standards["anchor"].isin(["contact_missed", "escalation_raised"])]
-    if not event_standards.empty:
-        anchors = events[events["type"].isin(["contact_missed", "escalation_raised"])][
-            ["event_pk", "case_id", "type", "occurred_at"]
-        ].rename(columns={"type": "anchor", "occurred_at": "anchor_at"})
-        anchored = cases.merge(anchors, on="case_id").merge(
-            event_standards, on=["version_id", "anchor"]
-        )
-        anchored["instance"] = "event:" + anchored["event_pk"].astype(str)
-        frames.append(anchored.drop(columns=["event_pk"]))
-
-    frame = (
-        pd.concat([f for f in frames if not f.empty], ignore_index=True)
-        if any(not f.empty for f in frames)
-        else pd.DataFrame()
+    first = chunk.first_completions
+    step_anchor = STEP_ANCHOR_PREFIX + first["step"]
+    upstream = pd.DataFrame(
+        {
+            "case_id": first["case_id"],
+            "version_id": first["version_id"],
+            "anchor": step_anchor,
+            "anchor_at": first["completed_at"],
+            "instance": step_anchor,
+        }
     )
-    if frame.empty:
-        return _empty(OBLIGATION_COLUMNS)
-    tier = _tier_at(frame, "anchor_at", cases, events)
-    frame = frame[[t in tiers for t, tiers in zip(tier, frame["tiers"], strict=True)]].copy()
-    if frame.empty:
-        return _empty(OBLIGATION_COLUMNS)
-    frame["due_at"] = frame["anchor_at"] + pd.to_timedelta(frame["within_hours"], unit="h")
-    frame["obligation_key"] = (
-        "step:" + frame["step"] + "/" + frame["position"].astype(str) + "@" + frame["instance"]
+    happened = chunk.events[chunk.events["type"].isin(EVENT_ANCHORS)]
+    event = pd.DataFrame(
+        {
+            "case_id": happened["case_id"],
+            "version_id": happened["version_id"],
+            "anchor": happened["type"],
+            "anchor_at": happened["occurred_at"],
+            "instance": "event:" + happened["event_pk"].astype(str),
+        }
     )
-    frame["source"] = "step"
-
-    is_event = frame["instance"].str.startswith("event:")
-    whole = frame[~is_event].merge(first, on=["case_id", "step"], how="left")
-    after = frame[is_event]
-    if not after.empty:
-        done = (
-            completed[completed["complete"]][["case_id", "step", "occurred_at"]]
-            .rename(columns={"occurred_at": "completed_at"})
-            .sort_values("completed_at", kind="stable")
-            .astype({"step": "object"})
-        )
-        after = pd.merge_asof(
-            after.sort_values("anchor_at", kind="stable").astype({"step": "object"}),
-            done,
-            left_on="anchor_at",
-            right_on="completed_at",
-            by=["case_id", "step"],
-            direction="forward",
-            allow_exact_matches=False,
-        )
-    return pd.concat([_as_utc(whole), _as_utc(after)], ignore_index=True)[
-        ["case_id", "obligation_key", "step", "source", "anchor_at", "due_at", "completed_at"]
-    ]
-
-
-def _escalation_obligations(cases, events, definitions) -> pd.DataFrame:
-    rules = {vid: d.escalation_rules for vid, d in definitions.items() if d.escalation_rules}
-    if not rules:
-        return _empty(OBLIGATION_COLUMNS)
-    missed = events[events["type"] == "contact_missed"]
-    minimum = min(rule.missed_contacts for rs in rules.values() for rule in rs)
-    counts = missed.groupby("case_id").size()
-    candidates = counts[counts >= minimum].index
-    if len(candidates) == 0:
-        return _empty(OBLIGATION_COLUMNS)
-    relevant = events[
-        events["case_id"].isin(candidates)
-        & events["type"].isin(["contact_missed", "escalation_raised"])
-    ]
-    relevant = relevant.assign(tier=_tier_at(relevant, "occurred_at", cases, events))
-    versions = cases.set_index("case_id")["version_id"].to_dict()
-    timelines: dict[int, list] = {}
-    columns = ["case_id", "type", "occurred_at", "event_pk", "tier"]
-    for row in relevant[columns].itertuples(index=False):
-        timelines.setdefault(row.case_id, []).append(row)
-    rows = []
-    for case_id, timeline in timelines.items():
-        for rule in rules.get(versions[case_id], ()):
-            rows.extend(_walk_rule(case_id, rule, timeline))
-    if not rows:
-        return _empty(OBLIGATION_COLUMNS)
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "case_id",
-            "obligation_key",
-            "step",
-            "anchor_at",
-            "completed_at",
-            "tiers",
-            "within_hours",
-        ],
-    )
-    frame["due_at"] = frame["anchor_at"] + pd.to_timedelta(frame["within_hours"], unit="h")
-    frame["source"] = "escalation"
-    frame["anchor_at"] = pd.to_datetime(frame["anchor_at"], utc=True)
-    frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
-    return frame[
-        ["case_id", "obligation_key", "step", "source", "anchor_at", "due_at", "completed_at"]
-    ]
-
-
-def _walk_rule(case_id, rule, timeline):
-    """One case's missed contacts in time order: N within the window opens an obligation (when the
-    tier applies), met by the first escalation strictly after; only contacts strictly after that
-    escalation count towards the next one, and none is opened while one is unmet."""
-    escalations = [row.occurred_at for row in timeline if row.type == "escalation_raised"]
-    window = pd.Timedelta(hours=rule.window_hours)
-    counted: list = []
-    met_at = None  # while an obligation is open: the escalation that meets it, or NaT
-    for row in timeline:
-        if row.type != "contact_missed":
-            continue
-        at = row.occurred_at
-        if met_at is not None:
-            if pd.isna(met_at) or met_at >= at:
-                continue
-            met_at, counted = None, []
-        counted.append(at)
-        recent = counted[-rule.missed_contacts :]
-        in_window = len(recent) == rule.missed_contacts and recent[-1] - recent[0] <= window
-        if in_window and row.tier in rule.tiers:
-            met_at = next((e for e in escalations if e > at), pd.NaT)
-            yield (
-                case_id,
-                f"escalation:{rule.key}@event:{row.event_pk}",
-                rule.key,
-                at,
-                met_at,
-                rule.tiers,
-                rule.escalate_within_hours,
-            )
-
-
-def compute_obligations(cases, events, definitions, cutoff) -> pd.DataFrame:
-    """Every obligation anchored at or before ``cutoff`` with its status at the cutoff."""
-    cutoff = pd.Timestamp(cutoff)
-    cases = cases[cases["referral_at"] <= cutoff]
-    if cases.empty:
-        return _empty(OBLIGATION_COLUMNS)
-    events, completed = _prepare_events(events, cases, definitions, cutoff)
-    frame = pd.concat(
-        [
-            f
-            for f in (
-                _step_obligations(cases, events, completed, definitions),
-                _escalation_obligations(cases, events, definitions),
-            )
-            if not f.empty
-        ]
-        or [_empty(OBLIGATION_COLUMNS)],
-        ignore_index=True,
-    )
-    if frame.empty:
-        return _empty(OBLIGATION_COLUMNS)
-    _as_utc(frame)
-    closed = events[events["type"] == "case_closed"].groupby("case_id")["occurred_at"].min()
-    closed = closed.astype("datetime64[ns, UTC]")
-    closed_at = closed.reindex(frame["case_id"]).set_axis(frame.index)
-    completed_at, due_at = frame["completed_at"], frame["due_at"]
-    status = pd.Series("pending", index=frame.index, dtype="object")
-    status[due_at <= cutoff] = "overdue"
-    status[completed_at.notna() & (completed_at > due_at)] = "late"
-    status[completed_at.notna() & (completed_at <= due_at)] = "met"
-    status[closed_at.notna() & (due_at > closed_at)] = "void"
-    frame["status"] = status
-    return frame[OBLIGATION_COLUMNS].reset_index(drop=True)
-
-
-def incomplete_assessments(cases, events, definitions, cutoff) -> pd.DataFrame:
-    """Incomplete assessments standing at ``cutoff``: one per (case, step), keyed by the first
-    incomplete one since the last complete one."""
-    cutoff = pd.Timestamp(cutoff)
-    events, completed = _prepare_events(events, cases, definitions, cutoff)
-    if completed.empty:
-        return _empty(INCOMPLETE_COLUMNS)
-    # Only (case, step) pairs with at least one incomplete record need a look.
-    flagged = completed.loc[~completed["complete"], ["case_id", "step"]].drop_duplicates()
-    completed = completed.merge(flagged, on=["case_id", "step"])
-    rows = []
-    for (case_id, step), group in completed.groupby(["case_id", "step"], sort=False):
-        last_complete = group.loc[group["complete"], "occurred_at"].max()
-        standing = group[~group["complete"]]
-        if pd.notna(last_complete):
-            standing = standing[standing["occurred_at"] > last_complete]
-        if not standing.empty:
-            first = standing.iloc[0]
-            rows.append(
-                (case_id, f"incomplete:{step}@event:{first.event_pk}", step, first.occurred_at)
-            )
-    if not rows:
-        return _empty(INCOMPLETE_COLUMNS)
-    frame = pd.DataFrame(rows, columns=INCOMPLETE_COLUMNS)
-    frame["anchor_at"] = pd.to_datetime(frame["anchor_at"], utc=True)
-    return frame
-
-
-def daily_report(cases, events, definitions, day_start, day_end) -> pd.DataFrame:
-    """The report for the day [day_start, day_end): overdue at the cutoff ``day_end``, completed
-    late during the day, incomplete assessments standing at the cutoff."""
-    day_start, day_end = pd.Timestamp(day_start), pd.Timestamp(day_end)
-    obligations = compute_obligations(cases, events, definitions, day_end)
-    late_today = (
-        (obligations["status"] == "late")
-        & (obligations["completed_at"] >= day_start)
-        & (obligations["completed_at"] < day_end)
-    )
-    # Completion exactly at the cutoff instant belongs to the day that ends there.
-    late_today |= (obligations["status"] == "late") & (obligations["completed_at"] == day_end)
-    chosen = obligations[(obligations["status"] == "overdue") | late_today].copy()
-    chosen["kind"] = "overdue_step"
-    chosen.loc[chosen["status"] == "late", "kind"] = "late_step"
-    chosen.loc[chosen["source"] == "escalation", "kind"] = "missed_escalation"
-    incomplete = incomplete_assessments(cases, events, definitions, day_end)
-    incomplete["kind"] = "incomplete_assessment"
-    incomplete["due_at"] = pd.Series(pd.NaT, index=incomplete.index, dtype="datetime64[ns, UTC]")
-    incomplete["completed_at"] = incomplete["due_at"]
-    parts = [p[REPORT_COLUMNS] for p in (chosen, incomplete) if not p.empty]
+    parts = [part for part in (referral, upstream, event) if not part.empty]
     if not parts:
-        return _empty(REPORT_COLUMNS)
-    return (
-        pd.concat(parts, ignore_index=True)
-        .sort_values(["case_id", "obligation_key"], kind="stable")
-        .reset_index(drop=True)
+        return pd.DataFrame(columns=["case_id", "version_id", "anchor", "anchor_at", "instance"])
+    return pd.concat(parts, ignore_index=True).astype({"anchor": TEXT, "instance": TEXT})
+
+
+def _completed_after_anchor(obligations: pd.DataFrame, completions: pd.DataFrame) -> pd.DataFrame:
+    """Event-anchored obligations with the step's first complete record strictly after."""
+    if obligations.empty:
+        return obligations.assign(completed_at=pd.NaT)
+    done = completions.loc[completions["is_complete"], ["case_id", "step", "occurred_at"]]
+    return pd.merge_asof(
+        obligations.sort_values("anchor_at", kind="stable"),
+        done.rename(columns={"occurred_at": "completed_at"}),
+        left_on="anchor_at",
+        right_on="completed_at",
+        by=["case_id", "step"],
+        direction="forward",
+        allow_exact_matches=False,
     )
+
+
+# --- escalation obligations and status -------------------------------------------------------
+
+
+def _escalation_obligations(chunk: _Chunk, definitions: Definitions) -> pd.DataFrame:
+    events = chunk.events
+    missed = events[events["type"] == "contact_missed"]
+    missed = missed.assign(tier=_tier_at(missed, "occurred_at", chunk))
+    raised = events[events["type"] == "escalation_raised"]
+    obligations = escalation_obligations(
+        missed[["case_id", "version_id", "event_pk", "occurred_at", "tier"]],
+        raised[["case_id", "occurred_at"]],
+        definitions,
+    )
+    return _shaped(obligations.assign(source="escalation"), OBLIGATION_COLUMNS[:-1])
+
+
+def _status(obligations: pd.DataFrame, chunk: _Chunk) -> np.ndarray:
+    """met / late / overdue / pending at the cutoff; void when the case's first closure comes
+    before the due time (whatever else happened)."""
+    events = chunk.events
+    first_closure = events[events["type"] == "case_closed"].groupby("case_id")["occurred_at"].min()
+    closed_at = pd.Series(
+        first_closure.astype(TIMESTAMP).reindex(obligations["case_id"]).array,
+        index=obligations.index,
+    )
+    due_at, completed_at = obligations["due_at"], obligations["completed_at"]
+    return np.select(
+        [
+            closed_at.notna() & (due_at > closed_at),
+            completed_at.notna() & (completed_at <= due_at),
+            completed_at.notna(),
+            due_at <= chunk.cutoff,
+        ],
+        ["void", "met", "late", "overdue"],
+        default="pending",
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True).astype(TIMESTAMP)
+
+
+def _utc_instant(value) -> pd.Timestamp:
+    value = pd.Timestamp(value)
+    if value.tzinfo is None:
+        raise ValueError(f"{value} has no time zone; pass an aware timestamp (UTC)")
+    return value.tz_convert("UTC")
+
+
+def _shaped(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    """``columns`` in order with fixed dtypes, whether the frame has rows or not."""
+    if frame is None:
+        frame = pd.DataFrame(columns=columns)
+    frame = frame[columns].reset_index(drop=True)
+    for column in columns:
+        if _DTYPES.get(column) == TIMESTAMP and not isinstance(
+            frame[column].dtype, pd.DatetimeTZDtype
+        ):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame.astype({column: _DTYPES.get(column, TEXT) for column in columns})

@@ -1,4 +1,8 @@
-"""DESIGN.md section 3, rule by rule, on small hand-built timelines (no database)."""
+"""DESIGN.md section 3, rule by rule, on small hand-built timelines (pure pandas, no database).
+
+Times are written as ``at(day, hour)`` from midnight UTC on 1 March 2026; every case is referred
+at ``at(0, 9)`` unless a test says otherwise. Event pks follow the order the events are listed.
+"""
 
 import pandas as pd
 import pytest
@@ -19,14 +23,20 @@ DEFINITION = parse_definition(
             },
             {
                 "key": "risk",
-                "name": "Risk",
+                "name": "Risk assessment",
                 "kind": "assessment",
                 "required_fields": ["home"],
                 "time_standards": [{"anchor": "step:intake", "within_hours": 72}],
             },
             {
+                "key": "plan",
+                "name": "Care plan",
+                "kind": "review",
+                "time_standards": [{"anchor": "step:risk", "within_hours": 24}],
+            },
+            {
                 "key": "visit",
-                "name": "Visit",
+                "name": "Home visit",
                 "kind": "touchpoint",
                 "time_standards": [{"tiers": ["high"], "anchor": "referral", "within_hours": 24}],
             },
@@ -38,11 +48,17 @@ DEFINITION = parse_definition(
                     {"tiers": ["high"], "anchor": "contact_missed", "within_hours": 24}
                 ],
             },
+            {
+                "key": "review",
+                "name": "Escalation review",
+                "kind": "review",
+                "time_standards": [{"anchor": "escalation_raised", "within_hours": 12}],
+            },
         ],
         "escalation_rules": [
             {
                 "key": "missed",
-                "tiers": ["high", "medium"],
+                "tiers": ["medium", "high"],
                 "missed_contacts": 2,
                 "window_hours": 168,
                 "escalate_within_hours": 24,
@@ -51,269 +67,457 @@ DEFINITION = parse_definition(
     }
 )
 DEFINITIONS = {1: DEFINITION}
-T0 = pd.Timestamp("2026-03-01T09:00:00Z")
+DAY0 = pd.Timestamp("2026-03-01T00:00:00Z")
+SECOND = pd.Timedelta(seconds=1)
+INTAKE = "step:intake/0@referral"
+RISK = "step:risk/0@step:intake"
+PLAN = "step:plan/0@step:risk"
+VISIT = "step:visit/0@referral"
 
 
-def h(hours: float) -> pd.Timestamp:
-    return T0 + pd.Timedelta(hours=hours)
+def at(day: int, hour: float = 0) -> pd.Timestamp:
+    return DAY0 + pd.Timedelta(days=day, hours=hour)
 
 
-def frames(tier="low", events=(), cases=None):
-    cases = pd.DataFrame(cases or [(1, 1, T0, tier)], columns=engine.CASE_COLUMNS)
+REFERRAL = at(0, 9)
+
+
+# Events as (type, occurred_at, step, data); ``timeline`` gives them pks and a case.
+def completed(step: str, when: pd.Timestamp, **data) -> tuple:
+    return ("step_completed", when, step, data)
+
+
+def missed(when: pd.Timestamp) -> tuple:
+    return ("contact_missed", when, None, {})
+
+
+def escalated(when: pd.Timestamp) -> tuple:
+    return ("escalation_raised", when, None, {})
+
+
+def tier_changed(tier: str, when: pd.Timestamp) -> tuple:
+    return ("risk_tier_changed", when, None, {"risk_tier": tier})
+
+
+def closed(when: pd.Timestamp) -> tuple:
+    return ("case_closed", when, None, {})
+
+
+def timeline(*events, tier="low", case_id=1, first_pk=1, referral_at=REFERRAL):
+    cases = pd.DataFrame([(case_id, 1, referral_at, tier)], columns=engine.CASE_COLUMNS)
     rows = [
-        (pk, case_id, type_, step, at, data or {})
-        for pk, (case_id, type_, step, at, data) in enumerate(events, start=1)
+        (pk, case_id, type_, step, when, data)
+        for pk, (type_, when, step, data) in enumerate(events, start=first_pk)
     ]
     return cases, pd.DataFrame(rows, columns=engine.EVENT_COLUMNS)
 
 
-def ev(type_, at, step=None, data=None, case_id=1):
-    return (case_id, type_, step, at, data)
+def _value(value):
+    return None if pd.isna(value) else value
 
 
-def obligations(cutoff, **kw):
-    cases, events = frames(**kw)
-    result = engine.compute_obligations(cases, events, DEFINITIONS, cutoff)
-    return {row.obligation_key: row for row in result.itertuples()}
+def obligations(cutoff, *events, tier="low", steps=None) -> dict:
+    """{obligation_key: (status, anchor_at, due_at, completed_at)}, optionally for some steps."""
+    result = engine.compute_obligations(*timeline(*events, tier=tier), DEFINITIONS, cutoff)
+    return {
+        row.obligation_key: (row.status, row.anchor_at, row.due_at, _value(row.completed_at))
+        for row in result.itertuples()
+        if steps is None or row.step in steps
+    }
 
 
-def statuses(cutoff, **kw):
-    return {key: row.status for key, row in obligations(cutoff, **kw).items()}
+def report(day: int, *events, tier="low") -> list[tuple]:
+    """The daily report for [at(day), at(day + 1)) as (key, kind, due_at, completed_at)."""
+    cases, frame = timeline(*events, tier=tier)
+    result = engine.daily_report(cases, frame, DEFINITIONS, at(day), at(day + 1))
+    return [
+        (row.obligation_key, row.kind, _value(row.due_at), _value(row.completed_at))
+        for row in result.itertuples()
+    ]
 
 
-def report(day_start, day_end, **kw):
-    cases, events = frames(**kw)
-    result = engine.daily_report(cases, events, DEFINITIONS, day_start, day_end)
-    return sorted((row.obligation_key, row.kind) for row in result.itertuples())
+# --- anchors -------------------------------------------------------------------------------
 
 
-INTAKE = "step:intake/0@referral"
-RISK = "step:risk/0@step:intake"
-VISIT = "step:visit/0@referral"
+def test_referral_anchor_is_pending_until_its_due_time():
+    assert obligations(at(2, 8)) == {INTAKE: ("pending", REFERRAL, at(2, 9), None)}
 
 
-def test_referral_anchor_is_pending_before_due_and_overdue_at_due():
-    assert statuses(h(47))[INTAKE] == "pending"
-    assert statuses(h(48))[INTAKE] == "overdue"
-
-
-def test_completion_exactly_at_due_is_met_and_one_second_later_is_late():
-    on_time = statuses(h(100), events=[ev("step_completed", h(48), "intake")])
-    assert on_time[INTAKE] == "met"
-    late = statuses(
-        h(100), events=[ev("step_completed", h(48) + pd.Timedelta(seconds=1), "intake")]
-    )
-    assert late[INTAKE] == "late"
+def test_referral_anchor_is_overdue_when_due_equals_the_cutoff():
+    assert obligations(at(2, 9)) == {INTAKE: ("overdue", REFERRAL, at(2, 9), None)}
 
 
 def test_step_anchor_starts_at_the_first_completion_of_the_upstream_step():
-    result = obligations(
-        h(200),
-        events=[ev("step_completed", h(10), "intake"), ev("step_completed", h(30), "intake")],
-    )
-    assert result[RISK].anchor_at == h(10)
-    assert result[RISK].due_at == h(82)
-    assert result[RISK].status == "overdue"
+    events = [completed("intake", at(1)), completed("intake", at(1, 5))]
+    assert obligations(at(5), *events) == {
+        INTAKE: ("met", REFERRAL, at(2, 9), at(1)),
+        RISK: ("overdue", at(1), at(4), None),
+    }
 
 
-def test_no_step_anchor_obligation_until_the_upstream_step_is_done():
-    assert RISK not in statuses(h(500))
-
-
-def test_tier_restricted_standard_applies_only_to_that_tier():
-    assert VISIT not in statuses(h(100), tier="low")
-    assert statuses(h(100), tier="high")[VISIT] == "overdue"
-
-
-def test_tier_change_before_the_anchor_counts():
-    change = ev("risk_tier_changed", T0 - pd.Timedelta(hours=1), data={"risk_tier": "high"})
-    # the referral itself is the anchor; a change an hour before referral already applies
-    assert statuses(h(100), tier="low", events=[change])[VISIT] == "overdue"
-
-
-def test_tier_change_exactly_at_the_anchor_counts():
-    change = ev("risk_tier_changed", T0, data={"risk_tier": "high"})
-    assert VISIT in statuses(h(100), tier="low", events=[change])
-
-
-def test_tier_change_after_the_anchor_does_not_count():
-    change = ev("risk_tier_changed", h(1), data={"risk_tier": "high"})
-    assert VISIT not in statuses(h(100), tier="low", events=[change])
-
-
-def test_events_out_of_order_give_the_same_result():
-    in_order = [
-        ev("step_completed", h(10), "intake"),
-        ev("step_completed", h(60), "risk", {"home": 1}),
+def test_step_anchor_on_an_assessment_starts_at_its_first_complete_record():
+    events = [
+        completed("risk", at(1), complete=False, home="ok"),
+        completed("risk", at(2), home="ok"),
     ]
-    reversed_ = list(reversed(in_order))
-    assert statuses(h(200), events=in_order) == statuses(h(200), events=reversed_)
-    assert statuses(h(200), events=in_order)[RISK] == "met"
+    assert obligations(at(4), *events, steps={"plan"}) == {
+        PLAN: ("overdue", at(2), at(3), None),
+    }
+
+
+def test_contact_missed_anchor_creates_one_obligation_per_event():
+    events = [missed(at(1)), missed(at(10)), completed("follow_up", at(1, 12))]
+    assert obligations(at(12), *events, tier="high", steps={"follow_up"}) == {
+        "step:follow_up/0@event:1": ("met", at(1), at(2), at(1, 12)),
+        "step:follow_up/0@event:2": ("overdue", at(10), at(11), None),
+    }
+
+
+def test_event_anchor_is_completed_only_by_a_completion_strictly_after_it():
+    events = [completed("follow_up", at(0, 12)), missed(at(1)), completed("follow_up", at(1))]
+    result = obligations(at(3), *events, tier="high", steps={"follow_up"})
+    assert result == {"step:follow_up/0@event:2": ("overdue", at(1), at(2), None)}
+
+
+def test_escalation_raised_anchor_creates_an_obligation_per_escalation():
+    events = [escalated(at(1)), completed("review", at(1, 13))]
+    assert obligations(at(3), *events, steps={"review"}) == {
+        "step:review/0@event:1": ("late", at(1), at(1, 12), at(1, 13)),
+    }
+
+
+def test_a_case_referred_after_the_cutoff_has_no_obligations():
+    assert obligations(at(0, 8)) == {}
+
+
+# --- risk tier at the anchor ------------------------------------------------------------------
+
+
+def follow_ups_after_a_tier_change(change_at: pd.Timestamp, tier: str, new_tier: str) -> dict:
+    return obligations(
+        at(3), tier_changed(new_tier, change_at), missed(at(1)), tier=tier, steps={"follow_up"}
+    )
+
+
+def test_tier_change_before_the_anchor_applies():
+    assert follow_ups_after_a_tier_change(at(0, 20), "low", "high") == {
+        "step:follow_up/0@event:2": ("overdue", at(1), at(2), None)
+    }
+
+
+def test_tier_change_exactly_at_the_anchor_applies():
+    assert follow_ups_after_a_tier_change(at(1), "low", "high") == {
+        "step:follow_up/0@event:2": ("overdue", at(1), at(2), None)
+    }
+
+
+def test_tier_change_after_the_anchor_does_not_apply():
+    assert follow_ups_after_a_tier_change(at(1) + SECOND, "low", "high") == {}
+
+
+def test_tier_change_down_before_the_anchor_removes_the_standard():
+    assert follow_ups_after_a_tier_change(at(0, 20), "high", "low") == {}
+
+
+def test_tier_changes_at_the_same_instant_apply_in_event_pk_order():
+    events = [tier_changed("low", at(0, 20)), tier_changed("high", at(0, 20)), missed(at(1))]
+    cases, frame = timeline(*events)
+    rows_reversed = frame.iloc[::-1]
+    result = engine.compute_obligations(cases, rows_reversed, DEFINITIONS, at(3))
+    assert result.loc[result["step"] == "follow_up", "obligation_key"].tolist() == [
+        "step:follow_up/0@event:3"
+    ]
+
+
+# --- met, late, overdue, pending ----------------------------------------------------------------
+
+
+def test_completion_exactly_at_due_is_met():
+    result = obligations(at(4), completed("intake", at(2, 9)), steps={"intake"})
+    assert result == {INTAKE: ("met", REFERRAL, at(2, 9), at(2, 9))}
+
+
+def test_completion_one_second_after_due_is_late():
+    result = obligations(at(4), completed("intake", at(2, 9) + SECOND), steps={"intake"})
+    assert result == {INTAKE: ("late", REFERRAL, at(2, 9), at(2, 9) + SECOND)}
 
 
 def test_events_after_the_cutoff_do_not_count():
-    result = statuses(h(60), events=[ev("step_completed", h(70), "intake")])
-    assert result[INTAKE] == "overdue"
+    assert obligations(at(3), completed("intake", at(3) + SECOND)) == {
+        INTAKE: ("overdue", REFERRAL, at(2, 9), None)
+    }
+
+
+def test_events_supplied_out_of_order_give_the_same_obligations():
+    in_order = [completed("intake", at(1)), completed("risk", at(5), home="ok")]
+    expected = {
+        INTAKE: ("met", REFERRAL, at(2, 9), at(1)),
+        RISK: ("late", at(1), at(4), at(5)),
+        PLAN: ("overdue", at(5), at(6), None),
+    }
+    assert obligations(at(7), *in_order) == expected
+    assert obligations(at(7), *reversed(in_order)) == expected
+
+
+# --- closure ------------------------------------------------------------------------------------
 
 
 def test_closure_between_anchor_and_due_voids_the_obligation():
-    assert statuses(h(100), events=[ev("case_closed", h(20))])[INTAKE] == "void"
+    assert obligations(at(4), closed(at(1))) == {INTAKE: ("void", REFERRAL, at(2, 9), None)}
 
 
-def test_closure_after_due_leaves_it_overdue():
-    assert statuses(h(100), events=[ev("case_closed", h(50))])[INTAKE] == "overdue"
+def test_closure_after_due_leaves_the_obligation_overdue():
+    assert obligations(at(4), closed(at(3))) == {INTAKE: ("overdue", REFERRAL, at(2, 9), None)}
 
 
-def test_closure_after_the_cutoff_voids_nothing_at_the_cutoff():
-    assert statuses(h(60), events=[ev("case_closed", h(70))])[INTAKE] == "overdue"
+def test_closure_after_due_leaves_a_late_completion_late():
+    events = [closed(at(3)), completed("intake", at(3, 1))]
+    assert obligations(at(4), *events, steps={"intake"}) == {
+        INTAKE: ("late", REFERRAL, at(2, 9), at(3, 1))
+    }
 
 
-def test_contact_missed_anchor_completed_only_after_the_anchor():
-    events = [
-        ev("step_completed", h(5), "follow_up"),
-        ev("contact_missed", h(10)),
-        ev("step_completed", h(40), "follow_up"),
-    ]
-    result = obligations(h(100), tier="high", events=events)
-    (key,) = [k for k in result if k.startswith("step:follow_up")]
-    assert result[key].completed_at == h(40)
-    assert result[key].status == "late"
+def test_closure_after_the_cutoff_voids_nothing():
+    assert obligations(at(2, 12), closed(at(2, 13))) == {
+        INTAKE: ("overdue", REFERRAL, at(2, 9), None)
+    }
 
 
-def test_each_missed_contact_creates_its_own_follow_up_obligation():
-    events = [ev("contact_missed", h(10)), ev("contact_missed", h(300))]
-    keys = [k for k in statuses(h(400), tier="high", events=events) if "follow_up" in k]
-    assert len(keys) == 2
+def test_closure_voids_an_obligation_met_before_it_when_due_after_it():
+    events = [completed("intake", at(1)), closed(at(1, 1))]
+    assert obligations(at(4), *events, steps={"intake"}) == {
+        INTAKE: ("void", REFERRAL, at(2, 9), at(1))
+    }
 
 
-def test_two_missed_contacts_inside_the_window_raise_an_escalation_obligation():
-    events = [ev("contact_missed", h(10)), ev("contact_missed", h(10 + 168))]
-    result = obligations(h(400), tier="medium", events=events)
-    escalations = [row for key, row in result.items() if key.startswith("escalation:")]
-    assert len(escalations) == 1
-    assert escalations[0].anchor_at == h(178)
-    assert escalations[0].due_at == h(202)
-    assert escalations[0].status == "overdue"
+# --- escalation rules -------------------------------------------------------------------------
 
 
-def test_two_missed_contacts_just_outside_the_window_raise_nothing():
-    events = [
-        ev("contact_missed", h(10)),
-        ev("contact_missed", h(10 + 168) + pd.Timedelta(seconds=1)),
-    ]
-    assert not [k for k in statuses(h(400), tier="medium", events=events) if "escalation" in k]
+def escalations(cutoff, *events, tier="medium") -> dict:
+    return obligations(cutoff, *events, tier=tier, steps={"missed"})
 
 
-def test_escalation_rule_respects_its_tiers():
-    events = [ev("contact_missed", h(10)), ev("contact_missed", h(20))]
-    assert not [k for k in statuses(h(400), tier="low", events=events) if "escalation" in k]
+def test_missed_contacts_exactly_a_window_apart_raise_an_escalation_obligation():
+    assert escalations(at(10), missed(at(1)), missed(at(8))) == {
+        "escalation:missed@event:2": ("overdue", at(8), at(9), None)
+    }
 
 
-def test_escalation_met_by_the_first_escalation_after_the_anchor():
-    events = [
-        ev("contact_missed", h(10)),
-        ev("contact_missed", h(20)),
-        ev("escalation_raised", h(30)),
-    ]
-    result = statuses(h(400), tier="medium", events=events)
-    assert [v for k, v in result.items() if k.startswith("escalation")] == ["met"]
+def test_missed_contacts_one_second_outside_the_window_raise_nothing():
+    assert escalations(at(10), missed(at(1)), missed(at(8) + SECOND)) == {}
 
 
-def test_no_second_escalation_obligation_while_the_first_is_unmet():
-    events = [ev("contact_missed", h(t)) for t in (10, 20, 30, 40)]
-    result = statuses(h(400), tier="medium", events=events)
-    assert len([k for k in result if k.startswith("escalation")]) == 1
+def test_escalation_rule_applies_only_to_its_tiers():
+    assert escalations(at(10), missed(at(1)), missed(at(2)), tier="low") == {}
+
+
+def test_escalation_rule_takes_the_tier_at_the_nth_contact():
+    events = [missed(at(1)), tier_changed("medium", at(2)), missed(at(2))]
+    assert escalations(at(4), *events, tier="low") == {
+        "escalation:missed@event:3": ("overdue", at(2), at(3), None)
+    }
+
+
+def test_escalation_is_met_by_the_first_escalation_strictly_after_the_anchor():
+    events = [missed(at(1)), missed(at(2)), escalated(at(2)), escalated(at(2, 5))]
+    assert escalations(at(4), *events) == {
+        "escalation:missed@event:2": ("met", at(2), at(3), at(2, 5))
+    }
+
+
+def test_escalation_raised_after_its_due_time_is_late():
+    events = [missed(at(1)), missed(at(2)), escalated(at(3, 1))]
+    assert escalations(at(4), *events) == {
+        "escalation:missed@event:2": ("late", at(2), at(3), at(3, 1))
+    }
+
+
+def test_no_second_escalation_obligation_while_the_first_is_open():
+    events = [missed(at(1)), missed(at(2)), missed(at(3)), missed(at(4))]
+    assert escalations(at(6), *events) == {
+        "escalation:missed@event:2": ("overdue", at(2), at(3), None)
+    }
 
 
 def test_contacts_before_a_met_escalation_do_not_count_again():
+    events = [missed(at(1)), missed(at(2)), missed(at(2, 5)), escalated(at(2, 6)), missed(at(3))]
+    assert escalations(at(6), *events) == {
+        "escalation:missed@event:2": ("met", at(2), at(3), at(2, 6))
+    }
+
+
+def test_contacts_after_a_met_escalation_start_the_next_obligation():
+    events = [missed(at(1)), missed(at(2)), escalated(at(2, 6)), missed(at(3)), missed(at(4))]
+    assert escalations(at(6), *events) == {
+        "escalation:missed@event:2": ("met", at(2), at(3), at(2, 6)),
+        "escalation:missed@event:5": ("overdue", at(4), at(5), None),
+    }
+
+
+# --- assessments --------------------------------------------------------------------------------
+
+ASSESSMENT = [
+    completed("intake", at(0, 10)),
+    completed("risk", at(1), complete=False, home="ok"),
+    completed("risk", at(4), complete=True, home="ok"),
+]
+
+
+def test_an_incomplete_assessment_leaves_its_step_open_until_a_complete_one():
+    assert obligations(at(5), *ASSESSMENT, steps={"risk"}) == {
+        RISK: ("late", at(0, 10), at(3, 10), at(4))
+    }
+
+
+def test_a_complete_assessment_before_due_after_an_incomplete_one_is_met():
+    events = [*ASSESSMENT[:2], completed("risk", at(2), home="ok")]
+    assert obligations(at(5), *events, steps={"risk"}) == {
+        RISK: ("met", at(0, 10), at(3, 10), at(2))
+    }
+
+
+def test_an_incomplete_assessment_is_reported_while_it_stands():
+    assert report(1, *ASSESSMENT) == [
+        ("incomplete:risk@event:2", "incomplete_assessment", None, None)
+    ]
+
+
+def test_an_incomplete_assessment_is_gone_once_a_complete_one_arrives():
+    assert report(4, *ASSESSMENT) == [
+        (PLAN, "overdue_step", at(5), None),
+        (RISK, "late_step", at(3, 10), at(4)),
+    ]
+
+
+def test_a_missing_required_field_makes_an_assessment_incomplete():
+    events = [completed("intake", at(0, 10)), completed("risk", at(1), complete=True)]
+    assert report(1, *events) == [("incomplete:risk@event:2", "incomplete_assessment", None, None)]
+    assert obligations(at(2), *events, steps={"risk"}) == {
+        RISK: ("pending", at(0, 10), at(3, 10), None)
+    }
+
+
+def test_complete_false_on_a_non_assessment_step_still_completes_it():
+    result = obligations(at(3), completed("intake", at(1), complete=False), steps={"intake"})
+    assert result == {INTAKE: ("met", REFERRAL, at(2, 9), at(1))}
+
+
+def test_the_incomplete_item_is_keyed_by_the_first_incomplete_record_still_standing():
     events = [
-        ev("contact_missed", h(10)),
-        ev("contact_missed", h(20)),
-        ev("contact_missed", h(25)),  # before the escalation: does not count afterwards
-        ev("escalation_raised", h(30)),
-        ev("contact_missed", h(40)),
+        completed("risk", at(1), complete=False),
+        completed("risk", at(1, 1), home="ok"),
+        completed("risk", at(1, 2), complete=False),
+        completed("risk", at(1, 3)),
     ]
-    result = statuses(h(400), tier="medium", events=events)
-    assert len([k for k in result if k.startswith("escalation")]) == 1
-    events.append(ev("contact_missed", h(50)))
-    result = statuses(h(400), tier="medium", events=events)
-    assert len([k for k in result if k.startswith("escalation")]) == 2
-
-
-def test_incomplete_then_complete_assessment():
-    events = [
-        ev("step_completed", h(10), "intake"),
-        ev("step_completed", h(20), "risk", {"complete": False}),
-        ev("step_completed", h(100), "risk", {"complete": True, "home": "ok"}),
+    cases, frame = timeline(*events)
+    result = engine.incomplete_assessments(cases, frame, DEFINITIONS, at(2))
+    assert result.to_dict("records") == [
+        {
+            "case_id": 1,
+            "obligation_key": "incomplete:risk@event:3",
+            "step": "risk",
+            "anchor_at": at(1, 2),
+        }
     ]
-    assert report(h(24), h(48), events=events) == [
-        ("incomplete:risk@event:2", "incomplete_assessment")
-    ]
-    result = statuses(h(120), events=events)
-    assert result[RISK] == "late"  # the incomplete one at h20 did not complete the step
-    assert report(h(96), h(120), events=events) == [(RISK, "late_step")]
 
 
-def test_a_missing_required_field_makes_the_assessment_incomplete():
-    events = [ev("step_completed", h(10), "intake"), ev("step_completed", h(20), "risk", {})]
-    assert statuses(h(100), events=events)[RISK] == "overdue"
-    assert ("incomplete:risk@event:2", "incomplete_assessment") in report(
-        h(76), h(100), events=events
-    )
+# --- the daily report --------------------------------------------------------------------------
 
 
-def test_late_completion_is_reported_on_its_day_only():
-    events = [ev("step_completed", h(60), "intake")]
-    assert report(h(48), h(72), events=events) == [(INTAKE, "late_step")]
-    assert report(h(72), h(96), events=events) == []
+def test_a_late_completion_during_the_day_is_reported_as_late_step():
+    assert report(3, completed("intake", at(3, 10))) == [(INTAKE, "late_step", at(2, 9), at(3, 10))]
 
 
-def test_overdue_items_are_reported_every_day_until_done():
-    assert report(h(48), h(72)) == [(INTAKE, "overdue_step")]
-    assert report(h(72), h(96)) == [(INTAKE, "overdue_step")]
+def test_a_late_completion_on_the_previous_day_is_not_reported():
+    assert report(4, completed("intake", at(3, 10))) == []
+
+
+def test_a_completion_exactly_at_midnight_belongs_to_the_day_it_starts():
+    events = [completed("intake", at(4))]
+    assert report(3, *events) == []
+    assert report(4, *events) == [(INTAKE, "late_step", at(2, 9), at(4))]
+
+
+def test_an_overdue_obligation_is_reported_every_day_until_done():
+    assert report(2) == [(INTAKE, "overdue_step", at(2, 9), None)]
+    assert report(3) == [(INTAKE, "overdue_step", at(2, 9), None)]
 
 
 def test_pending_obligations_are_not_reported():
-    assert report(h(0), h(24)) == []
+    assert report(1) == []
 
 
-def test_missed_escalation_kind_for_overdue_and_late_escalations():
-    events = [ev("contact_missed", h(10)), ev("contact_missed", h(20))]
-    overdue = report(h(44), h(68), tier="medium", events=events)
-    assert ("escalation:missed@event:2", "missed_escalation") in overdue
-    events.append(ev("escalation_raised", h(50)))
-    late = report(h(48), h(72), tier="medium", events=events)
-    assert ("escalation:missed@event:2", "missed_escalation") in late
+def test_met_and_void_obligations_are_not_reported():
+    assert report(2, completed("intake", at(1))) == []
+    assert report(2, closed(at(1))) == []
 
 
-def test_chunks_give_the_same_report_as_the_whole():
-    cases = [(case_id, 1, T0, "high") for case_id in range(1, 7)]
-    events = []
-    for case_id in range(1, 7):
-        events += [
-            ev("contact_missed", h(case_id), case_id=case_id),
-            ev("step_completed", h(10 * case_id), "intake", case_id=case_id),
-        ]
-    all_cases, all_events = frames(cases=cases, events=events)
-    whole = engine.daily_report(all_cases, all_events, DEFINITIONS, h(48), h(72))
-    parts = []
-    for ids in ([1, 2, 3], [4, 5, 6]):
-        parts.append(
-            engine.daily_report(
-                all_cases[all_cases.case_id.isin(ids)],
-                all_events[all_events.case_id.isin(ids)],
-                DEFINITIONS,
-                h(48),
-                h(72),
-            )
+def test_overdue_and_late_escalations_are_reported_as_missed_escalation():
+    events = [missed(at(1)), missed(at(2)), completed("intake", at(2))]
+    assert report(3, *events, tier="medium") == [
+        ("escalation:missed@event:2", "missed_escalation", at(3), None)
+    ]
+    events.append(escalated(at(3, 2)))
+    assert report(3, *events, tier="medium") == [
+        ("escalation:missed@event:2", "missed_escalation", at(3), at(3, 2)),
+        ("step:review/0@event:4", "overdue_step", at(3, 14), None),
+    ]
+
+
+# --- shape of the results ------------------------------------------------------------------------
+
+
+def mixed_cases(case_ids):
+    """Cases with overdue, late, escalation and incomplete-assessment items."""
+    frames = [
+        timeline(
+            missed(at(1)),
+            missed(at(1, case_id)),
+            completed("intake", at(case_id % 4)),
+            completed("risk", at(2), complete=False),
+            tier=("low", "medium", "high")[case_id % 3],
+            case_id=case_id,
+            first_pk=10 * case_id,
         )
-    combined = pd.concat(parts).sort_values(["case_id", "obligation_key"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(whole.reset_index(drop=True), combined, check_dtype=False)
-    assert len(whole) > 0
+        for case_id in case_ids
+    ]
+    return (
+        pd.concat([cases for cases, _ in frames], ignore_index=True),
+        pd.concat([events for _, events in frames], ignore_index=True),
+    )
 
 
-@pytest.mark.parametrize("function", [engine.compute_obligations, engine.incomplete_assessments])
-def test_empty_inputs_give_empty_frames(function):
-    cases, events = frames(cases=[(1, 1, T0, "low")])
-    result = function(cases.iloc[0:0], events, DEFINITIONS, h(10))
-    assert result.empty
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda cases, events: engine.compute_obligations(cases, events, DEFINITIONS, at(5)),
+        lambda cases, events: engine.incomplete_assessments(cases, events, DEFINITIONS, at(5)),
+        lambda cases, events: engine.daily_report(cases, events, DEFINITIONS, at(3), at(4)),
+    ],
+    ids=["obligations", "incomplete", "report"],
+)
+def test_chunks_computed_separately_equal_the_whole(compute):
+    whole = compute(*mixed_cases(range(1, 9)))
+    halves = pd.concat(
+        [compute(*mixed_cases(range(1, 5))), compute(*mixed_cases(range(5, 9)))],
+        ignore_index=True,
+    )
+    assert len(whole) >= 8
+    pd.testing.assert_frame_equal(whole, halves)
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda cases, events: engine.compute_obligations(cases, events, DEFINITIONS, at(5)),
+        lambda cases, events: engine.incomplete_assessments(cases, events, DEFINITIONS, at(5)),
+        lambda cases, events: engine.daily_report(cases, events, DEFINITIONS, at(3), at(4)),
+    ],
+    ids=["obligations", "incomplete", "report"],
+)
+def test_empty_inputs_give_empty_frames_with_the_same_columns_and_dtypes(compute):
+    cases, events = mixed_cases([1, 2])
+    full = compute(cases, events)
+    empty = compute(cases.iloc[0:0], events.iloc[0:0])
+    assert empty.empty
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict()

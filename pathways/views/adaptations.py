@@ -1,0 +1,266 @@
+"""Site adaptations under /o/<org>/adaptations/: documented local variations of adaptable steps.
+
+Org admins and implementation leads propose and decide; supervisors read those of their sites;
+commissioners see counts per site and pathway only (what was adapted and why stays with the
+people running the service)."""
+
+import csv
+from collections import defaultdict
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from pathways.models import Pathway, SiteAdaptation
+from pathways.selectors import adaptations as selectors
+from pathways.services import versions as services
+from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required, site_for_member
+from scaling_ops.models import Role
+from scaling_ops.selectors import visible_sites
+
+ADAPTERS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
+CSV_COLUMNS = [
+    "site",
+    "pathway",
+    "step",
+    "status",
+    "what",
+    "why",
+    "proposed_by",
+    "proposed_at",
+    "decided_by",
+    "decided_at",
+]
+SUMMARY_COLUMNS = ["site", "pathway", "proposed", "approved", "rejected", "withdrawn"]
+
+
+class AdaptationFilterForm(forms.Form):
+    site = forms.ChoiceField(required=False)
+    pathway = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *SiteAdaptation.Status.choices]
+    )
+    q = forms.CharField(required=False, label="Step or text")
+
+    def __init__(self, *args, sites, pathways, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "All my sites")] + [(s.code, s.name) for s in sites]
+        self.fields["pathway"].choices = [("", "All pathways")] + [
+            (p.slug, p.name) for p in pathways
+        ]
+
+    def filters(self) -> selectors.AdaptationFilters:
+        self.is_valid()  # invalid fields are left out of cleaned_data and so not applied
+        data = getattr(self, "cleaned_data", {})
+        return selectors.AdaptationFilters(
+            **{name: data.get(name) or "" for name in selectors.AdaptationFilters.__annotations__}
+        )
+
+
+class ProposeForm(forms.Form):
+    site = forms.ChoiceField()
+    # Free text behind a select of the adaptable steps, so that a core or unknown step reaches
+    # the service and gets its explanation rather than "select a valid choice".
+    step = forms.CharField(label="Pathway step", widget=forms.Select)
+    what = forms.CharField(
+        label="What is done differently",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="E.g. the weekly review is by phone every other week for people on the islands.",
+    )
+    why = forms.CharField(
+        label="Why this site needs it",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The local context: geography, workforce, population, partner services.",
+    )
+
+    def __init__(self, *args, sites, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [(s.code, s.name) for s in sites]
+        groups: dict[str, list] = {}  # one optgroup per pathway
+        for s in steps:
+            groups.setdefault(s.version.pathway.name, []).append(
+                (f"{s.version.pathway.slug}:{s.key}", f"{s.name} ({s.key})")
+            )
+        self.fields["step"].widget.choices = list(groups.items())
+
+    def clean_step(self):
+        pathway_slug, _, step_key = self.cleaned_data["step"].partition(":")
+        pathway = Pathway.objects.filter(slug=pathway_slug).first()
+        if pathway is None or not step_key:
+            raise ValidationError("Choose a pathway step from the list.")
+        return pathway, step_key
+
+
+def adapted_steps(membership, pathway) -> dict[str, list[str]]:
+    """Step key -> codes of the member's sites with an approved adaptation of it."""
+    sites = defaultdict(list)
+    rows = SiteAdaptation.objects.filter(
+        pathway=pathway,
+        status=SiteAdaptation.Status.APPROVED,
+        site__in=visible_sites(membership),
+    ).values_list("step_key", "site__code")
+    for step_key, code in rows.order_by("step_key", "site__code").distinct():
+        sites[step_key].append(code)
+    return dict(sites)
+
+
+@roles_required(*ADAPTERS, read_roles=ALL_ROLES)
+def adaptation_list(request, org):
+    membership = request.membership
+    if membership.role == Role.COMMISSIONER:
+        return _summary(request)
+    sites = list(visible_sites(membership).order_by("code"))
+    pathways = list(Pathway.objects.order_by("name"))
+    filter_form = AdaptationFilterForm(request.GET, sites=sites, pathways=pathways)
+    filters = filter_form.filters()
+    adaptations = selectors.site_adaptation_list(membership=membership, filters=filters)
+    if request.GET.get("format") == "csv":
+        return _csv(request, adaptations)
+    steps = selectors.adaptable_steps()
+    form = ProposeForm(
+        request.POST if request.method == "POST" else None,
+        sites=sites,
+        steps=steps,
+        auto_id="propose_%s",  # the filter form above has a site field too
+    )
+    if request.method == "POST" and form.is_valid():
+        pathway, step_key = form.cleaned_data["step"]
+        try:
+            adaptation = services.site_adaptation_propose(
+                site=site_for_member(request, form.cleaned_data["site"]),
+                pathway=pathway,
+                step_key=step_key,
+                what=form.cleaned_data["what"],
+                why=form.cleaned_data["why"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                f"Adaptation of {step_key} at {adaptation.site.name} proposed; it applies once "
+                "an org admin or implementation lead approves it.",
+            )
+            return redirect("adaptation_detail", org=org, pk=adaptation.pk)
+    page = Paginator(adaptations, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    names = selectors.step_names_by_pathway(rows)
+    for adaptation in rows:
+        adaptation.step_name = names.get((adaptation.pathway_id, adaptation.step_key), "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter_form": filter_form,
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "narrowed": any(vars(filters).values()),
+        "query": query.urlencode(),
+        "can_propose": membership.role in ADAPTERS,
+        "has_adaptable_steps": bool(steps),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "pathways/adaptation_list.html", context, status=status)
+
+
+def _summary(request) -> HttpResponse:
+    rows = selectors.site_adaptation_summary(membership=request.membership)
+    if request.GET.get("format") == "csv":
+        response = _csv_response(request, "adaptation-counts")
+        writer = csv.writer(response)
+        writer.writerow(SUMMARY_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [row["site__code"], row["pathway__slug"]]
+                + [row[name] for name in SUMMARY_COLUMNS[2:]]
+            )
+        return response
+    return render(request, "pathways/adaptation_summary.html", {"rows": rows})
+
+
+def _csv_response(request, name: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name}-{request.organization.slug}.csv"'
+    )
+    return response
+
+
+def _csv(request, adaptations) -> HttpResponse:
+    response = _csv_response(request, "site-adaptations")
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for a in adaptations.iterator(chunk_size=1000):
+        writer.writerow(
+            [
+                a.site.code,
+                a.pathway.slug,
+                a.step_key,
+                a.status,
+                a.what,
+                a.why,
+                a.proposed_by.get_username() if a.proposed_by else "",
+                a.created_at.isoformat(),
+                a.decided_by.get_username() if a.decided_by else "",
+                a.decided_at.isoformat() if a.decided_at else "",
+            ]
+        )
+    return response
+
+
+def _adaptation_or_404(request, pk: int) -> SiteAdaptation:
+    adaptation = selectors.site_adaptation_for_member(membership=request.membership, pk=pk)
+    if adaptation is None:
+        raise Http404("No such adaptation.")
+    return adaptation
+
+
+@roles_required(*ADAPTERS, read_roles=WRITE_ROLES)
+def adaptation_detail(request, org, pk):
+    adaptation = _adaptation_or_404(request, pk)
+    names = selectors.step_names_by_pathway([adaptation])
+    context = {
+        "adaptation": adaptation,
+        "step_name": names.get((adaptation.pathway_id, adaptation.step_key), ""),
+        "history": selectors.site_adaptation_history(adaptation=adaptation)[:50],
+        "can_decide": request.membership.role in ADAPTERS
+        and adaptation.status == SiteAdaptation.Status.PROPOSED,
+    }
+    return render(request, "pathways/adaptation_detail.html", context)
+
+
+@require_POST
+@roles_required(*ADAPTERS)
+def adaptation_decide(request, org, pk):
+    adaptation = _adaptation_or_404(request, pk)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "Choose approve or reject.")
+        return redirect("adaptation_detail", org=org, pk=pk)
+    try:
+        services.site_adaptation_decide(
+            adaptation=adaptation, approve=decision == "approve", by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Adaptation of {adaptation.step_key} at {adaptation.site.name} "
+            f"{adaptation.get_status_display().lower()}.",
+        )
+    return redirect("adaptation_detail", org=org, pk=pk)
+
+
+urlpatterns = [
+    path("adaptations/", adaptation_list, name="adaptation_list"),
+    path("adaptations/<int:pk>/", adaptation_detail, name="adaptation_detail"),
+    path("adaptations/<int:pk>/decide/", adaptation_decide, name="adaptation_decide"),
+]
