@@ -1,5 +1,96 @@
 from django.apps import AppConfig
 
 
+def _seed_assurance(context) -> None:
+    from assurance.demo import seed_assurance
+
+    seed_assurance(context)
+
+
+def _delete_demo_assurance(organization) -> None:
+    from assurance.models import DriftSignal, Incident
+
+    # Drift signals protect their snapshot and incidents their site from cascading deletion.
+    DriftSignal.objects.all().delete()
+    Incident.objects.all().delete()
+
+
 class AssuranceConfig(AppConfig):
     name = "assurance"
+    verbose_name = "Assurance"
+
+    def ready(self) -> None:
+        from scaling_ops import demo, home, navigation
+        from scaling_ops.models import Role
+
+        navigation.register("Assurance", "assurance_overview", Role.values, order=40)
+        navigation.register(
+            "Audits & incidents",
+            "assurance_audit_list",
+            [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR],
+            order=41,
+        )
+        home.register(assurance_cards, order=40)
+        # Before the pathway resetter (which deletes cases): resetters run in list order.
+        if _delete_demo_assurance not in demo.resetters:
+            demo.resetters.insert(0, _delete_demo_assurance)
+        demo.register(
+            "assurance: audits, incidents, baselines, snapshots", _seed_assurance, order=400
+        )
+
+
+def assurance_cards(request, membership) -> list[dict]:
+    from django.urls import reverse
+
+    from assurance import selectors
+    from assurance.models import AuditRecord, DriftSignal
+    from scaling_ops.home import card
+    from scaling_ops.models import Role
+
+    org = membership.organization.slug
+    months = selectors.snapshot_months(membership=membership)
+    if not months:
+        if membership.role == Role.COMMISSIONER:
+            return [
+                card(
+                    "Monthly assurance",
+                    "No monthly snapshot has been computed for your sites yet.",
+                    reverse("assurance_overview", kwargs={"org": org}),
+                    "Open assurance",
+                )
+            ]
+        return []
+    latest = selectors.latest_complete_month(membership=membership) or months[0]
+    to_date = f" ({months[0]:%B} to date is computed too)" if months[0] != latest else ""
+    signals = (
+        selectors.drift_signals(membership=membership)
+        .filter(status__in=[DriftSignal.Status.OPEN, DriftSignal.Status.RESPONDING])
+        .count()
+    )
+    cards = [
+        card(
+            "Monthly assurance",
+            f"Latest month {latest:%B %Y}{to_date}. {signals} drift signal"
+            f"{'s' if signals != 1 else ''} "
+            "open or being answered in your sites. Review the run charts, equity gaps and "
+            "outcomes against comparators, or print the month's pack.",
+            reverse("assurance_overview", kwargs={"org": org}) + f"?month={latest:%Y-%m}",
+            "Open assurance",
+            "bad" if signals else "ok",
+        )
+    ]
+    if membership.role != Role.COMMISSIONER:
+        pending = AuditRecord.objects.filter(
+            audited_at__isnull=True, sample__site__in=selectors.visible_sites(membership)
+        ).count()
+        if pending:
+            cards.append(
+                card(
+                    "Record audits",
+                    f"{pending} sampled records are waiting to be audited.",
+                    reverse("assurance_audit_list", kwargs={"org": org}),
+                    "Audit records",
+                    "warn",
+                )
+            )
+    return cards

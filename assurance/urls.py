@@ -1,1 +1,10 @@
-urlpatterns: list = []
+"""Assurance pages under /o/<org>/assurance/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("assurance.views.dashboards")),
+    path("", include("assurance.views.snapshots")),
+    path("", include("assurance.views.records")),
+    path("", include("assurance.views.config")),
+]

@@ -195,6 +195,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pathways.tasks.compute_due_exception_reports",
         "schedule": 15 * 60,
     },
+    # Each organisation's monthly assurance snapshot, once its local month has ended.
+    "assurance-due-monthly-snapshots": {
+        "task": "assurance.tasks.compute_due_assurance_snapshots",
+        "schedule": 60 * 60,
+    },
 }
 
 CACHES = {

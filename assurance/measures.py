@@ -1,0 +1,266 @@
+"""The monthly measures of DESIGN.md section 4 over one chunk of cases, set-based over pandas.
+
+Input: the chunk's cases (the engine's CASE_COLUMNS plus ``site_id`` and the coded attributes),
+all their events up to the cutoff (the engine's EVENT_COLUMNS), and the engine's obligations at
+the cutoff. Output: partial sums, one row per site x measure x step x dimension x segment, with a
+numerator and a denominator. Chunks hold disjoint cases, so the partial sums of all chunks add up
+to the month's figures. Nothing here touches the database.
+
+Segmentation uses each case's attributes and its risk tier **at referral** (a later
+``risk_tier_changed`` moves which time standards apply, not which group the case is counted in).
+"""
+
+import pandas as pd
+
+from pathways import engine
+from pathways.definitions import PathwayDefinition
+
+DIMENSIONS = ("risk_tier", "language_need", "disability", "rurality", "housing")
+SEGMENT_COLUMNS = ["case_id", "site_id", *DIMENSIONS]
+CASE_FRAME_COLUMNS = [*engine.CASE_COLUMNS, "site_id", *DIMENSIONS[1:]]
+FIGURE_COLUMNS = ["site_id", "measure", "step", "dimension", "segment", "numerator", "denominator"]
+COUNTED_STATUSES = ("met", "late", "overdue")
+MISSED_STATUSES = ("late", "overdue")
+
+
+def segments(cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per case with its site and its segment in each dimension, as text."""
+    frame = cases[["case_id", "site_id", "risk_tier"]].copy()
+    for column in ("language_need", "disability"):
+        frame[column] = (
+            cases[column].map({True: "yes", False: "no"}).astype("object").fillna("unknown")
+        )
+    for column in ("rurality", "housing"):
+        frame[column] = cases[column].astype("object").where(cases[column].astype(bool), "unknown")
+    return frame[SEGMENT_COLUMNS]
+
+
+def empty_figures() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype="object") for column in FIGURE_COLUMNS})
+
+
+def _aggregate(
+    rows: pd.DataFrame,
+    segs: pd.DataFrame,
+    measure: str,
+    by_step: bool,
+    dimensions=("all", *DIMENSIONS),
+) -> pd.DataFrame:
+    """rows: case_id, step, numerator, denominator -> figures overall and per step, by segment."""
+    if rows.empty:
+        return empty_figures()
+    joined = rows.merge(segs, on="case_id", how="inner")
+    parts = []
+    for dimension in dimensions:
+        labelled = joined.assign(
+            segment="all" if dimension == "all" else joined[dimension], dimension=dimension
+        )
+        levels = [False, True] if by_step else [False]
+        for per_step in levels:
+            keys = ["site_id", "dimension", "segment"] + (["step"] if per_step else [])
+            grouped = labelled.groupby(keys, as_index=False, sort=False)[
+                ["numerator", "denominator"]
+            ].sum()
+            if not per_step:
+                grouped["step"] = ""
+            parts.append(grouped)
+    figures = pd.concat(parts, ignore_index=True)
+    figures["measure"] = measure
+    return figures[FIGURE_COLUMNS]
+
+
+def _step_kinds(definitions: dict[int, PathwayDefinition]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (version_id, step.key, step.kind, tuple(step.required_fields))
+            for version_id, definition in definitions.items()
+            for step in definition.steps
+        ],
+        columns=["version_id", "step", "kind", "required_fields"],
+    )
+
+
+def _obligation_rows(obligations: pd.DataFrame, numerator) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": obligations["case_id"].to_numpy(),
+            "step": obligations["step"].astype("object").to_numpy(),
+            "numerator": numerator.astype(int).to_numpy(),
+            "denominator": 1,
+        }
+    )
+
+
+def month_figures(
+    cases: pd.DataFrame,
+    events: pd.DataFrame,
+    obligations: pd.DataFrame,
+    definitions: dict[int, PathwayDefinition],
+    *,
+    start,
+    end,
+    cutoff,
+    adverse_outcomes,
+) -> pd.DataFrame:
+    """The chunk's partial sums of every event-derived measure for the month [start, end),
+    counted up to ``cutoff`` (the month's end, or now for a month still running)."""
+    start, end, cutoff = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(cutoff)
+    if cases.empty:
+        return empty_figures()
+    segs = segments(cases)
+    versions = cases[["case_id", "version_id"]]
+    kinds = _step_kinds(definitions)
+    parts = []
+
+    due = obligations[
+        (obligations["due_at"] >= start)
+        & (obligations["due_at"] < end)
+        & (obligations["due_at"] <= cutoff)
+        & obligations["status"].isin(COUNTED_STATUSES)
+    ]
+    steps = due[due["source"] == "step"]
+    parts.append(
+        _aggregate(_obligation_rows(steps, steps["status"] == "met"), segs, "timeliness", True)
+    )
+    touch = steps.merge(versions, on="case_id").merge(
+        kinds[["version_id", "step", "kind"]], on=["version_id", "step"]
+    )
+    touch = touch[touch["kind"] == "touchpoint"]
+    parts.append(
+        _aggregate(
+            _obligation_rows(touch, touch["status"].isin(("met", "late"))),
+            segs,
+            "touchpoint_completion",
+            True,
+        )
+    )
+    escalations = due[due["source"] == "escalation"]
+    parts.append(
+        _aggregate(
+            _obligation_rows(escalations, escalations["status"] == "met"),
+            segs,
+            "escalation_adherence",
+            True,
+        )
+    )
+
+    in_month = events[
+        (events["occurred_at"] >= start)
+        & (events["occurred_at"] < end)
+        & (events["occurred_at"] <= cutoff)
+    ]
+    parts.append(_assessments(in_month, versions, kinds, segs))
+    outcomes = _outcome_cases(in_month, set(adverse_outcomes))
+    if not outcomes.empty:
+        parts.append(
+            _aggregate(
+                pd.DataFrame(
+                    {
+                        "case_id": outcomes["case_id"].to_numpy(),
+                        "step": "",
+                        "numerator": outcomes["adverse"].astype(int).to_numpy(),
+                        "denominator": 1,
+                    }
+                ),
+                segs,
+                "adverse_outcome_rate",
+                False,
+            )
+        )
+        parts.append(_attribution(outcomes, obligations, versions, definitions, segs))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else empty_figures()
+
+
+def _assessments(in_month, versions, kinds, segs) -> pd.DataFrame:
+    """Assessment completeness: every assessment-kind step_completed in the month; complete when
+    ``data.complete`` is not false and every required field is present."""
+    done = in_month[in_month["type"] == "step_completed"].merge(versions, on="case_id")
+    done = done.merge(kinds, on=["version_id", "step"])
+    done = done[done["kind"] == "assessment"]
+    if done.empty:
+        return empty_figures()
+    complete = [
+        isinstance(data, dict)
+        and data.get("complete") is not False
+        and all(field in data for field in required)
+        for data, required in zip(done["data"], done["required_fields"], strict=True)
+    ]
+    rows = pd.DataFrame(
+        {
+            "case_id": done["case_id"].to_numpy(),
+            "step": done["step"].astype("object").to_numpy(),
+            "numerator": pd.Series(complete, dtype=int).to_numpy(),
+            "denominator": 1,
+        }
+    )
+    return _aggregate(rows, segs, "assessment_completeness", True)
+
+
+def _outcome_cases(in_month: pd.DataFrame, adverse: set[str]) -> pd.DataFrame:
+    """Cases with an outcome recorded in the month: adverse when any of their outcomes in the
+    month is adverse; ``at`` is their first adverse outcome (else their first outcome)."""
+    recorded = in_month[in_month["type"] == "outcome_recorded"]
+    if recorded.empty:
+        return pd.DataFrame(columns=["case_id", "adverse", "at"])
+    codes = [d.get("outcome") if isinstance(d, dict) else None for d in recorded["data"]]
+    recorded = recorded.assign(adverse=[code in adverse for code in codes])
+    first_any = recorded.groupby("case_id")["occurred_at"].min()
+    first_adverse = recorded[recorded["adverse"]].groupby("case_id")["occurred_at"].min()
+    frame = pd.DataFrame({"first_any": first_any})
+    frame["first_adverse"] = first_adverse.reindex(frame.index)
+    frame["adverse"] = frame["first_adverse"].notna()
+    frame["at"] = frame["first_adverse"].where(frame["adverse"], frame["first_any"])
+    return frame.reset_index()[["case_id", "adverse", "at"]]
+
+
+def _attribution(outcomes, obligations, versions, definitions, segs) -> pd.DataFrame:
+    """Per step: the share of cases with an (adverse | other) outcome whose obligations of that
+    step due before the outcome were missed or late. Denominator: every case of the group whose
+    pathway version has the step; step "" counts any step missed or late."""
+    timed = pd.DataFrame(
+        [
+            (version_id, key)
+            for version_id, definition in definitions.items()
+            for key in (
+                [s.key for s in definition.steps if s.time_standards]
+                + [r.key for r in definition.escalation_rules]
+            )
+        ],
+        columns=["version_id", "step"],
+    )
+    upstream = obligations.merge(outcomes[["case_id", "at"]], on="case_id")
+    upstream = upstream[
+        (upstream["due_at"] <= upstream["at"]) & upstream["status"].isin(MISSED_STATUSES)
+    ]
+    missed = set(zip(upstream["case_id"], upstream["step"], strict=True))
+    missed_any = set(upstream["case_id"])
+    cases = outcomes.merge(versions, on="case_id")
+    per_step = cases.merge(timed, on="version_id")
+    per_step["numerator"] = [
+        int((case_id, step) in missed)
+        for case_id, step in zip(per_step["case_id"], per_step["step"], strict=True)
+    ]
+    overall = cases.assign(step="", numerator=[int(c in missed_any) for c in cases["case_id"]])
+    rows = pd.concat([per_step, overall], ignore_index=True)
+    rows["denominator"] = 1
+    rows["group"] = rows["adverse"].map({True: "adverse", False: "other"})
+    joined = rows.merge(segs[["case_id", "site_id"]], on="case_id")
+    figures = joined.groupby(["site_id", "step", "group"], as_index=False, sort=False)[
+        ["numerator", "denominator"]
+    ].sum()
+    figures = figures.rename(columns={"group": "segment"})
+    figures["dimension"] = "outcome"
+    figures["measure"] = "outcome_attribution"
+    return figures[FIGURE_COLUMNS]
+
+
+def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The month's figures from the chunks' partial sums."""
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return empty_figures()
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(
+        ["site_id", "measure", "step", "dimension", "segment"], as_index=False, sort=True
+    )[["numerator", "denominator"]].sum()

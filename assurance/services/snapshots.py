@@ -1,0 +1,342 @@
+"""The monthly assurance snapshot: the one service behind the Celery beat job,
+``manage.py compute_assurance`` and the Recompute button.
+
+Cases that can carry figures for the month are read in bounded keyset chunks straight into pandas
+frames (``values_list``; one query for a chunk's cases, one for their events), the pathway engine
+gives their obligations at the cutoff, and ``assurance.measures`` turns them into partial sums per
+site x measure x step x segment. Audits and incidents are aggregated from their own tables. The
+month's figures are then written, in one transaction, as a new revision of every site's snapshot:
+older revisions are never touched."""
+
+import time as monotonic_clock
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
+from django.utils import timezone
+
+from assurance import analysis, measures
+from assurance.models import (
+    AssuranceSettings,
+    AssuranceSnapshot,
+    AuditRecord,
+    ComparatorBaseline,
+    Incident,
+    SnapshotValue,
+)
+from assurance.services.drift import drift_signals_update
+from assurance.services.metrics import (
+    COUNT_MEASURES,
+    assurance_settings_get,
+    metric_definitions_ensure,
+    month_window,
+)
+from pathways import engine
+from pathways.models import Case, CaseEvent
+from pathways.services.exceptions import case_frames, version_definitions
+from scaling_ops import tenancy
+from scaling_ops.models import Organization, Site
+
+CHUNK_SIZE = 5000
+BATCH_SIZE = 2000
+Progress = Callable[[int, int], None]
+CASE_VALUES = (
+    "id",
+    "version_id",
+    "referral_at",
+    "risk_tier",
+    "site_id",
+    "language_need",
+    "disability",
+    "rurality",
+    "housing",
+)
+
+
+def assurance_snapshot_compute(
+    *,
+    organization: Organization,
+    month: date,
+    by=None,
+    reason: str = "",
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    now: datetime | None = None,
+) -> list[AssuranceSnapshot]:
+    """Computes the organisation-local ``month`` and stores it as a new revision of each site's
+    snapshot. A month still running is computed to date and marked partial."""
+    started = monotonic_clock.monotonic()
+    bound = tenancy.bound_organization_id()
+    if bound is not None and bound != organization.pk:
+        raise tenancy.TenantNotBound(
+            f"Refusing to compute organisation {organization.pk}'s assurance inside the scope "
+            f"of organisation {bound}."
+        )
+    month = month.replace(day=1)
+    now = now or timezone.now()
+    start, end = month_window(organization=organization, month=month)
+    if start > now:
+        raise ValidationError(f"{month:%Y-%m} has not started yet; nothing to compute.")
+    cutoff = min(end, now)
+    with tenancy.scope(organization):
+        metric_definitions_ensure()
+        settings = assurance_settings_get()
+        definitions = version_definitions()
+        eligible = _eligible_cases(start, end, cutoff)
+        total = eligible.count()
+        if progress is not None:
+            progress(0, total)
+        parts, case_counts, done = [], defaultdict(int), 0
+        for rows in _chunks(eligible, chunk_size):
+            cases, events = _frames(rows, cutoff)
+            obligations = engine.compute_obligations(
+                cases[engine.CASE_COLUMNS], events, definitions, cutoff
+            )
+            parts.append(
+                measures.month_figures(
+                    cases,
+                    events,
+                    obligations,
+                    definitions,
+                    start=start,
+                    end=end,
+                    cutoff=cutoff,
+                    adverse_outcomes=settings.adverse_outcomes,
+                )
+            )
+            for row in rows:
+                case_counts[row[4]] += 1
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
+        figures = measures.combine(parts)
+        extra = _audit_figures(month) + _incident_figures(start, min(end, cutoff))
+        if extra:
+            figures = pd.concat(
+                [figures, pd.DataFrame(extra, columns=measures.FIGURE_COLUMNS)], ignore_index=True
+            )
+        adjusted = _adjusted_figures(figures)
+        with transaction.atomic():
+            # Serialises computations of one organisation (PostgreSQL row lock; SQLite has one
+            # writer and the unique revision constraint refuses a lost race).
+            AssuranceSettings.objects.select_for_update().filter(pk=settings.pk).first()
+            snapshots = _write(
+                month=month,
+                figures=figures,
+                adjusted=adjusted,
+                case_counts=case_counts,
+                settings=settings,
+                cutoff=cutoff,
+                partial=cutoff < end,
+                now=now,
+                by=by,
+                reason=reason,
+                started=started,
+            )
+            drift_signals_update(month=month, snapshots=snapshots, settings=settings, now=now)
+    return snapshots
+
+
+def _eligible_cases(start, end, cutoff):
+    """Cases that can have a figure in the month: referred by the cutoff, unless closed before
+    the month began with nothing recorded in it (their obligations due in the month are void)."""
+    closed_early = CaseEvent.objects.filter(
+        case_id=OuterRef("pk"), type="case_closed", occurred_at__lt=start
+    )
+    active = CaseEvent.objects.filter(
+        case_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end, occurred_at__lte=cutoff
+    )
+    return Case.objects.filter(referral_at__lte=cutoff).filter(
+        ~Exists(closed_early) | Exists(active)
+    )
+
+
+def _chunks(queryset, chunk_size: int):
+    """Keyset pagination over case ids: each chunk is one bounded query."""
+    last_id = 0
+    while True:
+        rows = list(
+            queryset.filter(id__gt=last_id).order_by("id").values_list(*CASE_VALUES)[:chunk_size]
+        )
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1][0]
+
+
+def _frames(rows, cutoff) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cases, events = case_frames(rows, cutoff)
+    extra = pd.DataFrame(
+        [row[4:] for row in rows],
+        columns=["site_id", "language_need", "disability", "rurality", "housing"],
+        dtype="object",
+    )
+    for column in extra.columns:
+        cases[column] = extra[column].to_numpy()
+    cases["site_id"] = cases["site_id"].astype("int64")
+    return cases, events
+
+
+def _audit_figures(month: date) -> list[tuple]:
+    """Audit score per site: yes answers over yes-or-no answers of the month's audited records."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = AuditRecord.objects.filter(sample__month=month, audited_at__isnull=False).values_list(
+        "sample__site_id", *AuditRecord.QUESTIONS
+    )
+    for site_id, *answers in rows:
+        counted = [a for a in answers if a in (AuditRecord.Answer.YES, AuditRecord.Answer.NO)]
+        totals[site_id][0] += sum(a == AuditRecord.Answer.YES for a in counted)
+        totals[site_id][1] += len(counted)
+    return [
+        (site_id, "audit_score", "", "all", "all", yes, answered)
+        for site_id, (yes, answered) in totals.items()
+        if answered
+    ]
+
+
+def _incident_figures(start, until) -> list[tuple]:
+    """Incident and near-miss counts per site, overall and by failed step, by severity."""
+    counts: dict[tuple, int] = defaultdict(int)
+    rows = Incident.objects.filter(occurred_at__gte=start, occurred_at__lt=until).values_list(
+        "site_id", "kind", "severity", "failed_steps"
+    )
+    for site_id, kind, severity, steps in rows:
+        measure = "incidents" if kind == Incident.Kind.INCIDENT else "near_misses"
+        for step in ["", *(steps or [])]:
+            counts[(site_id, measure, step, "all", "all")] += 1
+            counts[(site_id, measure, step, "severity", severity)] += 1
+    return [(*key, count, None) for key, count in counts.items()]
+
+
+def _adjusted_figures(figures: pd.DataFrame) -> list[dict]:
+    """Each site's adverse outcome rate standardised to each active comparator baseline that
+    applies to it (the site's own, or one for every site)."""
+    tiers = figures[
+        (figures["measure"] == "adverse_outcome_rate")
+        & (figures["dimension"] == "risk_tier")
+        & (figures["step"] == "")
+    ]
+    if tiers.empty:
+        return []
+    baselines = list(
+        ComparatorBaseline.objects.filter(active=True, measure="adverse_outcome_rate")
+        .prefetch_related("rates")
+        .order_by("name")
+    )
+    result = []
+    for site_id, group in tiers.groupby("site_id"):
+        site_rates = {
+            row.segment: (float(row.numerator), float(row.denominator))
+            for row in group.itertuples()
+        }
+        cases = sum(den for _, den in site_rates.values())
+        for baseline in baselines:
+            if baseline.site_id not in (None, site_id):
+                continue
+            reference = {r.risk_tier: (r.rate, r.population) for r in baseline.rates.all()}
+            standardised = analysis.direct_standardise(site_rates, reference)
+            if standardised.rate is None:
+                continue
+            result.append(
+                {
+                    "site_id": site_id,
+                    "segment": baseline.name,
+                    "denominator": cases,
+                    "value": standardised.rate,
+                    "detail": {
+                        "baseline_id": baseline.pk,
+                        "kind": baseline.kind,
+                        "baseline_rate": standardised.baseline_rate,
+                        "ratio": standardised.ratio,
+                        "weights": standardised.weights,
+                        "missing_tiers": list(standardised.missing_tiers),
+                        "site_tiers": {t: list(v) for t, v in site_rates.items()},
+                    },
+                }
+            )
+    return result
+
+
+def _value(measure: str, numerator, denominator) -> float | None:
+    if measure in COUNT_MEASURES:
+        return float(numerator)
+    return analysis.rate(numerator, denominator)
+
+
+def _write(
+    *, month, figures, adjusted, case_counts, settings, cutoff, partial, now, by, reason, started
+) -> list[AssuranceSnapshot]:
+    site_ids = (
+        set(case_counts) | set(figures["site_id"].astype(int)) | {a["site_id"] for a in adjusted}
+    )
+    sites = {site.pk: site for site in Site.objects.filter(pk__in=site_ids)}
+    latest = dict(
+        AssuranceSnapshot.objects.filter(month=month, site_id__in=sites)
+        .values("site_id")
+        .annotate(last=Max("revision"))
+        .values_list("site_id", "last")
+    )
+    parameters = {
+        "equity_margin": settings.equity_margin,
+        "equity_widening_months": settings.equity_widening_months,
+        "drift_margin": settings.drift_margin,
+        "min_denominator": settings.min_denominator,
+        "adverse_outcomes": list(settings.adverse_outcomes),
+        "segmentation": "risk tier at referral; coded case attributes",
+    }
+    duration = int((monotonic_clock.monotonic() - started) * 1000)
+    snapshots = {
+        site_id: AssuranceSnapshot(
+            site=site,
+            month=month,
+            revision=latest.get(site_id, 0) + 1,
+            computed_at=now,
+            computed_by=by,
+            cutoff=cutoff,
+            partial=partial,
+            reason=reason[:200],
+            case_count=case_counts.get(site_id, 0),
+            duration_ms=duration,
+            parameters=parameters,
+        )
+        for site_id, site in sorted(sites.items(), key=lambda pair: pair[1].code)
+    }
+    for snapshot in snapshots.values():
+        snapshot.save()
+    values = [
+        SnapshotValue(
+            snapshot=snapshots[int(row.site_id)],
+            measure=row.measure,
+            step=row.step,
+            dimension=row.dimension,
+            segment=str(row.segment),
+            numerator=float(row.numerator),
+            denominator=None if pd.isna(row.denominator) else float(row.denominator),
+            value=_value(
+                row.measure, row.numerator, None if pd.isna(row.denominator) else row.denominator
+            ),
+        )
+        for row in figures.itertuples(index=False)
+    ]
+    values += [
+        SnapshotValue(
+            snapshot=snapshots[item["site_id"]],
+            measure="adverse_outcome_rate_adjusted",
+            step="",
+            dimension="baseline",
+            segment=item["segment"],
+            numerator=None,
+            denominator=item["denominator"],
+            value=item["value"],
+            detail=item["detail"],
+        )
+        for item in adjusted
+    ]
+    for value in values:
+        value.organization_id = value.snapshot.organization_id
+    SnapshotValue.objects.bulk_create(values, batch_size=BATCH_SIZE)
+    return list(snapshots.values())

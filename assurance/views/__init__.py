@@ -1,0 +1,1 @@
+"""Assurance pages under /o/<org>/assurance/: each area's module declares its ``urlpatterns``."""

@@ -1,0 +1,183 @@
+"""Snapshots as evidence: every revision listed, each one's figures as rows, CSV exports, and
+the Recompute button (a new revision; older ones stay)."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from assurance import selectors
+from assurance.forms import site_choices
+from assurance.services import month_parse
+from assurance.tasks import assurance_snapshot_enqueue
+from assurance.views.common import (
+    LEADS,
+    csv_response,
+    dashboard_access,
+    fmt,
+    page_of,
+    this_month,
+)
+from scaling_ops.access import roles_required
+from scaling_ops.celery import app as celery_app
+
+VALUE_COLUMNS = [
+    "month",
+    "site",
+    "revision",
+    "partial",
+    "measure",
+    "step",
+    "dimension",
+    "segment",
+    "numerator",
+    "denominator",
+    "value",
+]
+
+
+class SnapshotFilter(forms.Form):
+    site = forms.ChoiceField(required=False)
+    month = forms.CharField(required=False, max_length=7, help_text="YYYY-MM")
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = site_choices(sites)
+
+    def clean_month(self):
+        value = self.cleaned_data["month"].strip()
+        if not value:
+            return None
+        try:
+            return month_parse(value)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+
+
+def _value_rows(rows):
+    for month, site, revision, partial, *rest in rows:
+        yield [month.strftime("%Y-%m"), site, revision, partial, *(fmt(v) for v in rest)]
+
+
+@dashboard_access
+def snapshot_list(request, org):
+    sites = selectors.sites_for(request.membership)
+    form = SnapshotFilter(request.GET, sites=sites)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    snapshots = selectors.snapshot_list(
+        membership=request.membership, site=data.get("site", ""), month=data.get("month")
+    )
+    if request.GET.get("format") == "csv":
+        # Every figure of the listed snapshots, every revision: the evidence as it was stored.
+        months = [data["month"]] if data.get("month") else None
+        rows = selectors.values_for_export(
+            membership=request.membership, months=months, current_only=False
+        )
+        if data.get("site"):
+            rows = rows.filter(snapshot__site__code=data["site"])
+        return csv_response("assurance-snapshots.csv", VALUE_COLUMNS, _value_rows(rows))
+    page, query = page_of(request, snapshots)
+    return render(
+        request,
+        "assurance/snapshot_list.html",
+        {"form": form, "page": page, "query": query, "this_month": this_month(request)},
+    )
+
+
+class ValueFilter(forms.Form):
+    measure = forms.CharField(required=False, max_length=60)
+    dimension = forms.CharField(required=False, max_length=30)
+
+
+@dashboard_access
+def snapshot_detail(request, org, pk):
+    snapshot = selectors.snapshot_for_member(membership=request.membership, pk=pk)
+    if snapshot is None:
+        raise Http404("No such snapshot.")
+    form = ValueFilter(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    values = selectors.snapshot_values(
+        snapshot=snapshot, measure=data.get("measure", ""), dimension=data.get("dimension", "")
+    )
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"assurance-{snapshot.site.code}-{snapshot.month:%Y-%m}-r{snapshot.revision}.csv",
+            ["measure", "step", "dimension", "segment", "numerator", "denominator", "value"],
+            (
+                [v.measure, v.step, v.dimension, v.segment, fmt(v.numerator),
+                 fmt(v.denominator), fmt(v.value)]
+                for v in values
+            ),
+        )  # fmt: skip
+    page, query = page_of(request, values, size=100)
+    revisions = selectors.snapshot_list(
+        membership=request.membership, site=snapshot.site.code, month=snapshot.month
+    )
+    return render(
+        request,
+        "assurance/snapshot_detail.html",
+        {
+            "snapshot": snapshot,
+            "form": form,
+            "page": page,
+            "query": query,
+            "revisions": revisions,
+            "definitions": selectors.metric_definitions(),
+        },
+    )
+
+
+@require_POST
+@roles_required(*LEADS)
+def snapshot_recompute(request, org):
+    target = reverse("assurance_snapshot_list", kwargs={"org": org})
+    try:
+        month = month_parse(request.POST.get("month", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(target)
+    if month > this_month(request):
+        messages.error(request, f"{month:%Y-%m} has not started yet; nothing to compute.")
+        return redirect(target)
+    reason = (request.POST.get("reason") or "").strip() or "Recomputed on request"
+    assurance_snapshot_enqueue(
+        organization=request.organization, month=month, by=request.user, reason=reason
+    )
+    if celery_app.conf.task_always_eager:
+        messages.success(
+            request,
+            f"{month:%Y-%m} recomputed: a new revision of each site's snapshot; the older "
+            "revisions stay listed.",
+        )
+    else:
+        messages.info(request, f"Recompute of {month:%Y-%m} queued. Reload in a minute.")
+    return redirect(f"{target}?month={month:%Y-%m}")
+
+
+@dashboard_access
+def export_month(request, org):
+    """The current figures of one month (``?month=``) or of every month, as CSV."""
+    raw = request.GET.get("month", "").strip()
+    months = None
+    if raw:
+        try:
+            months = [month_parse(raw)]
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("assurance_overview", org=org)
+    rows = selectors.values_for_export(membership=request.membership, months=months)
+    name = f"assurance-{raw or 'all-months'}.csv"
+    return csv_response(name, VALUE_COLUMNS, _value_rows(rows))
+
+
+urlpatterns = [
+    path("assurance/snapshots/", snapshot_list, name="assurance_snapshot_list"),
+    path("assurance/snapshots/recompute/", snapshot_recompute, name="assurance_recompute"),
+    path("assurance/snapshots/<int:pk>/", snapshot_detail, name="assurance_snapshot_detail"),
+    path("assurance/export/", export_month, name="assurance_export"),
+]

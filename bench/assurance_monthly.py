@@ -1,0 +1,150 @@
+"""Benchmark: the monthly assurance snapshot over ~1M events on PostgreSQL, beside a bare SQL
+rollup of the same month (events grouped by site and step), as a ratio. Not part of `make test`.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scaling_ops \\
+        .venv/bin/python bench/assurance_monthly.py --events 1000000
+
+A scratch database `scaling_ops_bench_assurance` is (re)created at the start of each run and left
+for inspection; the table is written to bench/results/assurance.md."""
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+BENCH_DB = "scaling_ops_bench_assurance"
+EVENTS_PER_CASE = 11.4  # what the demo generator produces with 3-7 contacts per case
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to generate")
+    parser.add_argument("--days", type=int, default=120)
+    return parser.parse_args()
+
+
+def prepare_database() -> None:
+    import dj_database_url
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench: set DATABASE_URL to a PostgreSQL server")
+    config = dj_database_url.parse(url)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+        password=config["PASSWORD"] or None,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+    admin.close()
+    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+
+
+def main():
+    args = parse_args()
+    prepare_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from run import Figures, best_of, measured
+
+    from assurance.models import SnapshotValue
+    from assurance.services import assurance_snapshot_compute, month_add, month_window
+    from pathways import demo as pathway_demo
+    from pathways.services import bulk_load
+    from pathways.services.versions import pathway_version_import
+    from pathways.synthetic import Generator, SiteProfile
+    from scaling_ops import services, tenancy
+
+    figures = Figures()
+    print(f"Migrating {BENCH_DB}…", flush=True)
+    call_command("migrate", verbosity=0)
+    organization, _ = services.organization_create_or_update(
+        slug="bench",
+        name="Bench",
+        time_zone="Europe/London",
+        sites=["north", "south", "east", "west"],
+    )
+    definitions = [
+        json.loads((pathway_demo.FIXTURES / name).read_text())
+        for name in pathway_demo.PATHWAY_FILES
+    ]
+    end = datetime.now(UTC).replace(microsecond=0)
+    start = end - timedelta(days=args.days)
+    per_day = args.events / EVENTS_PER_CASE / args.days / 4
+    profiles = [
+        SiteProfile("north", per_day, 0.06, 0.08, language_gap_end=0.04),
+        SiteProfile("south", per_day, 0.10, 0.34, missed_share=0.06, language_gap_end=0.22),
+        SiteProfile("east", per_day, 0.12, 0.15),
+        SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
+    ]
+    with tenancy.scope(organization):
+        for data in definitions:
+            pathway_version_import(data=data, activate=True)
+        print(f"Generating ~{args.events:,} events over {args.days} days…", flush=True)
+        cases, events = [], []
+        for case, case_events in Generator(definitions, profiles, start, end, seed=11).cases():
+            cases.append(case)
+            events.extend(case_events)
+        figures.note("organisation", f"{len(cases):,} cases, {len(events):,} events, 4 sites")
+        case_ids = bulk_load.cases_bulk_load(cases=cases)
+        for offset in range(0, len(events), 100_000):
+            bulk_load.events_bulk_load(events=events[offset : offset + 100_000], case_ids=case_ids)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+        # The last complete month: the one the monthly job computes.
+        month = month_add(end.astimezone(organization.zone).date().replace(day=1), -1)
+        with measured(f"assurance snapshot {month:%Y-%m}") as compute:
+            snapshots = assurance_snapshot_compute(organization=organization, month=month)
+        rows = SnapshotValue.objects.filter(snapshot__in=snapshots).count()
+        month_start, month_end = month_window(organization=organization, month=month)
+        bare_sql = """
+            SELECT c.site_id, e.step_key, e.type, count(*)
+            FROM pathways_caseevent e JOIN pathways_case c ON c.id = e.case_id
+            WHERE e.organization_id = %s AND e.occurred_at >= %s AND e.occurred_at < %s
+            GROUP BY c.site_id, e.step_key, e.type
+        """
+
+        def bare_rollup():
+            with connection.cursor() as cursor:
+                cursor.execute(bare_sql, [organization.pk, month_start, month_end])
+                cursor.fetchall()
+
+        figures.ratio(
+            "monthly assurance snapshot (all measures, segments, persisted) vs bare SQL rollup",
+            compute["seconds"],
+            best_of(bare_rollup),
+            "s",
+            False,
+        )
+        figures.note("snapshot peak Python memory", f"{compute['peak_mb']:.0f} MB")
+        figures.note(
+            "snapshot size", f"{len(snapshots)} site snapshots, {rows:,} figures, {month:%Y-%m}"
+        )
+
+    print("\nResults\n" + figures.table())
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "assurance.md").write_text(figures.table() + "\n")
+    from django.db import connections
+
+    connections.close_all()
+
+
+if __name__ == "__main__":
+    main()
