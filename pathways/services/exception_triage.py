@@ -6,10 +6,11 @@ Triage writes only the triage fields (``status``, ``assigned_to``, ``note``) so 
 overwrites the figures the daily computation maintains, and the computation never writes the
 triage fields except to close an item automatically (see ``pathways.services.exceptions``)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from pathways.models import ExceptionItem
@@ -18,6 +19,35 @@ from scaling_ops.models import Membership
 
 OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
 TRIAGE_FIELDS = ["status", "assigned_to", "note", "updated_at"]
+
+
+class TriageAction:
+    ASSIGN = "assign"
+    RESOLVE = "resolve"
+    ACCEPT = "accept"
+
+
+# Hooks for the apps above pathways (they register in AppConfig.ready; pathways imports none).
+# A guard is (action, by, items) -> list of reasons to refuse, e.g. a decision-authority matrix.
+TriageGuard = Callable[[str, object, list[ExceptionItem]], list[str]]
+triage_guards: list[TriageGuard] = []
+# Sent after a triage change is committed, once per call: action, by, items (the changed ones).
+exception_items_triaged = Signal()
+
+
+def _check_guards(action: str, by, items: list[ExceptionItem]) -> None:
+    blockers = [reason for guard in triage_guards for reason in guard(action, by, items)]
+    if blockers:
+        raise ValidationError(blockers)
+
+
+def _announce(action: str, by, items: list[ExceptionItem]) -> None:
+    if items:
+        transaction.on_commit(
+            lambda: exception_items_triaged.send(
+                sender=ExceptionItem, action=action, by=by, items=items
+            )
+        )
 
 
 def _check_open(item: ExceptionItem) -> None:
@@ -47,11 +77,13 @@ def _required_text(value: str, field: str, what: str) -> str:
     return value
 
 
-def _save(item: ExceptionItem, *, by, reason: str) -> ExceptionItem:
+def _save(item: ExceptionItem, *, action: str, by, reason: str) -> ExceptionItem:
+    _check_guards(action, by, [item])
     item._history_user = by
     item._change_reason = reason
     item.updated_at = timezone.now()
     item.save(update_fields=TRIAGE_FIELDS)
+    _announce(action, by, [item])
     return item
 
 
@@ -60,29 +92,36 @@ def exception_item_assign(*, item: ExceptionItem, by, assignee) -> ExceptionItem
     _check_assignee(assignee)
     item.status = ExceptionItem.Status.ASSIGNED
     item.assigned_to = assignee
-    return _save(item, by=by, reason=f"Assigned to {assignee.get_username()}")
+    return _save(
+        item, action=TriageAction.ASSIGN, by=by, reason=f"Assigned to {assignee.get_username()}"
+    )
 
 
 def exception_item_resolve(*, item: ExceptionItem, by, note: str) -> ExceptionItem:
     _check_open(item)
     item.note = _required_text(note, "note", "the corrective action taken")
     item.status = ExceptionItem.Status.RESOLVED
-    return _save(item, by=by, reason="Resolved with a corrective action")
+    return _save(
+        item, action=TriageAction.RESOLVE, by=by, reason="Resolved with a corrective action"
+    )
 
 
 def exception_item_accept(*, item: ExceptionItem, by, reason: str) -> ExceptionItem:
     _check_open(item)
     item.note = _required_text(reason, "reason", "why this deviation is justified")
     item.status = ExceptionItem.Status.ACCEPTED
-    return _save(item, by=by, reason="Accepted with a reason")
+    return _save(item, action=TriageAction.ACCEPT, by=by, reason="Accepted with a reason")
 
 
-def _bulk(items: Iterable[ExceptionItem], *, by, reason: str, change) -> tuple[int, int]:
+def _bulk(
+    items: Iterable[ExceptionItem], *, action: str, by, reason: str, change
+) -> tuple[int, int]:
     """Applies ``change`` to every open item set-based (one UPDATE per batch plus one INSERT of
     history rows); items already closed are skipped. Returns (changed, skipped)."""
     items = list(items)
     now = timezone.now()
     changed = [item for item in items if item.status in OPEN_STATUSES]
+    _check_guards(action, by, changed)
     for item in changed:
         change(item)
         item.updated_at = now
@@ -94,6 +133,7 @@ def _bulk(items: Iterable[ExceptionItem], *, by, reason: str, change) -> tuple[i
         ExceptionItem.history.bulk_history_create(
             changed, update=True, default_user=by, default_change_reason=reason, default_date=now
         )
+        _announce(action, by, changed)
     return len(changed), len(items) - len(changed)
 
 
@@ -104,7 +144,13 @@ def exception_items_bulk_assign(*, items: Iterable[ExceptionItem], by, assignee)
         item.status = ExceptionItem.Status.ASSIGNED
         item.assigned_to = assignee
 
-    return _bulk(items, by=by, reason=f"Assigned to {assignee.get_username()}", change=change)
+    return _bulk(
+        items,
+        action=TriageAction.ASSIGN,
+        by=by,
+        reason=f"Assigned to {assignee.get_username()}",
+        change=change,
+    )
 
 
 def exception_items_bulk_resolve(
@@ -116,7 +162,13 @@ def exception_items_bulk_resolve(
         item.status = ExceptionItem.Status.RESOLVED
         item.note = note
 
-    return _bulk(items, by=by, reason="Resolved with a corrective action", change=change)
+    return _bulk(
+        items,
+        action=TriageAction.RESOLVE,
+        by=by,
+        reason="Resolved with a corrective action",
+        change=change,
+    )
 
 
 def exception_items_bulk_accept(
@@ -128,4 +180,6 @@ def exception_items_bulk_accept(
         item.status = ExceptionItem.Status.ACCEPTED
         item.note = reason
 
-    return _bulk(items, by=by, reason="Accepted with a reason", change=change)
+    return _bulk(
+        items, action=TriageAction.ACCEPT, by=by, reason="Accepted with a reason", change=change
+    )
