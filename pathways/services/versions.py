@@ -31,6 +31,8 @@ RESERVED_SLUGS = frozenset({"import"})
 # scaling_ops.services.site_transition_guards. Each takes (site, pathway, step_key) and returns
 # a list of reasons to refuse; empty means allowed.
 adaptation_guards: list[Callable[[Site, Pathway, str], list[str]]] = []
+# The same for retiring a version: each takes the version and returns reasons to refuse.
+version_retire_guards: list[Callable[[PathwayVersion], list[str]]] = []
 
 
 def _record(instance, *, by, reason: str) -> None:
@@ -186,6 +188,9 @@ def pathway_version_retire(*, version: PathwayVersion, by=None) -> PathwayVersio
     locked = PathwayVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status == PathwayVersion.Status.RETIRED:
         raise ValidationError(f"{locked} is already retired.")
+    blockers = [reason for guard in version_retire_guards for reason in guard(locked)]
+    if blockers:
+        raise ValidationError(blockers)
     was = locked.get_status_display().lower()
     locked.status = PathwayVersion.Status.RETIRED
     _record(locked, by=by, reason=f"retired (was {was})")
