@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 
 from scaling_ops import tenancy
@@ -90,3 +91,13 @@ class PartnerKeyRateThrottle(throttling.SimpleRateThrottle):
         if isinstance(request.auth, PartnerKey):
             return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how partner keys are sent."""
+
+    target_class = PartnerKeyAuthentication
+    name = "PartnerKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "sok_<prefix>_<secret>"}

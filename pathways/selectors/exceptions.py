@@ -113,6 +113,18 @@ def exception_queue_lines(
     )
 
 
+def exception_report_lines_for_sites(
+    *, report: ExceptionReport, site_ids, kind: str = "", status: str = ""
+) -> QuerySet[ExceptionReportLine]:
+    """The report's lines at ``site_ids`` (a partner key's sites), for the partner API."""
+    lines = ExceptionReportLine.objects.filter(report=report, item__site_id__in=site_ids)
+    if kind:
+        lines = lines.filter(kind=kind)
+    if status:
+        lines = lines.filter(item__status=status)
+    return lines.select_related("item", "item__case", "item__site")
+
+
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:
     if since is None:
         return None

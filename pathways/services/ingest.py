@@ -1,0 +1,519 @@
+"""Partner writes: cases (idempotent upsert) and case events (validated whole, stored set-based).
+
+The event path is deliberately lean: an item is checked in plain Python, the batch's cases are
+resolved in one query, its steps in one, already-stored ids in one, and the new events go in with
+``INSERT ... ON CONFLICT DO NOTHING RETURNING`` so that the database's unique constraint, not a
+check before insert, decides which of two concurrent senders stored an event. Nothing is stored
+unless the whole batch is acceptable."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
+from pathways.services.bulk_load import event_content_hash
+from scaling_ops import tenancy
+from scaling_ops.models import Site
+
+MAX_BATCH = 1000
+# Partners' clocks drift; an event stamped a little ahead of ours is still accepted.
+CLOCK_SKEW = timedelta(minutes=5)
+ATTRIBUTE_CHOICES = {
+    "rurality": [choice for choice, _ in Case.Rurality.choices],
+    "housing": [choice for choice, _ in Case.Housing.choices],
+}
+BOOLEAN_ATTRIBUTES = ("language_need", "disability")
+INSERT_CHUNK = 500
+
+
+class IngestRefused(Exception):
+    """The request cannot be taken as it is; ``errors`` say what and where, ``status`` how."""
+
+    def __init__(self, errors: list[dict], status: int = 400):
+        super().__init__(errors)
+        self.errors = errors
+        self.status = status
+
+
+def _error(field_name: str, message: str, index: int | None = None) -> dict:
+    error = {"field": field_name, "message": message}
+    if index is not None:
+        error = {"index": index, **error}
+    return error
+
+
+def parse_aware_datetime(value, field_name: str, index: int | None = None):
+    """An ISO 8601 datetime with an offset, or (None, error)."""
+    if not isinstance(value, str) or not value:
+        return None, _error(
+            field_name,
+            "Send an ISO 8601 datetime with an offset, e.g. 2026-03-02T10:00:00+00:00.",
+            index,
+        )
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return None, _error(
+            field_name,
+            f"{value!r} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
+            index,
+        )
+    if parsed.tzinfo is None:
+        return None, _error(
+            field_name,
+            f"{value!r} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
+            index,
+        )
+    return parsed, None
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseInput:
+    site: Site
+    version: PathwayVersion | None
+    pathway_slug: str
+    referral_at: datetime
+    risk_tier: str
+    attributes: dict = field(default_factory=dict)
+
+
+def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
+    if not isinstance(payload, dict):
+        raise IngestRefused([_error(None, "Send a JSON object describing the case.")])
+    errors = []
+    site = None
+    site_code = payload.get("site")
+    if not isinstance(site_code, str) or not site_code:
+        errors.append(_error("site", 'Name the case\'s site by its code, e.g. "north".'))
+    else:
+        site = Site.objects.filter(code=site_code).first()
+        if site is None:
+            errors.append(
+                _error("site", f"No site has the code {site_code!r} in this organisation.")
+            )
+    slug = payload.get("pathway")
+    version = None
+    if not isinstance(slug, str) or not slug:
+        errors.append(_error("pathway", 'Name the pathway by its slug, e.g. "hospital-to-home".'))
+    else:
+        version = PathwayVersion.objects.filter(
+            pathway__slug=slug, status=PathwayVersion.Status.ACTIVE
+        ).first()
+    referral_at, error = parse_aware_datetime(payload.get("referral_at"), "referral_at")
+    if error:
+        errors.append(error)
+    elif referral_at > timezone.now() + CLOCK_SKEW:
+        errors.append(
+            _error("referral_at", "The referral is dated in the future; check the clock.")
+        )
+    risk_tier = payload.get("risk_tier")
+    if risk_tier not in RiskTier.values:
+        errors.append(_error("risk_tier", f"Use one of {', '.join(RiskTier.values)}."))
+    attributes = payload.get("attributes", {})
+    if attributes is None:
+        attributes = {}
+    if not isinstance(attributes, dict):
+        errors.append(_error("attributes", "Send attributes as an object (or leave them out)."))
+        attributes = {}
+    for name, value in attributes.items():
+        if name in BOOLEAN_ATTRIBUTES:
+            if not isinstance(value, bool):
+                errors.append(_error(f"attributes.{name}", "Use true or false."))
+        elif name in ATTRIBUTE_CHOICES:
+            if value not in ATTRIBUTE_CHOICES[name]:
+                errors.append(
+                    _error(
+                        f"attributes.{name}", f"Use one of {', '.join(ATTRIBUTE_CHOICES[name])}."
+                    )
+                )
+        else:
+            known = ", ".join([*BOOLEAN_ATTRIBUTES, *ATTRIBUTE_CHOICES])
+            errors.append(_error(f"attributes.{name}", f"Unknown attribute; known: {known}."))
+    if errors:
+        raise IngestRefused(errors)
+    if site.pk not in site_ids:
+        raise IngestRefused(
+            [_error("site", f"This key may not write cases at site {site.code!r}.")], status=403
+        )
+    return CaseInput(
+        site=site,
+        version=version,
+        pathway_slug=slug,
+        referral_at=referral_at,
+        risk_tier=risk_tier,
+        attributes=attributes,
+    )
+
+
+def _apply_attributes(case: Case, attributes: dict) -> None:
+    for name in BOOLEAN_ATTRIBUTES:
+        if name in attributes:
+            setattr(case, name, attributes[name])
+    for name in ATTRIBUTE_CHOICES:
+        if name in attributes:
+            setattr(case, name, attributes[name])
+
+
+def case_upsert(*, external_ref: str, payload, site_ids: frozenset[int]) -> tuple[Case, bool]:
+    """Creates the case pinned to the pathway's active version, or updates it. Idempotent: the
+    same payload twice leaves the same row. Returns (case, created)."""
+    data = _case_input(payload=payload, site_ids=site_ids)
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                case = Case.objects.select_for_update().filter(external_ref=external_ref).first()
+                if case is None:
+                    return _case_create(external_ref, data), True
+                return _case_update(case, data, site_ids), False
+        except IntegrityError:
+            # A concurrent request created it between our read and insert: update it instead.
+            continue
+    raise IngestRefused([_error(None, "The case is being written concurrently; retry.")], 409)
+
+
+def _case_create(external_ref: str, data: CaseInput) -> Case:
+    if data.version is None:
+        raise IngestRefused(
+            [
+                _error(
+                    "pathway",
+                    f"No active version of pathway {data.pathway_slug!r}: a new case is pinned to "
+                    "the pathway's active version, so one must be active.",
+                )
+            ]
+        )
+    if not 1 <= len(external_ref) <= 100:
+        raise IngestRefused([_error("external_ref", "Use a reference of 1 to 100 characters.")])
+    case = Case(
+        external_ref=external_ref,
+        site=data.site,
+        version=data.version,
+        referral_at=data.referral_at,
+        risk_tier=data.risk_tier,
+    )
+    _apply_attributes(case, data.attributes)
+    case.save()
+    return case
+
+
+def _case_update(case: Case, data: CaseInput, site_ids: frozenset[int]) -> Case:
+    if case.site_id not in site_ids:
+        raise IngestRefused(
+            [_error("site", "This case belongs to a site this key may not write.")], status=403
+        )
+    pinned = case.version.pathway.slug
+    if data.pathway_slug != pinned:
+        raise IngestRefused(
+            [
+                _error(
+                    "pathway",
+                    f"The case is pinned to pathway {pinned!r}; a case cannot move to another "
+                    "pathway. Refer a new case instead.",
+                )
+            ]
+        )
+    case.site = data.site
+    case.referral_at = data.referral_at
+    case.risk_tier = data.risk_tier
+    _apply_attributes(case, data.attributes)
+    case.save(
+        update_fields=[
+            "site",
+            "referral_at",
+            "risk_tier",
+            "language_need",
+            "disability",
+            "rurality",
+            "housing",
+            "updated_at",
+        ]
+    )
+    return case
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Event:
+    index: int
+    event_id: str
+    case_ref: str
+    type: str
+    step: str
+    occurred_at: datetime
+    data: dict
+    content_hash: str = ""
+    case_id: int = 0
+
+
+@dataclass
+class IngestResult:
+    created: int
+    duplicates: int
+    results: list[dict]
+
+
+def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[dict]]:
+    if not isinstance(item, dict):
+        return None, [_error(None, "Each event must be a JSON object.", index)]
+    errors = []
+    event_id, case_ref = item.get("id"), item.get("case")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
+        errors.append(_error("id", "Send your event id as a string of 1 to 100 characters.", index))
+    if not isinstance(case_ref, str) or not case_ref:
+        errors.append(_error("case", "Name the case by its external_ref.", index))
+    event_type = item.get("type")
+    if event_type not in EventType.values:
+        errors.append(_error("type", f"Use one of {', '.join(EventType.values)}.", index))
+    step = item.get("step") or ""
+    if not isinstance(step, str):
+        errors.append(_error("step", "Send the step key as a string.", index))
+        step = ""
+    if event_type == EventType.STEP_COMPLETED and not step:
+        errors.append(_error("step", "A step_completed event needs the step's key.", index))
+    data = item.get("data", {})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        errors.append(_error("data", "Send data as an object (or leave it out).", index))
+        data = {}
+    if event_type == EventType.RISK_TIER_CHANGED and data.get("risk_tier") not in RiskTier.values:
+        errors.append(
+            _error(
+                "data.risk_tier",
+                f"risk_tier_changed needs one of {', '.join(RiskTier.values)}.",
+                index,
+            )
+        )
+    if event_type == EventType.OUTCOME_RECORDED and not (
+        isinstance(data.get("outcome"), str) and data["outcome"].strip()
+    ):
+        errors.append(
+            _error(
+                "data.outcome", "outcome_recorded needs an outcome code, e.g. readmission.", index
+            )
+        )
+    occurred_at, error = parse_aware_datetime(item.get("occurred_at"), "occurred_at", index)
+    if error:
+        errors.append(error)
+    elif occurred_at > now + CLOCK_SKEW:
+        errors.append(
+            _error(
+                "occurred_at",
+                f"The event is dated in the future (more than {int(CLOCK_SKEW.total_seconds() // 60)}"
+                " minutes ahead of the server); check the sender's clock.",
+                index,
+            )
+        )
+    if errors:
+        return None, errors
+    return (
+        _Event(
+            index=index,
+            event_id=event_id,
+            case_ref=case_ref,
+            type=event_type,
+            step=step,
+            occurred_at=occurred_at,
+            data=data,
+        ),
+        [],
+    )
+
+
+def _batch(payload) -> list:
+    items = payload if isinstance(payload, list) else [payload]
+    if not items:
+        raise IngestRefused([_error(None, "Send at least one event.")])
+    if len(items) > MAX_BATCH:
+        raise IngestRefused(
+            [_error(None, f"Send at most {MAX_BATCH} events per request; split the batch.")]
+        )
+    return items
+
+
+def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
+    """Validates the whole batch, then stores the new events; replays are reported as
+    duplicates, a reused id with different content refuses the batch with 409."""
+    now = timezone.now()
+    events, errors = [], []
+    for index, item in enumerate(_batch(payload)):
+        event, item_errors = _event_shape(index, item, now)
+        errors.extend(item_errors)
+        if event:
+            events.append(event)
+    errors.extend(_resolve_cases_and_steps(events, site_ids))
+    if errors:
+        raise IngestRefused(sorted(errors, key=lambda error: error["index"]))
+    for event in events:
+        event.content_hash = event_content_hash(
+            case=event.case_ref,
+            type=event.type,
+            step=event.step,
+            occurred_at=event.occurred_at,
+            data=event.data,
+        )
+    return _store(events, now)
+
+
+def _resolve_cases_and_steps(events: list[_Event], site_ids: frozenset[int]) -> list[dict]:
+    refs = {event.case_ref for event in events}
+    cases = {
+        ref: (case_id, site_id, version_id)
+        for ref, case_id, site_id, version_id in Case.objects.filter(
+            external_ref__in=refs
+        ).values_list("external_ref", "id", "site_id", "version_id")
+    }
+    version_ids = {version_id for _, _, version_id in cases.values()}
+    steps: dict[int, set[str]] = {}
+    for version_id, key in Step.objects.filter(version_id__in=version_ids).values_list(
+        "version_id", "key"
+    ):
+        steps.setdefault(version_id, set()).add(key)
+    errors = []
+    for event in events:
+        if event.case_ref not in cases:
+            errors.append(
+                _error(
+                    "case",
+                    f"Unknown case {event.case_ref!r}; create it first with "
+                    f"PUT /api/v1/cases/{event.case_ref}/.",
+                    event.index,
+                )
+            )
+            continue
+        case_id, site_id, version_id = cases[event.case_ref]
+        if site_id not in site_ids:
+            errors.append(
+                _error("case", "The case is at a site this key may not write.", event.index)
+            )
+        elif event.step and event.step not in steps.get(version_id, set()):
+            known = ", ".join(sorted(steps.get(version_id, set())))
+            errors.append(
+                _error(
+                    "step",
+                    f"Step {event.step!r} is not in the case's pathway version; known: {known}.",
+                    event.index,
+                )
+            )
+        event.case_id = case_id
+    return errors
+
+
+def _conflict(event: _Event) -> dict:
+    return _error(
+        "id",
+        f"Event id {event.event_id!r} was already used for different content; send a new id "
+        "for a different event.",
+        event.index,
+    )
+
+
+def _store(events: list[_Event], now: datetime) -> IngestResult:
+    organization_id = tenancy.current_organization_id()
+    statuses: dict[int, str] = {}
+    first_by_id: dict[str, _Event] = {}
+    conflicts = []
+    for event in events:
+        earlier = first_by_id.setdefault(event.event_id, event)
+        if earlier is not event:
+            if earlier.content_hash != event.content_hash:
+                conflicts.append(_conflict(event))
+            statuses[event.index] = "duplicate"
+    stored = dict(
+        CaseEvent.objects.filter(event_id__in=list(first_by_id)).values_list(
+            "event_id", "content_hash"
+        )
+    )
+    new = []
+    for event_id, event in first_by_id.items():
+        if event_id in stored:
+            if stored[event_id] != event.content_hash:
+                conflicts.append(_conflict(event))
+            statuses[event.index] = "duplicate"
+        else:
+            new.append(event)
+    if conflicts:
+        raise IngestRefused(sorted(conflicts, key=lambda error: error["index"]), status=409)
+    with transaction.atomic():
+        inserted = _insert_new(new, organization_id, now)
+        raced = [event for event in new if event.event_id not in inserted]
+        if raced:
+            # Another request stored some of these ids between our read and our insert.
+            winners = dict(
+                CaseEvent.objects.filter(
+                    event_id__in=[event.event_id for event in raced]
+                ).values_list("event_id", "content_hash")
+            )
+            lost = [event for event in raced if winners.get(event.event_id) != event.content_hash]
+            if lost:
+                transaction.set_rollback(True)
+                raise IngestRefused([_conflict(event) for event in lost], status=409)
+    for event in new:
+        statuses[event.index] = "created" if event.event_id in inserted else "duplicate"
+    ordered = sorted(events, key=lambda event: event.index)
+    results = [{"id": event.event_id, "status": statuses[event.index]} for event in ordered]
+    created = sum(1 for result in results if result["status"] == "created")
+    return IngestResult(created=created, duplicates=len(results) - created, results=results)
+
+
+def _insert_new(events: list[_Event], organization_id: int, now: datetime) -> set[str]:
+    """Inserts with ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) and returns the ids this
+    statement actually stored."""
+    if not events:
+        return set()
+    table = CaseEvent._meta.db_table
+    columns = [
+        "organization_id",
+        "event_id",
+        "case_id",
+        "type",
+        "step_key",
+        "occurred_at",
+        "data",
+        "content_hash",
+        "received_at",
+    ]
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), INSERT_CHUNK):
+            chunk = events[start : start + INSERT_CHUNK]
+            row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                + ", ".join([row] * len(chunk))
+                + " ON CONFLICT (organization_id, event_id) DO NOTHING RETURNING event_id"
+            )
+            params = []
+            for event in chunk:
+                params.extend(
+                    [
+                        organization_id,
+                        event.event_id,
+                        event.case_id,
+                        event.type,
+                        event.step,
+                        _db_datetime(event.occurred_at),
+                        json.dumps(event.data),
+                        event.content_hash,
+                        _db_datetime(now),
+                    ]
+                )
+            cursor.execute(sql, params)
+            inserted.update(event_id for (event_id,) in cursor.fetchall())
+    return inserted
+
+
+def _db_datetime(value: datetime):
+    """What the backend's DateTimeField stores: UTC, naive on SQLite (USE_TZ stores UTC)."""
+    return connection.ops.adapt_datetimefield_value(value.astimezone(UTC))

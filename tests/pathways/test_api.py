@@ -1,0 +1,263 @@
+"""The partner API as ../shared/API.md defines it: cases, events, exceptions."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from pathways.models import Case, CaseEvent
+from pathways.services.exceptions import exception_report_compute
+from scaling_ops import tenancy
+from tests.pathways.api_helpers import case_payload, event_payload, partner_client
+from tests.pathways.exception_helpers import DAY, build_version, overdue_case
+
+
+@pytest.fixture
+def version(tenant):
+    return build_version()
+
+
+@pytest.fixture
+def north_key(personas, version):
+    return partner_client(personas.org, [personas.north])
+
+
+@pytest.fixture
+def case(personas, north_key):
+    response = north_key.put("/api/v1/cases/C-1/", case_payload(), format="json")
+    assert response.status_code == 201, response.json()
+    return response
+
+
+def stored_events() -> list[tuple]:
+    return list(
+        CaseEvent.dangerously_unscoped.order_by("event_id").values_list(
+            "event_id", "type", "step_key", "occurred_at", "data"
+        )
+    )
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+def test_put_creates_a_case_pinned_to_the_active_version(case, version):
+    body = case.json()
+    assert body["external_ref"] == "C-1"
+    assert body["site"] == "north"
+    assert body["pathway"] == "h2h" and body["pathway_version"] == version.number
+    assert body["attributes"] == {"language_need": True, "rurality": "rural", "housing": "unstable"}
+    stored = Case.dangerously_unscoped.get(external_ref="C-1")
+    assert stored.version_id == version.pk and stored.risk_tier == "high"
+
+
+def test_put_again_updates_and_answers_200(case, north_key):
+    response = north_key.put("/api/v1/cases/C-1/", case_payload(risk_tier="low"), format="json")
+    assert response.status_code == 200
+    assert response.json()["risk_tier"] == "low"
+    assert Case.dangerously_unscoped.filter(external_ref="C-1").count() == 1
+
+
+def test_get_returns_the_case(case, north_key):
+    response = north_key.get("/api/v1/cases/C-1/")
+    assert response.status_code == 200
+    assert response.json()["referral_at"] == "2026-03-01T09:30:00+00:00"
+
+
+def test_put_names_each_bad_field(north_key):
+    response = north_key.put(
+        "/api/v1/cases/C-2/",
+        case_payload(
+            risk_tier="severe", referral_at="2026-03-01T09:30:00", attributes={"housing": "tent"}
+        ),
+        format="json",
+    )
+    assert response.status_code == 400
+    fields = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert set(fields) == {"risk_tier", "referral_at", "attributes.housing"}
+    assert "offset" in fields["referral_at"]
+    assert not Case.dangerously_unscoped.exists()
+
+
+def test_put_at_a_site_outside_the_key_is_403(personas, north_key):
+    response = north_key.put("/api/v1/cases/C-3/", case_payload(site="south"), format="json")
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["field"] == "site"
+    assert not Case.dangerously_unscoped.exists()
+
+
+def test_a_case_cannot_move_to_another_pathway(case, north_key, personas):
+    with tenancy.scope(personas.org):
+        build_version(slug="bh")
+    response = north_key.put("/api/v1/cases/C-1/", case_payload(pathway="bh"), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "pathway"
+
+
+def test_a_case_at_a_site_outside_the_key_reads_as_missing(personas, version, case):
+    south_key = partner_client(personas.org, [personas.south], name="south")
+    assert south_key.get("/api/v1/cases/C-1/").status_code == 404
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def test_a_single_event_is_created(case, north_key):
+    response = north_key.post("/api/v1/events/", event_payload(), format="json")
+    assert response.status_code == 201
+    assert response.json() == {
+        "created": 1,
+        "duplicates": 0,
+        "results": [{"id": "evt-1", "status": "created"}],
+    }
+    assert CaseEvent.dangerously_unscoped.get(event_id="evt-1").step_key == "intake"
+
+
+def test_replaying_a_batch_is_a_no_op_reported_as_duplicates(case, north_key):
+    batch = [event_payload(n, occurred_at=f"2026-03-0{n + 1}T10:00:00+00:00") for n in (1, 2, 3)]
+    first = north_key.post("/api/v1/events/", batch, format="json")
+    assert first.json()["created"] == 3
+    before = stored_events()
+    for _ in range(3):
+        again = north_key.post("/api/v1/events/", batch, format="json")
+        assert again.status_code == 201
+        assert again.json()["created"] == 0 and again.json()["duplicates"] == 3
+    assert stored_events() == before
+
+
+def test_the_same_id_with_different_content_is_409_and_stores_nothing(case, north_key):
+    north_key.post("/api/v1/events/", event_payload(1), format="json")
+    response = north_key.post(
+        "/api/v1/events/",
+        [event_payload(2), event_payload(1, step="intake", data={"complete": False})],
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "id", "message": response.json()["errors"][0]["message"]}
+    ]
+    assert not CaseEvent.dangerously_unscoped.filter(event_id="evt-2").exists()
+
+
+def test_a_batch_with_one_bad_item_stores_nothing_and_indexes_each_error(case, north_key):
+    future = (timezone.now() + timedelta(hours=1)).isoformat()
+    batch = [
+        event_payload(1),
+        event_payload(2, occurred_at="2026-03-02T10:00:00"),
+        event_payload(3, step="no-such-step"),
+        event_payload(4, case="C-unknown"),
+        event_payload(5, occurred_at=future),
+        event_payload(6, type="risk_tier_changed", step=None, data={"risk_tier": "extreme"}),
+        event_payload(7, type="outcome_recorded", step=None, data={}),
+        event_payload(8, type="step_completed", step=None),
+    ]
+    response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.status_code == 400
+    errors = [(error["index"], error["field"]) for error in response.json()["errors"]]
+    assert errors == [
+        (1, "occurred_at"),
+        (2, "step"),
+        (3, "case"),
+        (4, "occurred_at"),
+        (5, "data.risk_tier"),
+        (6, "data.outcome"),
+        (7, "step"),
+    ]
+    assert not CaseEvent.dangerously_unscoped.exists()
+
+
+def test_events_for_a_case_at_a_site_outside_the_key_are_item_errors(personas, version, case):
+    south_key = partner_client(personas.org, [personas.south], name="south")
+    response = south_key.post("/api/v1/events/", event_payload(), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "case"
+
+
+def test_more_than_1000_events_are_refused_whole(case, north_key):
+    batch = [event_payload(n) for n in range(1001)]
+    response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.status_code == 400
+    assert "at most 1000" in response.json()["errors"][0]["message"]
+
+
+def test_a_full_batch_is_ingested_in_a_fixed_number_of_queries(
+    case, north_key, django_assert_max_num_queries
+):
+    batch = [
+        event_payload(n, occurred_at=f"2026-03-02T{n % 24:02d}:{n % 60:02d}:00+00:00")
+        for n in range(1000)
+    ]
+    # Key lookup and its sites, last-used stamp, cases, steps, stored ids, two insert chunks,
+    # the transaction's savepoints.
+    with django_assert_max_num_queries(12):
+        response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.json()["created"] == 1000
+
+
+# --- exceptions ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def report(personas, version):
+    with tenancy.scope(personas.org):
+        overdue_case(version, personas.north, "C-N1")
+        overdue_case(version, personas.north, "C-N2")
+        overdue_case(version, personas.south, "C-S1")
+        return exception_report_compute(organization=personas.org, date=DAY)
+
+
+def test_exceptions_lists_the_report_for_the_keys_sites(report, north_key):
+    response = north_key.get(f"/api/v1/exceptions/?date={DAY}")
+    assert response.status_code == 200
+    items = response.json()["results"]
+    assert {item["case"] for item in items} == {"C-N1", "C-N2"}
+    assert items[0] == {
+        "case": items[0]["case"],
+        "site": "north",
+        "step": "intake",
+        "kind": "overdue_step",
+        "due_at": items[0]["due_at"],
+        "completed_at": None,
+        "status": "open",
+    }
+
+
+def test_exceptions_are_cursor_paginated(report, north_key):
+    first = north_key.get(f"/api/v1/exceptions/?date={DAY}&page_size=1").json()
+    assert len(first["results"]) == 1 and first["next"]
+    second = north_key.get(first["next"]).json()
+    assert len(second["results"]) == 1
+    assert first["results"][0]["case"] != second["results"][0]["case"]
+
+
+def test_exceptions_filter_by_kind_and_status(report, north_key):
+    assert north_key.get("/api/v1/exceptions/?kind=late_step").json()["results"] == []
+    assert len(north_key.get("/api/v1/exceptions/?status=open").json()["results"]) == 2
+
+
+def test_exceptions_refuse_bad_filters_naming_the_field(report, north_key):
+    response = north_key.get("/api/v1/exceptions/?date=02-03-2026&kind=odd")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "date"
+    assert north_key.get("/api/v1/exceptions/?kind=odd").json()["errors"][0]["field"] == "kind"
+
+
+def test_exceptions_at_a_site_outside_the_key_is_403(report, north_key):
+    assert north_key.get("/api/v1/exceptions/?site=south").status_code == 403
+
+
+def test_exceptions_for_a_day_without_a_report_is_404(report, north_key):
+    response = north_key.get(f"/api/v1/exceptions/?date={date(2026, 1, 1)}")
+    assert response.status_code == 404
+    assert "2026-01-01" in response.json()["errors"][0]["message"]
+
+
+def test_exceptions_list_query_count_does_not_grow_with_rows(
+    personas, version, north_key, django_assert_max_num_queries
+):
+    with tenancy.scope(personas.org):
+        for number in range(40):
+            overdue_case(version, personas.north, f"C-{number}")
+        exception_report_compute(organization=personas.org, date=DAY)
+    with django_assert_max_num_queries(6):
+        response = north_key.get("/api/v1/exceptions/?page_size=40")
+    assert len(response.json()["results"]) == 40
