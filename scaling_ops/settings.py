@@ -175,8 +175,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "APPEND_COMPONENTS": {"securitySchemes": {"PartnerKey": {"type": "http", "scheme": "bearer"}}},
-    "SECURITY": [{"PartnerKey": []}],
 }
 
 # --- Celery: eager (in-process) unless a Redis URL is given. ---
