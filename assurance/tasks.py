@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from assurance.models import AssuranceSnapshot
 from assurance.services import assurance_snapshot_compute, month_add, month_parse
-from scaling_ops.celery import TenantTask
+from scaling_ops.celery import TenantTask, enqueue
 from scaling_ops.models import Organization
 
 QUEUED_MARK_SECONDS = 6 * 60 * 60
@@ -37,9 +37,11 @@ def compute_assurance_snapshot(
 def assurance_snapshot_enqueue(
     *, organization: Organization, month: date, by=None, reason: str = ""
 ) -> None:
-    """Queues the month once the surrounding transaction commits (at once in eager mode)."""
+    """Queues the month once the surrounding transaction commits (at once in eager mode).
+    Raises ``QueueUnavailable`` when the broker cannot be reached."""
     transaction.on_commit(
-        lambda: compute_assurance_snapshot.delay(
+        lambda: enqueue(
+            compute_assurance_snapshot,
             organization_id=organization.pk,
             month=month.strftime("%Y-%m"),
             user_id=getattr(by, "pk", None),

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pathways.models import ExceptionReport
 from pathways.services.exceptions import exception_report_compute
-from scaling_ops.celery import TenantTask
+from scaling_ops.celery import TenantTask, enqueue
 from scaling_ops.models import Organization
 
 # How long a queued report suppresses another enqueue of the same (organisation, date) by the
@@ -33,10 +33,11 @@ def compute_exception_report(*, organization_id: int, date: str) -> dict:
 
 
 def exception_report_enqueue(*, organization: Organization, date: date_type) -> None:
-    """Queues the report once the surrounding transaction commits (at once in eager mode)."""
+    """Queues the report once the surrounding transaction commits (at once outside one, and run
+    at once in eager mode). Raises ``QueueUnavailable`` when the broker cannot be reached."""
     transaction.on_commit(
-        lambda: compute_exception_report.delay(
-            organization_id=organization.pk, date=date.isoformat()
+        lambda: enqueue(
+            compute_exception_report, organization_id=organization.pk, date=date.isoformat()
         )
     )
 

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery, Task
+from kombu.exceptions import OperationalError as BrokerError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
 
@@ -24,3 +25,19 @@ class TenantTask(Task):
 
         with tenancy.isolated(), tenancy.scope(organization_id):
             return super().__call__(*args, organization_id=organization_id, **kwargs)
+
+
+class QueueUnavailable(Exception):
+    """The broker (Redis) could not be reached: the task was not queued and nothing changed."""
+
+
+def enqueue(task: Task, **kwargs) -> None:
+    """Sends ``task`` with keyword arguments, fire-and-forget (runs at once in eager mode).
+
+    No result is kept: nothing reads one, and a dead result store would hold the caller for
+    many seconds before failing. An unreachable broker raises ``QueueUnavailable`` after
+    Celery's short publish retry, so callers can say so instead of failing with a 500."""
+    try:
+        task.apply_async(kwargs=kwargs, ignore_result=True)
+    except BrokerError as error:
+        raise QueueUnavailable(f"The task queue is unavailable: {error}") from error

@@ -22,6 +22,7 @@ from assurance.views.common import (
     this_month,
 )
 from scaling_ops.access import roles_required
+from scaling_ops.celery import QueueUnavailable
 from scaling_ops.celery import app as celery_app
 
 VALUE_COLUMNS = [
@@ -145,9 +146,17 @@ def snapshot_recompute(request, org):
         messages.error(request, f"{month:%Y-%m} has not started yet; nothing to compute.")
         return redirect(target)
     reason = (request.POST.get("reason") or "").strip() or "Recomputed on request"
-    assurance_snapshot_enqueue(
-        organization=request.organization, month=month, by=request.user, reason=reason
-    )
+    try:
+        assurance_snapshot_enqueue(
+            organization=request.organization, month=month, by=request.user, reason=reason
+        )
+    except QueueUnavailable:
+        messages.error(
+            request,
+            f"{month:%Y-%m} could not be queued: the task queue is unavailable. Nothing was "
+            "changed; the snapshots shown stand. Try again in a few minutes.",
+        )
+        return redirect(f"{target}?month={month:%Y-%m}")
     if celery_app.conf.task_always_eager:
         messages.success(
             request,

@@ -24,6 +24,7 @@ from pathways.selectors import exceptions as selectors
 from pathways.services import exceptions as services
 from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
+from scaling_ops.celery import QueueUnavailable
 from scaling_ops.celery import app as celery_app
 from scaling_ops.selectors import visible_sites
 
@@ -327,7 +328,15 @@ def exception_recompute(request, org):
             f"A day's report can be computed once the day has ended; the latest is {latest}.",
         )
         return redirect(queue)
-    exception_report_enqueue(organization=request.organization, date=day)
+    try:
+        exception_report_enqueue(organization=request.organization, date=day)
+    except QueueUnavailable:
+        messages.error(
+            request,
+            f"The report for {day} could not be queued: the task queue is unavailable. Nothing "
+            "was changed; the report shown is the last one computed. Try again in a few minutes.",
+        )
+        return redirect(f"{queue}?date={day.isoformat()}")
     if celery_app.conf.task_always_eager:
         report = selectors.exception_report_get(date=day)
         messages.success(

@@ -1,0 +1,108 @@
+"""Redis down at enqueue time: the Recompute buttons say so plainly and nothing is lost.
+
+Needs no Redis: the broker is pointed at a local port nothing listens on, which is what a
+stopped Redis looks like to a client. Transactional tests, because in production a request runs
+in autocommit and the enqueue happens inside the view (inside a test transaction it would be
+deferred to a commit that never comes)."""
+
+import pytest
+from django.urls import reverse
+
+from assurance.models import AssuranceSnapshot
+from assurance.services import assurance_snapshot_compute
+from pathways.models import ExceptionItem, ExceptionReport
+from pathways.services.exceptions import exception_item_assign, exception_report_compute
+from pathways.tasks import compute_exception_report
+from scaling_ops import tenancy
+from scaling_ops.celery import QueueUnavailable, enqueue
+from tests.assurance.helpers import MONTH, build_month
+from tests.faults.services import broker, closed_port
+from tests.pathways.exception_helpers import DAY, build_version, lines_of, overdue_case
+
+UNAVAILABLE = "the task queue is unavailable. Nothing was changed"
+
+
+@pytest.fixture
+def broker_down():
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        yield
+
+
+def test_enqueue_raises_queue_unavailable_when_the_broker_is_down(broker_down):
+    with pytest.raises(QueueUnavailable, match="task queue is unavailable"):
+        enqueue(compute_exception_report, organization_id=1, date=DAY.isoformat())
+
+
+def _report_state(personas):
+    with tenancy.scope(personas.org):
+        report = ExceptionReport.objects.get(date=DAY)
+        items = set(
+            ExceptionItem.objects.values_list("case__external_ref", "status", "assigned_to_id")
+        )
+        return (report.pk, report.computed_at, report.item_count), lines_of(report), items
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exception_recompute_with_the_broker_down_says_so_and_changes_nothing(personas):
+    with tenancy.scope(personas.org):
+        version = build_version()
+        overdue_case(version, personas.north, "C-1")
+        overdue_case(version, personas.north, "C-2")
+        exception_report_compute(organization=personas.org, date=DAY)
+        item = ExceptionItem.objects.get(case__external_ref="C-1")
+        exception_item_assign(item=item, by=personas.supervisor, assignee=personas.supervisor)
+    before = _report_state(personas)
+    assert len(before[1]) == 2
+
+    client = personas.client(personas.supervisor)
+    queue = reverse("exception_queue", kwargs={"org": "acme"})
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        response = client.post(
+            reverse("exception_recompute", kwargs={"org": "acme"}), {"date": DAY.isoformat()}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == f"{queue}?date={DAY.isoformat()}"
+    page = client.get(response["Location"])
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert f"The report for {DAY} could not be queued: {UNAVAILABLE}" in body
+    assert "C-1" in body and "C-2" in body  # the last computed report is still shown
+    assert _report_state(personas) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assurance_recompute_with_the_broker_down_says_so_and_changes_nothing(personas):
+    with tenancy.scope(personas.org):
+        build_month(personas)
+        assurance_snapshot_compute(organization=personas.org, month=MONTH)
+        before = set(AssuranceSnapshot.objects.values_list("pk", "site_id", "revision"))
+    assert before
+
+    client = personas.client(personas.lead)
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        response = client.post(
+            reverse("assurance_recompute", kwargs={"org": "acme"}),
+            {"month": "2026-03", "reason": "Late audit data"},
+        )
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert f"2026-03 could not be queued: {UNAVAILABLE}" in page.content.decode()
+    with tenancy.scope(personas.org):
+        after = set(AssuranceSnapshot.objects.values_list("pk", "site_id", "revision"))
+    assert after == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_back_the_same_button_works(personas):
+    """The failure leaves nothing stuck: once the queue is back, Recompute runs as usual."""
+    with tenancy.scope(personas.org):
+        overdue_case(build_version(), personas.north, "C-1")
+    client = personas.client(personas.supervisor)
+    target = reverse("exception_recompute", kwargs={"org": "acme"})
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        client.post(target, {"date": DAY.isoformat()})
+    with tenancy.scope(personas.org):
+        assert not ExceptionReport.objects.exists()
+    response = client.post(target, {"date": DAY.isoformat()}, follow=True)
+    assert f"Report for {DAY} recomputed now: 1 exceptions" in response.content.decode()
