@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from pathways import queue_panels
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.selectors import exceptions as selectors
 from pathways.services import exceptions as services
@@ -127,6 +128,7 @@ def exception_queue(request, org):
         "scope": _scope_label(sites, filters.site),
         "assignees": assignees,
         "next": request.get_full_path(),
+        "queue_panels": queue_panels.panels_for(request, membership, sites),
     }
     if report is not None:
         lines = selectors.exception_queue_lines(
