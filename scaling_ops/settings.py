@@ -193,6 +193,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pathways.tasks.compute_due_exception_reports",
         "schedule": 15 * 60,
     },
+    # Each organisation's daily workforce integrity checks, on the exception engine's cadence.
+    "workforce-due-integrity-checks": {
+        "task": "workforce.tasks.compute_due_workforce_checks",
+        "schedule": 15 * 60,
+    },
     # Each organisation's monthly assurance snapshot, once its local month has ended.
     "assurance-due-monthly-snapshots": {
         "task": "assurance.tasks.compute_due_assurance_snapshots",
