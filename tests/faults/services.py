@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.db import connection
+from kombu import pools
 
 from scaling_ops.celery import app as celery_app
 
@@ -54,8 +55,7 @@ def database_url() -> str:
 
 def _reset_producer_pools() -> None:
     """The app caches its broker connections; a changed broker URL needs new ones."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    pools.reset()  # closes and forgets kombu's shared pools
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
