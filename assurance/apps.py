@@ -37,6 +37,9 @@ class AssuranceConfig(AppConfig):
         demo.register(
             "assurance: audits, incidents, baselines, snapshots", _seed_assurance, order=400
         )
+        from assurance.contracts import register_contracts
+
+        register_contracts()
 
 
 def assurance_cards(request, membership) -> list[dict]:

@@ -44,6 +44,9 @@ from scaling_ops.models import Organization, Site
 CHUNK_SIZE = 5000
 BATCH_SIZE = 2000
 Progress = Callable[[int, int], None]
+# Called after a month's snapshots are stored, inside the organisation's scope, with
+# (organization=, month=, snapshots=, now=): contracts evaluate their terms here.
+snapshot_computed_hooks: list[Callable[..., None]] = []
 CASE_VALUES = (
     "id",
     "version_id",
@@ -138,6 +141,8 @@ def assurance_snapshot_compute(
                 started=started,
             )
             drift_signals_update(month=month, snapshots=snapshots, settings=settings, now=now)
+        for hook in snapshot_computed_hooks:
+            hook(organization=organization, month=month, snapshots=snapshots, now=now)
     return snapshots
 
 

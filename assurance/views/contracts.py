@@ -1,0 +1,435 @@
+"""Contract pages under /o/<org>/contracts/. Everyone in scope reads (commissioners only the
+contracts that name them, for the sites they hold); org admins and implementation leads create
+and edit contracts and their parts; supervisors and leads work the corrective processes."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from assurance import selectors_contracts as selectors
+from assurance.contracts import charts
+from assurance.contracts.forms import (
+    PART_FORMS,
+    PART_LABELS,
+    ContractFilter,
+    ContractForm,
+    CorrectiveProcessForm,
+)
+from assurance.models import CorrectiveProcess, Phase, TermEvaluation
+from assurance.services import contracts as services
+from assurance.services import improvement_action_providers, improvement_action_raise, month_parse
+from assurance.views.common import LEADS, add_form_errors, csv_response, fmt, page_of, this_month
+from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
+
+contract_read = roles_required(*LEADS, read_roles=ALL_ROLES)
+lead_only = roles_required(*LEADS, read_roles=LEADS)
+process_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
+
+TERM_COLUMNS = [
+    "contract", "clause", "metric", "step", "site", "month", "phase", "target", "threshold",
+    "numerator", "denominator", "value", "status", "month_to_date",
+]  # fmt: skip
+STATEMENT_COLUMNS = [
+    "contract", "month", "site", "band", "activity", "risk_tier", "count", "unit_rate", "amount",
+]  # fmt: skip
+PROCESS_COLUMNS = [
+    "contract", "clause", "metric", "site", "trigger_month", "trigger", "owner", "deadline",
+    "status", "improvement_action_ref",
+]  # fmt: skip
+
+
+def _contract(request, pk):
+    contract = selectors.contract_for_member(membership=request.membership, pk=pk)
+    if contract is None:
+        raise Http404("No such contract.")
+    return contract
+
+
+@contract_read
+def contract_list(request, org):
+    today = timezone.localdate(timezone=request.organization.zone)
+    form = ContractFilter(request.GET, counties=selectors.counties(request.membership))
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    contracts = selectors.contract_list(
+        membership=request.membership,
+        county=data.get("county", ""),
+        current=data.get("current", ""),
+        today=today,
+    )
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            "contracts.csv",
+            ["reference", "name", "commissioner", "county", "period_start", "period_end",
+             "sites", "terms", "open_corrective_processes"],
+            (
+                [c.reference, c.name, c.commissioner_name, c.county, c.period_start,
+                 c.period_end, c.site_count, c.term_count, c.open_processes]
+                for c in contracts
+            ),
+        )  # fmt: skip
+    page, query = page_of(request, contracts)
+    return render(
+        request,
+        "assurance/contracts/list.html",
+        {"form": form, "page": page, "query": query, "today": today},
+    )
+
+
+def _chosen_month(request, months):
+    raw = request.GET.get("month", "").strip()
+    if raw:
+        try:
+            return month_parse(raw), ""
+        except ValidationError as error:
+            return (months[0] if months else None), " ".join(error.messages)
+    return (months[0] if months else None), ""
+
+
+@contract_read
+def contract_detail(request, org, pk):
+    contract = _contract(request, pk)
+    covered = selectors.contract_sites(membership=request.membership, contract=contract)
+    sites = [cs.site for cs in covered]
+    site_ids = [s.pk for s in sites]
+    months = selectors.evaluation_months(contract=contract, site_ids=site_ids)
+    month, month_error = _chosen_month(request, months)
+    month = month or this_month(request)
+    terms = selectors.terms(contract)
+    rows = selectors.evaluations(contract=contract, site_ids=site_ids)
+    chart_list = [
+        charts.term_chart(f"term-{term.pk}", term, sites, [r for r in rows if r.term_id == term.pk])
+        for term in terms
+    ]
+    chart_list = [c for c in chart_list if c.spec.get("data")]
+    site_names = {s.pk: s for s in sites}
+    current = [
+        (term, site_names[r.site_id], r)
+        for term in terms
+        for r in rows
+        if r.term_id == term.pk and r.month == month
+    ]
+    statement = selectors.payment_statement(
+        contract=contract, month=month, sites=sites, now=timezone.now()
+    )
+    processes = list(
+        selectors.corrective_processes(membership=request.membership, contract=contract)
+    )
+    phases = [(cs, cs.phase_for(month)) for cs in covered]
+    return render(
+        request,
+        "assurance/contracts/detail.html",
+        {
+            "contract": contract,
+            "covered": phases,
+            "months": months,
+            "month": month,
+            "month_error": month_error,
+            "terms": terms,
+            "current": current,
+            "charts": chart_list,
+            "statement": statement,
+            "open_processes": [p for p in processes if p.status == CorrectiveProcess.Status.OPEN],
+            "closed_processes": [p for p in processes if p.status != CorrectiveProcess.Status.OPEN],
+            "components": list(contract.components.order_by("kind")),
+            "protected": list(contract.protected.select_related("pathway").order_by("clause")),
+            "bands": list(contract.bands.order_by("order", "name")),
+            "clauses": list(contract.clauses.select_related("term__metric", "owner")),
+            "is_lead": request.membership.role in LEADS,
+            "mature": Phase.MATURE,
+            "status_labels": dict(TermEvaluation.Status.choices),
+            "evaluated_at": _evaluated_at(contract, site_ids, month),
+        },
+    )
+
+
+def _evaluated_at(contract, site_ids, month):
+    return (
+        TermEvaluation.objects.filter(term__contract=contract, site_id__in=site_ids, month=month)
+        .order_by("-evaluated_at")
+        .values_list("evaluated_at", flat=True)
+        .first()
+    )
+
+
+@contract_read
+def contract_export(request, org, pk):
+    contract = _contract(request, pk)
+    covered = selectors.contract_sites(membership=request.membership, contract=contract)
+    sites = [cs.site for cs in covered]
+    what = request.GET.get("what", "terms")
+    if what == "statement":
+        months = selectors.evaluation_months(contract=contract, site_ids=[s.pk for s in sites])
+        month, error = _chosen_month(request, months)
+        if error or month is None:
+            month = this_month(request)
+        statement = selectors.payment_statement(contract=contract, month=month, sites=sites)
+        rows = [
+            [contract.reference, f"{month:%Y-%m}", line.site.code, line.band.name,
+             line.band.activity, line.band.risk_tier or "all", line.count, line.band.unit_rate,
+             line.amount]
+            for line in statement.lines
+        ] + [
+            [contract.reference, f"{month:%Y-%m}", "", f"funded: {c.get_kind_display()}",
+             "monthly", "", 1, c.monthly_amount, c.monthly_amount]
+            for c in statement.components
+        ]  # fmt: skip
+        return csv_response(
+            f"contract-{contract.reference}-statement-{month:%Y-%m}.csv", STATEMENT_COLUMNS, rows
+        )
+    if what == "processes":
+        processes = selectors.corrective_processes(membership=request.membership, contract=contract)
+        return csv_response(
+            f"contract-{contract.reference}-corrective-processes.csv",
+            PROCESS_COLUMNS,
+            (
+                [contract.reference, p.clause.clause, p.term.metric.code, p.site.code,
+                 f"{p.trigger_month:%Y-%m}", p.trigger, p.owner or "", p.deadline, p.status,
+                 p.improvement_action_ref]
+                for p in processes
+            ),
+        )  # fmt: skip
+    terms = {t.pk: t for t in selectors.terms(contract)}
+    codes = {s.pk: s.code for s in sites}
+    rows = selectors.evaluations(contract=contract, site_ids=list(codes))
+    return csv_response(
+        f"contract-{contract.reference}-terms.csv",
+        TERM_COLUMNS,
+        (
+            [contract.reference, terms[r.term_id].clause, terms[r.term_id].metric.code,
+             terms[r.term_id].step, codes[r.site_id], f"{r.month:%Y-%m}", r.phase, fmt(r.target),
+             fmt(r.threshold), fmt(r.numerator), fmt(r.denominator), fmt(r.value), r.status,
+             r.partial]
+            for r in rows
+        ),
+    )  # fmt: skip
+
+
+@lead_only
+def contract_edit(request, org, pk=None):
+    contract = _contract(request, pk) if pk else None
+    form = ContractForm(request.POST or None, instance=contract)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            contract = services.contract_save(
+                by=request.user,
+                contract=contract,
+                reference=data["reference"],
+                name=data["name"],
+                commissioner_name=data["commissioner_name"],
+                county=data["county"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+                pathways=list(data["pathways"]),
+                commissioners=list(data["commissioners"]),
+                notes=data["notes"],
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"Contract {contract.reference} saved.")
+            return redirect("contract_manage", org=org, pk=contract.pk)
+    return render(request, "assurance/contracts/edit.html", {"form": form, "contract": contract})
+
+
+@lead_only
+def contract_manage(request, org, pk):
+    """The lead's page: every part of the contract with its edit links."""
+    contract = _contract(request, pk)
+    return render(
+        request,
+        "assurance/contracts/manage.html",
+        {
+            "contract": contract,
+            "covered": list(contract.sites.select_related("site").order_by("site__code")),
+            "components": list(contract.components.order_by("kind")),
+            "protected": list(contract.protected.select_related("pathway").order_by("clause")),
+            "terms": selectors.terms(contract),
+            "bands": list(contract.bands.order_by("order", "name")),
+            "clauses": list(contract.clauses.select_related("term__metric", "owner")),
+            "labels": PART_LABELS,
+        },
+    )
+
+
+def _part(contract, kind, part_pk):
+    if kind not in PART_FORMS:
+        raise Http404("No such part.")
+    if part_pk is None:
+        return None
+    model = services.PART_MODELS[kind]
+    part = model.objects.filter(contract=contract, pk=part_pk).first()
+    if part is None:
+        raise Http404("No such part.")
+    return part
+
+
+def _save_part(kind, *, contract, by, row, data):
+    if kind == "site":
+        return services.contract_site_save(
+            contract=contract, by=by, row=row, site=data["site"], mature_from=data["mature_from"]
+        )
+    if kind == "component":
+        return services.funded_component_save(contract=contract, by=by, row=row, **data)
+    if kind == "protected":
+        return services.protected_component_save(contract=contract, by=by, row=row, **data)
+    if kind == "term":
+        return services.performance_term_save(contract=contract, by=by, row=row, **data)
+    if kind == "band":
+        return services.payment_band_save(contract=contract, by=by, row=row, **data)
+    return services.corrective_clause_save(contract=contract, by=by, row=row, **data)
+
+
+@lead_only
+def part_edit(request, org, pk, kind, part=None):
+    contract = _contract(request, pk)
+    row = _part(contract, kind, part)
+    form_class = PART_FORMS[kind]
+    extra = {"contract": contract} if kind in ("protected", "clause") else {}
+    form = form_class(request.POST or None, instance=row, **extra)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _save_part(kind, contract=contract, by=request.user, row=row, data=form.cleaned_data)
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"{PART_LABELS[kind]} saved.")
+            return redirect("contract_manage", org=org, pk=contract.pk)
+    history = []
+    if row is not None:
+        history = row.history.select_related("history_user").order_by("-history_date")[:20]
+    return render(
+        request,
+        "assurance/contracts/part.html",
+        {
+            "contract": contract,
+            "form": form,
+            "kind": kind,
+            "label": PART_LABELS[kind],
+            "part": row,
+            "history": history,
+        },
+    )
+
+
+@require_POST
+@lead_only
+def part_delete(request, org, pk, kind, part):
+    contract = _contract(request, pk)
+    row = _part(contract, kind, part)
+    try:
+        services.contract_part_delete(part=row, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{PART_LABELS[kind]} removed; its history stays.")
+    return redirect("contract_manage", org=org, pk=contract.pk)
+
+
+@require_POST
+@lead_only
+def contract_evaluate(request, org, pk):
+    contract = _contract(request, pk)
+    months = services.contracts_evaluate_all(organization=request.organization)
+    messages.success(
+        request,
+        f"Terms evaluated for {len(months)} month(s) from the current snapshots."
+        if months
+        else "No monthly snapshot exists yet; compute one under Assurance → Snapshots.",
+    )
+    return redirect("contract_detail", org=org, pk=contract.pk)
+
+
+@lead_only
+def contract_history(request, org, pk):
+    contract = _contract(request, pk)
+    entries = selectors.contract_history(contract=contract)
+    page, query = page_of(request, entries, size=100)
+    return render(
+        request,
+        "assurance/contracts/history.html",
+        {"contract": contract, "page": page, "query": query},
+    )
+
+
+@process_access
+def process_detail(request, org, pk):
+    process = selectors.corrective_process_for_member(membership=request.membership, pk=pk)
+    if process is None:
+        raise Http404("No such corrective process.")
+    form = None
+    if request.membership.role in WRITE_ROLES:
+        form = CorrectiveProcessForm(request.POST or None, instance=process)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.corrective_process_update(
+                    process=process,
+                    by=request.user,
+                    status=data["status"],
+                    progress=data["progress"],
+                    owner=data["owner"],
+                    deadline=data["deadline"],
+                    improvement_action_ref=data["improvement_action_ref"],
+                )
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                messages.success(request, "Joint improvement process updated.")
+                return redirect("contract_process_detail", org=org, pk=process.pk)
+    history = process.history.select_related("history_user").order_by("-history_date")[:30]
+    return render(
+        request,
+        "assurance/contracts/process.html",
+        {
+            "process": process,
+            "form": form,
+            "history": history,
+            "learning_installed": bool(improvement_action_providers),
+        },
+    )
+
+
+@require_POST
+@roles_required(*WRITE_ROLES)
+def process_raise_action(request, org, pk):
+    process = selectors.corrective_process_for_member(membership=request.membership, pk=pk)
+    if process is None:
+        raise Http404("No such corrective process.")
+    try:
+        reference = improvement_action_raise(source=process, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Improvement action {reference} raised in the improvement log.")
+    return redirect("contract_process_detail", org=org, pk=process.pk)
+
+
+urlpatterns = [
+    path("contracts/", contract_list, name="contract_list"),
+    path("contracts/new/", contract_edit, name="contract_create"),
+    path("contracts/<int:pk>/", contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/export/", contract_export, name="contract_export"),
+    path("contracts/<int:pk>/edit/", contract_edit, name="contract_edit"),
+    path("contracts/<int:pk>/manage/", contract_manage, name="contract_manage"),
+    path("contracts/<int:pk>/evaluate/", contract_evaluate, name="contract_evaluate"),
+    path("contracts/<int:pk>/history/", contract_history, name="contract_history"),
+    path("contracts/<int:pk>/<slug:kind>/add/", part_edit, name="contract_part_add"),
+    path("contracts/<int:pk>/<slug:kind>/<int:part>/", part_edit, name="contract_part_edit"),
+    path(
+        "contracts/<int:pk>/<slug:kind>/<int:part>/delete/",
+        part_delete,
+        name="contract_part_delete",
+    ),
+    path("contracts/processes/<int:pk>/", process_detail, name="contract_process_detail"),
+    path(
+        "contracts/processes/<int:pk>/action/",
+        process_raise_action,
+        name="contract_process_action",
+    ),
+]
