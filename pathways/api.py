@@ -100,6 +100,12 @@ class ExceptionOutSerializer(serializers.Serializer):
     status = serializers.ChoiceField(ExceptionItem.Status.values)
 
 
+class ExceptionPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = ExceptionOutSerializer(many=True)
+
+
 def _refused(error: IngestRefused) -> Response:
     return Response({"errors": error.errors}, status=error.status)
 
@@ -130,9 +136,21 @@ def _case_out(case: Case) -> dict:
 # --- cases -----------------------------------------------------------------------------------
 
 
+# The URL takes any segment without a slash; the schema says so, so that generated refs are real.
+EXTERNAL_REF = OpenApiParameter(
+    "external_ref",
+    str,
+    OpenApiParameter.PATH,
+    required=True,
+    pattern=r"^[^/]{1,100}$",
+    description="The partner's pseudonymous case reference.",
+)
+
+
 class CaseView(APIView):
     @extend_schema(
         operation_id="case_get",
+        parameters=[EXTERNAL_REF],
         responses={200: CaseOutSerializer, 404: ErrorsSerializer},
         summary="Read a case",
     )
@@ -149,12 +167,14 @@ class CaseView(APIView):
 
     @extend_schema(
         operation_id="case_put",
+        parameters=[EXTERNAL_REF],
         request=CaseInSerializer,
         responses={
             200: CaseOutSerializer,
             201: CaseOutSerializer,
             400: ErrorsSerializer,
             403: ErrorsSerializer,
+            409: OpenApiResponse(ErrorsSerializer, description="Written concurrently; retry"),
         },
         summary="Create or update a case (idempotent)",
     )
@@ -214,9 +234,14 @@ class ExceptionCursor(CursorPagination):
     max_page_size = 1000
 
 
+QUERY_PARAMETERS = {"date", "site", "kind", "status", "cursor", "page_size"}
+
+
 def _choice(request, name: str, choices: list[str]) -> str:
-    value = request.query_params.get(name, "")
-    if value and value not in choices:
+    value = request.query_params.get(name)
+    if value is None:
+        return ""
+    if value not in choices:
         raise ValidationError({name: [f"Use one of {', '.join(choices)}."]})
     return value
 
@@ -230,9 +255,10 @@ class ExceptionsView(APIView):
             OpenApiParameter("kind", str, enum=ExceptionKind.values),
             OpenApiParameter("status", str, enum=ExceptionItem.Status.values),
             OpenApiParameter("page_size", int, description="1 to 1000; default 100"),
+            OpenApiParameter("cursor", str, description="From the previous page's next link"),
         ],
         responses={
-            200: ExceptionOutSerializer(many=True),
+            200: ExceptionPageSerializer,
             400: ErrorsSerializer,
             403: ErrorsSerializer,
             404: OpenApiResponse(ErrorsSerializer, description="No report for that date"),
@@ -240,12 +266,13 @@ class ExceptionsView(APIView):
         summary="The daily exception report's items for the key's sites",
     )
     def get(self, request):
+        self._check_parameters(request)
         report_date = self._date(request)
         kind = _choice(request, "kind", ExceptionKind.values)
         item_status = _choice(request, "status", ExceptionItem.Status.values)
         site_ids = request.user.site_ids
-        site_code = request.query_params.get("site", "")
-        if site_code:
+        site_code = request.query_params.get("site")
+        if site_code is not None:
             site = Site.objects.filter(code=site_code).first()
             if site is None:
                 raise ValidationError({"site": [f"No site has the code {site_code!r}."]})
@@ -280,9 +307,24 @@ class ExceptionsView(APIView):
         )
 
     @staticmethod
+    def _check_parameters(request) -> None:
+        """A misspelt filter would otherwise widen the answer silently."""
+        unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
+        if unknown:
+            known = ", ".join(sorted(QUERY_PARAMETERS))
+            raise ValidationError({unknown[0]: [f"Unknown parameter; use {known}."]})
+        page_size = request.query_params.get("page_size")
+        if page_size is not None and not (
+            page_size.isdigit() and 1 <= int(page_size) <= ExceptionCursor.max_page_size
+        ):
+            raise ValidationError(
+                {"page_size": [f"Use a whole number from 1 to {ExceptionCursor.max_page_size}."]}
+            )
+
+    @staticmethod
     def _date(request) -> date | None:
-        value = request.query_params.get("date", "")
-        if not value:
+        value = request.query_params.get("date")
+        if value is None:
             return None
         try:
             return date.fromisoformat(value)

@@ -261,3 +261,17 @@ def test_exceptions_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(6):
         response = north_key.get("/api/v1/exceptions/?page_size=40")
     assert len(response.json()["results"]) == 40
+
+
+def test_each_partner_key_is_throttled_on_its_own(personas, version, monkeypatch):
+    from scaling_ops.authentication import PartnerKeyRateThrottle
+
+    monkeypatch.setattr(PartnerKeyRateThrottle, "THROTTLE_RATES", {"partner_key": "3/minute"})
+    busy = partner_client(personas.org, [personas.north], name="busy")
+    quiet = partner_client(personas.org, [personas.north], name="quiet")
+    answers = [busy.get("/api/v1/cases/C-1/").status_code for _ in range(4)]
+    assert answers == [404, 404, 404, 429]
+    refused = busy.get("/api/v1/cases/C-1/")
+    assert "throttled" in refused.json()["errors"][0]["message"].lower()
+    assert int(refused["Retry-After"]) > 0
+    assert quiet.get("/api/v1/cases/C-1/").status_code == 404
