@@ -122,7 +122,7 @@ class ProtectedComponentForm(forms.ModelForm):
             .distinct()
         )
         seen, choices = set(), []
-        for pathway_name, key, name, core in steps:
+        for _pathway, key, name, core in steps:
             if key in seen:
                 continue
             seen.add(key)
