@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -277,7 +277,17 @@ class ExceptionsView(APIView):
             if site is None:
                 raise ValidationError({"site": [f"No site has the code {site_code!r}."]})
             if site.pk not in site_ids:
-                raise PermissionDenied(f"This key may not read site {site_code!r}.")
+                return Response(
+                    {
+                        "errors": [
+                            {
+                                "field": "site",
+                                "message": f"This key may not read site {site_code!r}.",
+                            }
+                        ]
+                    },
+                    status=status.HTTP_403_FORBIDDEN,
+                )
             site_ids = frozenset([site.pk])
         report = selectors.exception_report_get(date=report_date)
         if report is None:

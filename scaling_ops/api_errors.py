@@ -2,7 +2,10 @@
 
 Partners parse errors by field, so DRF's nested dicts are flattened to dotted paths here."""
 
+from rest_framework.exceptions import ErrorDetail, NotAuthenticated
 from rest_framework.views import exception_handler as drf_exception_handler
+
+MISSING_KEY = "Send your partner key as 'Authorization: Bearer <key>'."
 
 
 def flatten_errors(detail, path: str = "") -> list[dict]:
@@ -23,6 +26,8 @@ def flatten_errors(detail, path: str = "") -> list[dict]:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, NotAuthenticated):
+        exc.detail = ErrorDetail(MISSING_KEY, code=exc.default_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -242,7 +242,9 @@ def test_exceptions_refuse_bad_filters_naming_the_field(report, north_key):
 
 
 def test_exceptions_at_a_site_outside_the_key_is_403(report, north_key):
-    assert north_key.get("/api/v1/exceptions/?site=south").status_code == 403
+    response = north_key.get("/api/v1/exceptions/?site=south")
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["field"] == "site"
 
 
 def test_exceptions_for_a_day_without_a_report_is_404(report, north_key):

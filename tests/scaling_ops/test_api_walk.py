@@ -27,7 +27,9 @@ def test_without_a_valid_key_every_route_is_401(db, route, method, header):
         client.credentials(HTTP_AUTHORIZATION=header)
     response = getattr(client, method)(route.url(external_ref="C-1"), {}, format="json")
     assert response.status_code == 401
-    assert response.json()["errors"][0]["message"]
+    assert response["WWW-Authenticate"] == "Bearer"
+    message = response.json()["errors"][0]["message"]
+    assert "Bearer" in message if header is None else "key" in message
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name or r.pattern)
