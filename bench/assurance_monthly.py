@@ -61,10 +61,8 @@ def main():
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from run import Figures, best_of, measured
+    from run import Figures
 
-    from assurance.models import SnapshotValue
-    from assurance.services import assurance_snapshot_compute, month_add, month_window
     from pathways import demo as pathway_demo
     from pathways.services import bulk_load
     from pathways.services.versions import pathway_version_import
@@ -108,35 +106,7 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
-        # The last complete month: the one the monthly job computes.
-        month = month_add(end.astimezone(organization.zone).date().replace(day=1), -1)
-        with measured(f"assurance snapshot {month:%Y-%m}") as compute:
-            snapshots = assurance_snapshot_compute(organization=organization, month=month)
-        rows = SnapshotValue.objects.filter(snapshot__in=snapshots).count()
-        month_start, month_end = month_window(organization=organization, month=month)
-        bare_sql = """
-            SELECT c.site_id, e.step_key, e.type, count(*)
-            FROM pathways_caseevent e JOIN pathways_case c ON c.id = e.case_id
-            WHERE e.organization_id = %s AND e.occurred_at >= %s AND e.occurred_at < %s
-            GROUP BY c.site_id, e.step_key, e.type
-        """
-
-        def bare_rollup():
-            with connection.cursor() as cursor:
-                cursor.execute(bare_sql, [organization.pk, month_start, month_end])
-                cursor.fetchall()
-
-        figures.ratio(
-            "monthly assurance snapshot (all measures, segments, persisted) vs bare SQL rollup",
-            compute["seconds"],
-            best_of(bare_rollup),
-            "s",
-            False,
-        )
-        figures.note("snapshot peak Python memory", f"{compute['peak_mb']:.0f} MB")
-        figures.note(
-            "snapshot size", f"{len(snapshots)} site snapshots, {rows:,} figures, {month:%Y-%m}"
-        )
+        snapshot_vs_rollup(figures, organization, end)
 
     print("\nResults\n" + figures.table())
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
@@ -144,6 +114,47 @@ def main():
     from django.db import connections
 
     connections.close_all()
+
+
+def snapshot_vs_rollup(figures, organization, end) -> None:
+    """Computes the last complete month's snapshot of ``organization`` (bound) and the bare SQL
+    rollup of the same month, and adds the ratio, peak memory and size to ``figures``. Shared
+    with bench/run.py, which measures it on the large organisation of `make bench`."""
+    from django.db import connection
+    from run import best_of, measured
+
+    from assurance.models import SnapshotValue
+    from assurance.services import assurance_snapshot_compute, month_add, month_window
+
+    # The last complete month: the one the monthly job computes.
+    month = month_add(end.astimezone(organization.zone).date().replace(day=1), -1)
+    with measured(f"assurance snapshot {month:%Y-%m}") as compute:
+        snapshots = assurance_snapshot_compute(organization=organization, month=month)
+    rows = SnapshotValue.objects.filter(snapshot__in=snapshots).count()
+    month_start, month_end = month_window(organization=organization, month=month)
+    bare_sql = """
+        SELECT c.site_id, e.step_key, e.type, count(*)
+        FROM pathways_caseevent e JOIN pathways_case c ON c.id = e.case_id
+        WHERE e.organization_id = %s AND e.occurred_at >= %s AND e.occurred_at < %s
+        GROUP BY c.site_id, e.step_key, e.type
+    """
+
+    def bare_rollup():
+        with connection.cursor() as cursor:
+            cursor.execute(bare_sql, [organization.pk, month_start, month_end])
+            cursor.fetchall()
+
+    figures.ratio(
+        "monthly assurance snapshot (all measures, segments, persisted) vs bare SQL rollup",
+        compute["seconds"],
+        best_of(bare_rollup),
+        "s",
+        False,
+    )
+    figures.note("snapshot peak Python memory", f"{compute['peak_mb']:.0f} MB")
+    figures.note(
+        "snapshot size", f"{len(snapshots)} site snapshots, {rows:,} figures, {month:%Y-%m}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 """Benchmark: a large synthetic organisation on PostgreSQL, each figure a ratio against a bare
 baseline measured in the same run. Not part of `make test`; run with `make bench`.
 
+Figures: daily exception computation vs the bare overdue SQL; supervisor queue page and API list
+vs a bare ``values()`` page; monthly assurance snapshot vs a bare SQL rollup
+(bench/assurance_monthly.py); bulk ingest over HTTP vs raw COPY; peak Python memory of each
+computation.
+
     make bench BENCH_ARGS="--cases 250000"
 
 Needs DATABASE_URL to point at PostgreSQL (the server is used, a scratch database
@@ -243,6 +248,11 @@ def main():
                 lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
             )
         figures.ratio("API exception list page", api, best_of(bare_page), "s", False)
+
+        # --- monthly assurance snapshot vs a bare SQL rollup of the same month ---
+        from assurance_monthly import snapshot_vs_rollup
+
+        snapshot_vs_rollup(figures, organization, end)
 
         # --- bulk ingest over HTTP vs raw COPY of the same rows ---
         ingest_rows(args, figures, raw_key, case_ids, cases)
