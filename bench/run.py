@@ -74,15 +74,19 @@ class Figures:
 
     def ratio(self, name: str, measured: float, baseline: float, unit: str, higher_is_better: bool):
         ratio = measured / baseline if baseline else float("nan")
+        digits = 3 if unit == "s" else 0  # page timings are milliseconds; rates are whole
         self.rows.append(
             (
                 name,
-                f"{measured:,.2f} {unit}",
-                f"{baseline:,.2f} {unit}",
+                f"{measured:,.{digits}f} {unit}",
+                f"{baseline:,.{digits}f} {unit}",
                 f"{ratio:.2f}x" + (" (higher is better)" if higher_is_better else ""),
             )
         )
-        print(f"  {name}: {measured:,.2f} vs {baseline:,.2f} {unit} -> {ratio:.2f}x", flush=True)
+        print(
+            f"  {name}: {measured:,.{digits}f} vs {baseline:,.{digits}f} {unit} -> {ratio:.2f}x",
+            flush=True,
+        )
 
     def note(self, name: str, value: str):
         self.rows.append((name, value, "", ""))
