@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from pathways import version_panels
 from pathways.definitions import DefinitionError
 from pathways.models import PathwayVersion
 from pathways.selectors import versions as selectors
@@ -204,6 +205,7 @@ def version_detail(request, org, pathway, number):
         ),
         "history": selectors.pathway_version_history(version=version)[:50],
         "is_admin": request.membership.role in ADMINS,
+        "panels": version_panels.panels_for(request, version),
     }
     return render(request, "pathways/version_detail.html", context)
 

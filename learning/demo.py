@@ -1,0 +1,279 @@
+"""Demo data for learning, after assurance's snapshots: an improvement log with overdue, in
+progress, done and verified actions (linked both ways to an incident, a drift signal and an
+exception), a deviation pattern seen at three sites this quarter (a design signal), a quarterly
+learning review, and one change proposal that was piloted at two more sites, evaluated from the
+snapshots and adopted into a new draft version of the hospital-to-home pathway (and one that was
+rejected, with its reason)."""
+
+import copy
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+
+from assurance.models import DriftSignal, Incident
+from assurance.services import improvement_action_raise
+from learning import selectors
+from learning.models import ImprovementAction
+from learning.services import (
+    change_proposal_adopt,
+    change_proposal_create,
+    change_proposal_evaluate,
+    change_proposal_reject,
+    change_proposal_start_pilot,
+    deviation_log,
+    improvement_action_create,
+    improvement_action_raise_from_source,
+    improvement_action_transition,
+    improvement_action_update,
+    learning_review_create,
+    learning_review_raise_action,
+)
+from pathways.models import ExceptionItem, Pathway
+from pathways.selectors.versions import pathway_version_current, pathway_version_definition
+
+# (site, days ago, category, step, referral source, note): the same workaround at three sites.
+DEVIATIONS = [
+    ("north", 40, "workaround", "first_home_visit", "hospital",
+     "Phone check-in the day after discharge because no visit slot was free within 48 hours."),
+    ("south", 33, "workaround", "first_home_visit", "hospital",
+     "Called the person after discharge and booked the visit for day 3."),
+    ("east", 21, "workaround", "first_home_visit", "hospital",
+     "Phone check-in by the discharge coordinator; home visit on day 3."),
+    ("south", 12, "workaround", "first_home_visit", "primary_care",
+     "Same-day call instead of a visit; visit booked when the team had capacity."),
+    ("north", 9, "tool_or_script", "risk_assessment", "hospital",
+     "Used the ward's medication list instead of the risk tool's medication section."),
+    ("south", 5, "tool_or_script", "risk_assessment", "community",
+     "Medication risk recorded from the GP summary, not the tool."),
+    ("south", 3, "step_skipped", "weekly_review", "self", "Weekly review skipped in a short week."),
+]  # fmt: skip
+
+
+def seed_learning(context) -> None:
+    say = context.say
+    supervisor = context.users["supervisor"]
+    sites = context.sites
+    today = selectors.organization_today()
+
+    for code, days, category, step, source, note in DEVIATIONS:
+        deviation_log(
+            site=sites[code],
+            category=category,
+            step=step,
+            referral_source=source,
+            occurred_on=max(today - timedelta(days=days), selectors.quarter_start(today)),
+            note=note,
+            by=supervisor,
+        )
+    say(f"{len(DEVIATIONS)} deviations logged by hand (a workaround at three sites)")
+
+    _improvement_log(context, today)
+    review = _learning_review(context, today)
+    _proposals(context, today, review)
+
+
+def _improvement_log(context, today) -> None:
+    lead, supervisor = context.users["lead"], context.users["supervisor"]
+    sites = context.sites
+    actions = []
+    incident = Incident.objects.filter(review_status=Incident.Review.REVIEWED).order_by(
+        "occurred_at"
+    )
+    incident = incident.filter(site=sites["south"]).first() or incident.first()
+    if incident is not None:
+        reference = improvement_action_raise(source=incident, by=supervisor)
+        action = ImprovementAction.objects.get(number=int(reference.split("-")[1]))
+        # Raised weeks ago with a two-week deadline that has passed: overdue.
+        improvement_action_update(
+            action=action,
+            by=supervisor,
+            title="Escalation prompts on the South follow-up list",
+            owner=supervisor,
+            deadline=today - timedelta(days=6),
+            site=action.site,
+            description="Add a prompt for two missed contacts to the daily follow-up list.",
+        )
+        actions.append(action)
+    signal = (
+        DriftSignal.objects.exclude(status=DriftSignal.Status.WITHDRAWN)
+        .filter(improvement_action_ref="")
+        .order_by("month")
+        .first()
+    )
+    if signal is not None:
+        reference = improvement_action_raise(source=signal, by=lead)
+        action = ImprovementAction.objects.get(number=int(reference.split("-")[1]))
+        improvement_action_transition(action=action, by=lead, status="in_progress")
+        actions.append(action)
+    item = (
+        ExceptionItem.objects.filter(site=sites["north"], kind="overdue_step")
+        .order_by("-due_at")
+        .first()
+    )
+    if item is not None:
+        action = improvement_action_raise_from_source(source=item, by=supervisor)
+        improvement_action_transition(
+            action=action,
+            by=supervisor,
+            status="done",
+            closure_evidence="Intake rota now covers Saturday mornings (rota v4 attached to the "
+            "team folder).",
+        )
+        actions.append(action)
+    verified = improvement_action_create(
+        title="Re-train North on medication reconciliation evidence",
+        description="The September record audits found reconciliation not evidenced.",
+        site=sites["north"],
+        source_kind=ImprovementAction.Source.AUDIT,
+        source_label="Routine record audit, North",
+        owner=supervisor,
+        deadline=today - timedelta(days=20),
+        reaudit_on=today + timedelta(days=10),
+        by=lead,
+    )
+    improvement_action_transition(action=verified, by=supervisor, status="in_progress")
+    improvement_action_transition(
+        action=verified,
+        by=supervisor,
+        status="done",
+        closure_evidence="Two coaching sessions held; 9 of 10 records re-audited show the "
+        "reconciliation.",
+    )
+    improvement_action_transition(action=verified, by=lead, status="verified")
+    actions.append(verified)
+    actions.append(
+        improvement_action_create(
+            title="Agree the response time clause for escalations with the commissioner",
+            site=None,
+            source_kind=ImprovementAction.Source.CONTRACT_CLAUSE,
+            source_label="Contract corrective-action clause: escalation adherence",
+            owner=lead,
+            deadline=today - timedelta(days=2),
+            by=lead,
+        )
+    )
+    actions.append(
+        improvement_action_create(
+            title="Interpreter booking at first contact in East",
+            site=sites["east"],
+            source_kind=ImprovementAction.Source.INCIDENT,
+            source_label="Near miss: interpreter not booked",
+            owner=lead,
+            deadline=today + timedelta(days=21),
+            by=lead,
+        )
+    )
+    overdue = sum(1 for a in actions if selectors.action_is_overdue(a, today))
+    context.say(f"improvement log: {len(actions)} actions, {overdue} overdue, 1 verified")
+
+
+def _learning_review(context, today):
+    lead = context.users["lead"]
+    sites = context.sites
+    quarter = selectors.quarter_start(today)
+    review = learning_review_create(
+        title=f"Quarterly cross-site learning review {selectors.quarter_label(quarter)}",
+        cadence="quarterly",
+        period_start=quarter,
+        period_end=today,
+        held_on=today,
+        sites=[sites["north"], sites["south"], sites["east"]],
+        measures=["timeliness", "escalation_adherence", "assessment_completeness"],
+        attendees="Implementation lead, site supervisors of North, South and East",
+        decisions="The first-home-visit workaround is seen at all three live and launching "
+        "sites: propose a phone check-in step to the model and pilot it at South and East. "
+        "South's timeliness drift: keep the coaching and re-audit.",
+        by=lead,
+    )
+    learning_review_raise_action(
+        review=review,
+        by=lead,
+        title="Share North's Saturday intake rota with South",
+        owner=context.users["supervisor"],
+        deadline=today + timedelta(days=14),
+        site=sites["south"],
+    )
+    context.say(f"learning review {review.reference} with its comparison and patterns")
+    return review
+
+
+def _proposals(context, today, review) -> None:
+    lead = context.users["lead"]
+    sites = context.sites
+    pathway = Pathway.objects.filter(slug="hospital-to-home").first()
+    if pathway is None:
+        return
+    base = pathway_version_current(pathway=pathway)
+    definition = copy.deepcopy(pathway_version_definition(base).to_dict())
+    steps = definition["steps"]
+    position = next(i for i, s in enumerate(steps) if s["key"] == "first_home_visit")
+    steps.insert(
+        position,
+        {
+            "key": "discharge_phone_check",
+            "name": "Phone check-in after discharge",
+            "kind": "touchpoint",
+            "core": False,
+            "time_standards": [{"anchor": "referral", "within_hours": 24}],
+        },
+    )
+    for standard in steps[position + 1]["time_standards"]:
+        if standard.get("tiers") == ["medium"]:
+            standard["within_hours"] = 72
+    proposal = change_proposal_create(
+        pathway=pathway,
+        title="Phone check-in within 24 hours before the first home visit",
+        change_kind="step",
+        step_key="first_home_visit",
+        change="Add an adaptable touchpoint 'Phone check-in after discharge' due 24 hours after "
+        "referral; the medium-tier first home visit standard moves from 48 to 72 hours.",
+        rationale="North's supervisors found that a next-day call catches medication and carer "
+        "problems before the visit, and lets the visit be booked when a slot is free.",
+        evidence=f"Deviation pattern 'local workaround at first_home_visit' at North, South and "
+        f"East ({selectors.quarter_label(selectors.quarter_start(today))}); {review.reference} "
+        "decided to pilot it.",
+        measures=["timeliness", "escalation_adherence"],
+        origin_site=sites["north"],
+        definition=definition,
+        by=lead,
+    )
+    this_month = today.replace(day=1)
+    start = (this_month - timedelta(days=1)).replace(day=1)
+    end = this_month - timedelta(days=1)
+    change_proposal_start_pilot(
+        proposal=proposal, by=lead, sites=[sites["south"], sites["east"]], start=start, end=end
+    )
+    try:
+        change_proposal_evaluate(proposal=proposal, by=lead, today=today)
+    except ValidationError:
+        # A short demo may have no snapshot for last month: pilot this month instead.
+        proposal.pilot_start, proposal.pilot_end = this_month, today
+        proposal.save(update_fields=["pilot_start", "pilot_end"])
+        change_proposal_evaluate(proposal=proposal, by=lead, today=today)
+    version = change_proposal_adopt(
+        proposal=proposal,
+        by=lead,
+        reason="Pilot sites kept the visit standard and caught problems earlier; adopted as a "
+        "draft for the org admin to activate after the supervisors' briefing.",
+    )
+    rejected = change_proposal_create(
+        pathway=pathway,
+        title="Use the ward's medication list instead of the risk tool",
+        change_kind="tool",
+        step_key="risk_assessment",
+        change="Accept the ward's discharge medication list as the medication risk section.",
+        rationale="Saves re-keying at North and South.",
+        evidence="Two 'tool used differently' deviations at risk_assessment.",
+        measures=["assessment_completeness"],
+        by=lead,
+    )
+    change_proposal_reject(
+        proposal=rejected,
+        by=lead,
+        reason="The ward list misses over-the-counter medicines; the tool stays. Supervisors "
+        "coach on using the tool with the ward list as its input.",
+    )
+    context.say(
+        f"change proposal {proposal.reference} piloted at south and east, evaluated and adopted "
+        f"as {version} (draft); {rejected.reference} rejected"
+    )

@@ -1,0 +1,1 @@
+"""Learning pages under /o/<org>/learning/: each area's module declares its ``urlpatterns``."""
