@@ -106,6 +106,39 @@ class ExceptionPageSerializer(serializers.Serializer):
     results = ExceptionOutSerializer(many=True)
 
 
+def _first_nul(value, path: str) -> str | None:
+    """The path of the first string (or key) holding a NUL character, which PostgreSQL cannot
+    store: ``[0].data.note`` for a batch item's data, ``site`` for a query parameter."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        named = (((f"{path}.{key}" if path else key), key, item) for key, item in value.items())
+    elif isinstance(value, list):
+        named = ((f"{path}[{index}]", "", item) for index, item in enumerate(value))
+    else:
+        return None
+    for name, key, item in named:
+        found = _first_nul(key, name) or _first_nul(item, name)
+        if found is not None:
+            return found
+    return None
+
+
+class PartnerAPIView(APIView):
+    """Refuses NUL characters anywhere in the request before a view reads it."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        query = {key: "".join(request.query_params.getlist(key)) for key in request.query_params}
+        found = (
+            _first_nul(kwargs, "")
+            or _first_nul(query, "")
+            or (_first_nul(request.data, "") if request.method in ("POST", "PUT") else None)
+        )
+        if found is not None:
+            raise ValidationError({found: ["Remove the NUL character."]})
+
+
 def _refused(error: IngestRefused) -> Response:
     return Response({"errors": error.errors}, status=error.status)
 
@@ -147,7 +180,7 @@ EXTERNAL_REF = OpenApiParameter(
 )
 
 
-class CaseView(APIView):
+class CaseView(PartnerAPIView):
     @extend_schema(
         operation_id="case_get",
         parameters=[EXTERNAL_REF],
@@ -194,7 +227,7 @@ class CaseView(APIView):
 # --- events ----------------------------------------------------------------------------------
 
 
-class EventsView(APIView):
+class EventsView(PartnerAPIView):
     @extend_schema(
         operation_id="events_post",
         request=PolymorphicProxySerializer(
@@ -246,7 +279,7 @@ def _choice(request, name: str, choices: list[str]) -> str:
     return value
 
 
-class ExceptionsView(APIView):
+class ExceptionsView(PartnerAPIView):
     @extend_schema(
         operation_id="exceptions_list",
         parameters=[

@@ -277,3 +277,17 @@ def test_each_partner_key_is_throttled_on_its_own(personas, version, monkeypatch
     assert "throttled" in refused.json()["errors"][0]["message"].lower()
     assert int(refused["Retry-After"]) > 0
     assert quiet.get("/api/v1/cases/C-1/").status_code == 404
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(case, north_key):
+    response = north_key.post(
+        "/api/v1/events/", [event_payload(1, data={"note": "a\x00b"})], format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "[0].data.note", "message": "Remove the NUL character."}
+    ]
+    response = north_key.get("/api/v1/exceptions/?site=a%00")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "site"
+    assert not CaseEvent.dangerously_unscoped.exists()

@@ -2,8 +2,12 @@
 matches the schema, and generated invalid input is refused with a 4xx. Bounded and derandomised
 so that a run is reproducible and quick."""
 
+from contextlib import contextmanager
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import DataGenerationMethod, checks
 
@@ -14,13 +18,28 @@ from tests.pathways.api_helpers import case_payload, partner_client
 from tests.pathways.exception_helpers import DAY, build_version, overdue_case
 
 
+@contextmanager
+def test_connection_kept():
+    """schemathesis calls the real WSGI handler, whose request signals would close the test's
+    database connection (and its transaction) on PostgreSQL; Django's test client disconnects
+    them around each request in the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def api_schema(db):
-    return schemathesis.from_wsgi(
-        "/api/v1/schema/",
-        application,
-        data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
-    )
+    with test_connection_kept():
+        return schemathesis.from_wsgi(
+            "/api/v1/schema/",
+            application,
+            data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
+        )
 
 
 schema = schemathesis.from_pytest_fixture("api_schema")
@@ -57,7 +76,8 @@ def partner_headers(personas):
     ],
 )
 def test_the_partner_api_honours_its_schema(case, partner_headers):
-    response = case.call_wsgi(headers=partner_headers)
+    with test_connection_kept():
+        response = case.call_wsgi(headers=partner_headers)
     # Authentication is proved route by route in tests/scaling_ops/test_api_walk.py; schemathesis'
     # ignored-auth check cannot take away a key given as a header here.
     case.validate_response(response, checks=CHECKS)
