@@ -1,5 +1,99 @@
 from django.apps import AppConfig
 
 
+def _seed_workforce(context) -> None:
+    from workforce.demo import seed_workforce
+
+    seed_workforce(context)
+
+
+def _delete_demo_workforce(organization) -> None:
+    from workforce.models import CaseAssignment, CaseDecision, ReviewSample, SessionCaseReview
+
+    # These point at cases, which the pathway resetter deletes next.
+    for model in (SessionCaseReview, ReviewSample, CaseAssignment, CaseDecision):
+        model.objects.all().delete()
+
+
 class WorkforceConfig(AppConfig):
     name = "workforce"
+    verbose_name = "Workforce"
+
+    def ready(self) -> None:
+        from pathways import queue_panels
+        from pathways.services.exception_triage import triage_guards
+        from scaling_ops import demo, home, navigation, services
+        from scaling_ops.models import Role
+        from workforce.services.authority import triage_accept_guard
+        from workforce.services.readiness import readiness_gate
+
+        staff_roles = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR]
+        navigation.register("Workforce", "workforce_overview", staff_roles, order=20)
+        navigation.register(
+            "Launch readiness",
+            "readiness_list",
+            [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD],
+            order=25,
+        )
+        home.register(workforce_cards, order=20)
+        queue_panels.register(workforce_queue_panel)
+        if triage_accept_guard not in triage_guards:
+            triage_guards.append(triage_accept_guard)
+        if readiness_gate not in services.site_transition_guards:
+            services.site_transition_guards.append(readiness_gate)
+        if _delete_demo_workforce not in demo.resetters:
+            demo.resetters.insert(0, _delete_demo_workforce)
+        demo.register("workforce: staff, teams, training, supervision, readiness", _seed_workforce,
+                      order=300)  # fmt: skip
+
+
+def workforce_queue_panel(request, membership, sites) -> dict | None:
+    """The open workforce integrity exceptions of the supervisor's sites, in the queue."""
+    from workforce.selectors import latest_run, open_exceptions
+
+    rows = list(open_exceptions(sites=[s.pk for s in sites])[:50])
+    return {
+        "template": "workforce/_queue_panel.html",
+        "rows": rows,
+        "run": latest_run(),
+        "more": len(rows) == 50,
+    }
+
+
+def workforce_cards(request, membership) -> list[dict]:
+    from django.urls import reverse
+
+    from scaling_ops.home import card
+    from scaling_ops.models import Role, Site
+    from workforce.selectors import site_summaries
+
+    if membership.role == Role.COMMISSIONER:
+        return []
+    org = membership.organization.slug
+    summaries = site_summaries(membership=membership)
+    open_count = sum(s["open"] for s in summaries)
+    cards = [
+        card(
+            "Workforce integrity",
+            f"{open_count} workforce exceptions open in your sites: supervision overdue, skill "
+            "mix, supervisor span, core training and onboarding, checked daily.",
+            reverse("workforce_overview", kwargs={"org": org}),
+            "Open workforce",
+            "bad" if open_count else "ok",
+        )
+    ]
+    if membership.role in (Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD):
+        launching = [s["site"] for s in summaries if s["site"].status == Site.Status.LAUNCHING]
+        if launching:
+            cards.append(
+                card(
+                    "Launch readiness",
+                    f"{', '.join(s.name for s in launching)} "
+                    f"{'is' if len(launching) == 1 else 'are'} launching: work the blockers "
+                    "on the readiness checklist before going live.",
+                    reverse("readiness_list", kwargs={"org": org}),
+                    "Open readiness",
+                    "warn",
+                )
+            )
+    return cards

@@ -1,0 +1,70 @@
+"""Plotly figures built server-side (``fig.to_json()``), drawn by static/js/workforce-charts.js."""
+
+import json
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from workforce.models import CheckKind
+
+PALETTE = ["#c53030", "#c05621", "#6b46c1", "#1f5f8b", "#2f855a"]
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    spec: dict
+
+    @property
+    def data_id(self) -> str:
+        return f"{self.id}-data"
+
+
+def _chart(chart_id: str, title: str, figure: go.Figure, height: int = 320) -> Chart:
+    figure.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        template="plotly_white",
+        height=height,
+        margin={"l": 50, "r": 20, "t": 50, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+        font={"family": "system-ui, sans-serif", "size": 12},
+    )
+    return Chart(chart_id, title, json.loads(figure.to_json()))
+
+
+def check_trends(chart_id: str, series: dict[str, list]) -> Chart | None:
+    """Failing subjects per day, one line per integrity check."""
+    if not any(series.values()):
+        return None
+    figure = go.Figure()
+    for index, (kind, label) in enumerate(CheckKind.choices):
+        points = series.get(kind, [])
+        figure.add_scatter(
+            name=label,
+            x=[day.isoformat() for day, _, _ in points],
+            y=[failing for _, failing, _ in points],
+            customdata=[checked for _, _, checked in points],
+            mode="lines+markers",
+            line={"color": PALETTE[index % len(PALETTE)], "shape": "hv"},
+            hovertemplate="%{x}<br>" + label + ": %{y} failing of %{customdata}<extra></extra>",
+        )
+    figure.update_layout(yaxis={"title": "failing", "rangemode": "tozero", "dtick": 1})
+    return _chart(chart_id, "Workforce integrity: failing checks per day", figure)
+
+
+def skill_mix(chart_id: str, teams: list[dict], minimum: float) -> Chart | None:
+    rows = [t for t in teams if t["share"] is not None]
+    if not rows:
+        return None
+    figure = go.Figure()
+    figure.add_bar(
+        name="Experienced share",
+        x=[t["team"].name for t in rows],
+        y=[round(100 * t["share"], 1) for t in rows],
+        marker_color=["#c53030" if t["share"] < minimum - 1e-9 else "#2f855a" for t in rows],
+        hovertemplate="%{x}: %{y:.0f}% experienced<extra></extra>",
+    )
+    figure.add_hline(y=100 * minimum, line_dash="dot", annotation_text="minimum")
+    figure.update_layout(yaxis={"title": "% experienced", "range": [0, 105]}, showlegend=False)
+    return _chart(chart_id, "Skill mix per team", figure, height=280)

@@ -1,0 +1,137 @@
+from django import forms
+
+from workforce.models import Decision, ExperienceBand, StaffRole, TrainingModule
+
+
+class StaffForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    role = forms.ChoiceField(choices=StaffRole.choices)
+    experience_band = forms.ChoiceField(choices=ExperienceBand.choices)
+    fte = forms.DecimalField(max_digits=3, decimal_places=2, initial=1, label="FTE")
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "No team yet")] + [(str(t.pk), t.name) for t in teams]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=120)
+
+
+class SupervisorForm(forms.Form):
+    supervisor = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, supervisors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supervisor"].choices = [("", "None named")] + [
+            (str(s.pk), s.name) for s in supervisors
+        ]
+
+
+class CompletionForm(forms.Form):
+    module = forms.ChoiceField()
+    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    evidence = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, modules, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["module"].choices = [(str(m.pk), m.name) for m in modules]
+
+
+class SessionForm(forms.Form):
+    supervisor = forms.ChoiceField()
+    staff = forms.ChoiceField(label="Supervisee")
+    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    cases = forms.CharField(required=False, help_text="Case refs reviewed, comma-separated.")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, supervisors, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supervisor"].choices = [
+            (str(s.pk), f"{s.name} ({s.site.code})") for s in supervisors
+        ]
+        self.fields["staff"].choices = [(str(s.pk), f"{s.name} ({s.site.code})") for s in staff]
+
+
+class SampleForm(forms.Form):
+    supervisor = forms.ChoiceField()
+    week_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Week of")
+    seed = forms.IntegerField(
+        required=False, min_value=0, help_text="Empty: a random seed, recorded."
+    )
+
+    def __init__(self, *args, supervisors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supervisor"].choices = [
+            (str(s.pk), f"{s.name} ({s.site.code})") for s in supervisors
+        ]
+
+
+class AssignForm(forms.Form):
+    case = forms.CharField(max_length=100, label="Case ref")
+    practitioner = forms.ChoiceField()
+
+    def __init__(self, *args, practitioners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].choices = [
+            (str(p.pk), f"{p.name} ({p.site.code})") for p in practitioners
+        ]
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[(Decision.CLOSE_CASE, Decision.CLOSE_CASE.label),
+                 (Decision.APPROVE_ESCALATION, Decision.APPROVE_ESCALATION.label)]
+    )  # fmt: skip
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Grounds")
+
+
+class ModuleForm(forms.Form):
+    code = forms.SlugField(max_length=60)
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=TrainingModule.Kind.choices)
+    roles = forms.MultipleChoiceField(choices=StaffRole.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)  # fmt: skip
+    validity_months = forms.IntegerField(required=False, min_value=1)
+
+
+class StandardForm(forms.Form):
+    min_experienced_share = forms.FloatField(min_value=0, max_value=1)
+    max_practitioners_per_supervisor = forms.IntegerField(min_value=1)
+    supervision_interval_days = forms.IntegerField(min_value=1)
+    review_sample_size = forms.IntegerField(min_value=1)
+    onboarding_days = forms.IntegerField(min_value=7, max_value=180)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for decision, label in Decision.choices:
+            self.fields[f"authority_{decision}"] = forms.MultipleChoiceField(
+                label=f"May {label.lower()}", choices=StaffRole.choices, required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )  # fmt: skip
+
+
+class AttestForm(forms.Form):
+    evidence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    evidence_file = forms.FileField(required=False, label="Evidence file (optional)")
+
+
+class GoLiveForm(forms.Form):
+    override_reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Org admins only: why the site goes live despite the blockers. Recorded.",
+    )  # fmt: skip
+
+
+class ChecklistVersionForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What changes and why")
+    new_key = forms.SlugField(required=False, label="New attested item: key")
+    new_title = forms.CharField(required=False, max_length=200, label="New attested item: title")
+    remove = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
+                                       label="Remove items")  # fmt: skip
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["remove"].choices = [(i.key, i.title) for i in items]

@@ -1,0 +1,171 @@
+"""Launch readiness pages for implementation leads and org admins: the sites with their
+progress, a site's checklist (blockers first) with sign-offs and their history, going live (or
+an org admin's recorded override), and the checklist template's versions."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from scaling_ops.access import site_for_member
+from scaling_ops.models import Role, Site
+from workforce import selectors
+from workforce.forms import AttestForm, ChecklistVersionForm, GoLiveForm
+from workforce.models import ChecklistTemplate, ReadinessAttestation
+from workforce.services import (
+    checklist_template_activate,
+    checklist_template_ensure,
+    checklist_template_new_version,
+    readiness_attest,
+    readiness_evaluate,
+    readiness_withdraw,
+    site_go_live,
+)
+from workforce.views.common import add_form_errors, readiness_access
+
+
+@readiness_access
+def readiness_list(request, org):
+    template = checklist_template_ensure(by=request.user)
+    rows = []
+    for site in selectors.sites_for(request.membership):
+        if site.status == Site.Status.LIVE:
+            rows.append({"site": site, "readiness": None})
+        else:
+            rows.append(
+                {"site": site, "readiness": readiness_evaluate(site=site, template=template)}
+            )
+    return render(request, "workforce/readiness_list.html", {"rows": rows, "template": template})
+
+
+@readiness_access
+def readiness_site(request, org, code):
+    site = site_for_member(request, code)
+    readiness = readiness_evaluate(site=site)
+    return render(
+        request,
+        "workforce/readiness.html",
+        {
+            "site": site,
+            "readiness": readiness,
+            "attest_form": AttestForm(),
+            "go_live_form": GoLiveForm(),
+            "history": selectors.readiness_history(site=site),
+            "is_admin": request.membership.role == Role.ORG_ADMIN,
+        },
+    )
+
+
+@require_POST
+@readiness_access
+def readiness_attest_view(request, org, code, key):
+    site = site_for_member(request, code)
+    form = AttestForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            readiness_attest(
+                site=site, item_key=key, evidence=form.cleaned_data["evidence"], by=request.user,
+                evidence_file=form.cleaned_data.get("evidence_file"),
+            )  # fmt: skip
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Signed off, with your evidence.")
+    else:
+        messages.error(request, "Describe the evidence before signing off.")
+    return redirect("readiness_site", org=org, code=code)
+
+
+@require_POST
+@readiness_access
+def readiness_withdraw_view(request, org, code, pk):
+    site = site_for_member(request, code)
+    attestation = ReadinessAttestation.objects.filter(site=site, pk=pk).first()
+    if attestation is None:
+        raise Http404("No such sign-off.")
+    readiness_withdraw(attestation=attestation, by=request.user)
+    messages.success(request, "Sign-off withdrawn; the item is open again.")
+    return redirect("readiness_site", org=org, code=code)
+
+
+@require_POST
+@readiness_access
+def readiness_go_live(request, org, code):
+    site = site_for_member(request, code)
+    form = GoLiveForm(request.POST)
+    form.is_valid()
+    try:
+        decision = site_go_live(
+            site=site, by=request.user, role=request.membership.role,
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )  # fmt: skip
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        if decision.override_reason:
+            messages.warning(request, f"{site.name} is live by override; the reason is recorded.")
+        else:
+            messages.success(request, f"{site.name} is live.")
+    return redirect("readiness_site", org=org, code=code)
+
+
+@readiness_access
+def checklist_templates(request, org):
+    active = checklist_template_ensure(by=request.user)
+    form = ChecklistVersionForm(request.POST or None, items=list(active.items.all()))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        add = []
+        if data["new_key"] or data["new_title"]:
+            add.append({"key": data["new_key"], "title": data["new_title"]})
+        try:
+            template = checklist_template_new_version(
+                base=active, by=request.user, note=data["note"], add_items=add,
+                remove_keys=data["remove"],
+            )  # fmt: skip
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"Version {template.version} drafted; activate it below.")
+            return redirect("readiness_templates", org=org)
+    templates = ChecklistTemplate.objects.prefetch_related("items").select_related("created_by")
+    return render(
+        request,
+        "workforce/checklist_templates.html",
+        {"templates": templates, "form": form, "active": active},
+    )
+
+
+@require_POST
+@readiness_access
+def checklist_template_activate_view(request, org, pk):
+    template = ChecklistTemplate.objects.filter(pk=pk).first()
+    if template is None:
+        raise Http404("No such checklist version.")
+    checklist_template_activate(template=template, by=request.user)
+    messages.success(request, f"Version {template.version} is now the launch checklist.")
+    return redirect("readiness_templates", org=org)
+
+
+urlpatterns = [
+    path("readiness/", readiness_list, name="readiness_list"),
+    path("readiness/checklist/", checklist_templates, name="readiness_templates"),
+    path(
+        "readiness/checklist/<int:pk>/activate/",
+        checklist_template_activate_view,
+        name="readiness_template_activate",
+    ),
+    path("readiness/<slug:code>/", readiness_site, name="readiness_site"),
+    path("readiness/<slug:code>/go-live/", readiness_go_live, name="readiness_go_live"),
+    path(
+        "readiness/<slug:code>/attest/<slug:key>/", readiness_attest_view, name="readiness_attest"
+    ),
+    path(
+        "readiness/<slug:code>/withdraw/<int:pk>/",
+        readiness_withdraw_view,
+        name="readiness_withdraw",
+    ),
+]
