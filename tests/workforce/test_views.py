@@ -195,3 +195,25 @@ def test_case_decision_refused_for_a_lead_outside_the_matrix(personas, staffed):
         url(personas, "/workforce/cases/C-9/"), {"decision": "close_case", "note": "Goals met"}
     )
     assert "under the workforce standard" in response.content.decode()
+
+
+def test_a_pathway_gets_its_own_standard_from_the_standards_page(personas, staffed):
+    from workforce.models import WorkforceStandard
+
+    version = build_version()
+    client = personas.client(personas.lead)
+    path = url(personas, f"/workforce/standards/?pathway={version.pathway.slug}")
+    assert "follows the organisation" in client.get(path).content.decode()
+    response = client.post(
+        path,
+        {"min_experienced_share": "0.6", "max_practitioners_per_supervisor": "5",
+         "supervision_interval_days": "7", "review_sample_size": "2", "onboarding_days": "30",
+         "authority_accept_deviation": ["clinical_lead"]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    saved = WorkforceStandard.objects.get(pathway=version.pathway)
+    assert (saved.supervision_interval_days, saved.roles_for("accept_deviation")) == (
+        7,
+        ["clinical_lead"],
+    )
+    assert WorkforceStandard.objects.get(pathway__isnull=True).supervision_interval_days == 14

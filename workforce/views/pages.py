@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from pathways.models import Pathway
 from scaling_ops.access import site_for_member
 from scaling_ops.celery import app as celery_app
 from scaling_ops.models import Role
@@ -281,8 +282,13 @@ def workforce_team(request, org, pk):
 
 @workforce_access
 def workforce_standards(request, org):
-    standard = WorkforceStandard.objects.filter(pathway__isnull=True).first()
-    current = standard or WorkforceStandard()
+    pathways = list(Pathway.objects.order_by("name"))
+    slug = request.GET.get("pathway", "")
+    pathway = next((p for p in pathways if p.slug == slug), None)
+    pathway_id = pathway.pk if pathway else None
+    standard = WorkforceStandard.objects.filter(pathway_id=pathway_id).first()
+    # A pathway without its own standard starts from the organisation's.
+    current = standard or standard_or_default()
     initial = {
         name: getattr(current, name)
         for name in ("min_experienced_share", "max_practitioners_per_supervisor",
@@ -295,12 +301,14 @@ def workforce_standards(request, org):
         data = dict(form.cleaned_data)
         authority = {d: data.pop(f"authority_{d}") for d in Decision.values}
         try:
-            workforce_standard_save(by=request.user, authority=authority, **data)
+            workforce_standard_save(
+                by=request.user, authority=authority, pathway_id=pathway_id, **data
+            )
         except ValidationError as error:
             add_form_errors(form, error)
         else:
             messages.success(request, "Workforce standard saved; it applies from the next check.")
-            return redirect("workforce_standards", org=org)
+            return redirect(request.get_full_path())
     modules_form = ModuleForm(prefix="module")
     return render(
         request,
@@ -308,6 +316,9 @@ def workforce_standards(request, org):
         {
             "form": form,
             "standard": standard,
+            "pathways": pathways,
+            "pathway": pathway,
+            "others": WorkforceStandard.objects.select_related("pathway"),
             "history": standard.history.select_related("history_user")[:20] if standard else [],
             "modules": TrainingModule.objects.all(),
             "module_form": modules_form,

@@ -53,6 +53,10 @@ def readiness_site(request, org, code):
             "attest_form": AttestForm(),
             "go_live_form": GoLiveForm(),
             "history": selectors.readiness_history(site=site),
+            # Status moves made anywhere (also the site page's override), with their reasons.
+            "status_history": site.history.select_related("history_user").order_by("-history_date")[
+                :30
+            ],
             "is_admin": request.membership.role == Role.ORG_ADMIN,
         },
     )
