@@ -52,10 +52,13 @@ def workforce_queue_panel(request, membership, sites) -> dict | None:
     from workforce.selectors import latest_run, open_exceptions
 
     rows = list(open_exceptions(sites=[s.pk for s in sites])[:50])
+    run = latest_run()
+    if run is None and not rows:
+        return None  # the organisation does not run workforce checks: no empty section
     return {
         "template": "workforce/_queue_panel.html",
         "rows": rows,
-        "run": latest_run(),
+        "run": run,
         "more": len(rows) == 50,
     }
 

@@ -168,7 +168,7 @@ def test_the_command_reports_progress_and_counts(personas, wf):
         "--no-progress", stdout=out,
     )  # fmt: skip
     assert f"{personas.org.slug} {DAY}: " in out.getvalue()
-    assert "Supervision overdue 1" in out.getvalue()
+    assert "open now: Supervision overdue 1" in out.getvalue()
 
 
 def test_the_beat_task_queues_yesterday_once(personas, wf):

@@ -217,3 +217,45 @@ def test_a_pathway_gets_its_own_standard_from_the_standards_page(personas, staff
         ["clinical_lead"],
     )
     assert WorkforceStandard.objects.get(pathway__isnull=True).supervision_interval_days == 14
+
+
+@pytest.mark.parametrize(
+    "path", ["/workforce/", "/workforce/supervision/", "/workforce/assignments/",
+             "/workforce/standards/", "/exceptions/", "/readiness/"],
+)  # fmt: skip
+def test_list_pages_do_not_grow_with_rows(personas, staffed, path, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workforce.services import supervision_session_record
+
+    version = build_version()
+    ann = StaffMember.objects.get(name="Ann")
+    client = personas.client(personas.lead)
+
+    def add_rows(first, count):
+        for n in range(first, first + count):
+            case_assign(case=overdue_case(version, personas.north, f"C-{n}"), practitioner=ann)
+            supervision_session_record(
+                supervisor=staffed["supervisor"], staff=ann, held_on=date(2026, 1, 1 + n), by=None
+            )
+            person(personas, staffed["team"], f"Extra {n}", band="new")
+        workforce_checks_compute(organization=personas.org, date=DAY)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(personas, path)).status_code == 200
+        return len(captured)
+
+    add_rows(0, 2)
+    queries()  # the first readiness visit creates the built-in checklist
+    few = queries()
+    add_rows(2, 25)
+    assert queries() == few
+    with django_assert_max_num_queries(45):
+        client.get(url(personas, path))
+
+
+def test_the_queue_has_no_workforce_section_where_no_checks_ever_ran(personas):
+    response = personas.client(personas.supervisor).get(url(personas, "/exceptions/"))
+    assert "Workforce integrity" not in response.content.decode()

@@ -46,7 +46,7 @@ def test_a_lead_works_the_readiness_checklist_and_is_refused_going_live(
     page.wait_for_load_state("networkidle")
     assert "Signed off" in page.locator(".messages").inner_text()
     assert page.locator("#item-tools-configured").get_attribute("data-status") == "pass"
-    assert "EHR feed sends events" in page.locator("table").last.inner_text()
+    assert "EHR feed sends events" in page.locator("#signoff-history").inner_text()
 
     page.get_by_role("button", name="Go live").click()
     page.wait_for_load_state("networkidle")
@@ -69,7 +69,7 @@ def test_an_org_admin_overrides_with_a_recorded_reason(page, log_in, live_server
     page.get_by_role("button", name="Go live").click()
     page.wait_for_load_state("networkidle")
     assert "live by override" in page.locator(".messages").inner_text()
-    assert "Board agreed a supervised soft launch" in page.locator("table").last.inner_text()
+    assert "Board agreed a supervised soft launch" in page.locator("#signoff-history").inner_text()
     with tenancy.scope(personas.org):
         assert (
             LaunchDecision.objects.get().override_reason == "Board agreed a supervised soft launch"

@@ -63,7 +63,7 @@ class Command(BaseCommand):
                 )
                 by_kind = ", ".join(f"{label} {counts.get(k, 0)}" for k, label in CheckKind.choices)
                 self.stdout.write(
-                    f"{organization.slug} {day}: {run.failing} failing checks ({by_kind} open); "
+                    f"{organization.slug} {day}: {run.failing} failing checks; open now: {by_kind}; "
                     f"computed in {run.duration_ms} ms"
                 )
 
