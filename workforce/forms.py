@@ -2,13 +2,20 @@ from django import forms
 
 from workforce.models import Decision, ExperienceBand, StaffRole, TrainingModule
 
+# HTML date inputs take ISO dates, whatever the locale's display format.
+DATE_WIDGET = {"format": "%Y-%m-%d", "attrs": {"type": "date"}}
+
+
+def date_input():
+    return forms.DateInput(**DATE_WIDGET)
+
 
 class StaffForm(forms.Form):
     name = forms.CharField(max_length=200)
     role = forms.ChoiceField(choices=StaffRole.choices)
     experience_band = forms.ChoiceField(choices=ExperienceBand.choices)
     fte = forms.DecimalField(max_digits=3, decimal_places=2, initial=1, label="FTE")
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(widget=date_input())
     team = forms.ChoiceField(required=False)
 
     def __init__(self, *args, teams, **kwargs):
@@ -32,7 +39,7 @@ class SupervisorForm(forms.Form):
 
 class CompletionForm(forms.Form):
     module = forms.ChoiceField()
-    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    completed_on = forms.DateField(widget=date_input())
     evidence = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args, modules, **kwargs):
@@ -43,7 +50,7 @@ class CompletionForm(forms.Form):
 class SessionForm(forms.Form):
     supervisor = forms.ChoiceField()
     staff = forms.ChoiceField(label="Supervisee")
-    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(widget=date_input())
     cases = forms.CharField(required=False, help_text="Case refs reviewed, comma-separated.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -57,7 +64,7 @@ class SessionForm(forms.Form):
 
 class SampleForm(forms.Form):
     supervisor = forms.ChoiceField()
-    week_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Week of")
+    week_start = forms.DateField(widget=date_input(), label="Week of")
     seed = forms.IntegerField(
         required=False, min_value=0, help_text="Empty: a random seed, recorded."
     )

@@ -175,3 +175,12 @@ def test_the_beat_task_queues_yesterday_once(personas, wf):
     queued = compute_due_workforce_checks()
     assert any(entry.startswith(f"{personas.org.slug} ") for entry in queued)
     assert not any(e.startswith(f"{personas.org.slug} ") for e in compute_due_workforce_checks())
+
+
+def test_a_new_starters_first_session_ticks_that_onboarding_task(personas, wf):
+    starter = person(personas, wf["team"], "Starter", start=DAY - timedelta(days=3), today=DAY)
+    supervision_session_record(
+        supervisor=wf["supervisor"], staff=starter, held_on=DAY, by=personas.supervisor
+    )
+    task = starter.onboarding.tasks.get(title__startswith="First supervision")
+    assert task.done_on == DAY

@@ -259,3 +259,22 @@ def test_list_pages_do_not_grow_with_rows(personas, staffed, path, django_assert
 def test_the_queue_has_no_workforce_section_where_no_checks_ever_ran(personas):
     response = personas.client(personas.supervisor).get(url(personas, "/exceptions/"))
     assert "Workforce integrity" not in response.content.decode()
+
+
+def test_htmx_accept_refused_by_the_matrix_answers_the_row_with_the_reason(personas, staffed):
+    from workforce.models import WorkforceException
+
+    row = WorkforceException.objects.get(kind="skill_mix_below_minimum")
+    client = personas.client(personas.lead)  # on no staff list
+    response = client.post(
+        url(personas, f"/workforce/exceptions/{row.pk}/accept/"), {"note": "Recruiting"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<tr id="wfx-{row.pk}"')
+    assert "under the workforce standard" in body
+    response = personas.client(personas.supervisor).post(
+        url(personas, f"/workforce/exceptions/{row.pk}/accept/"), {"note": "Recruiting"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert "Accepted with reason" in response.content.decode()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from pathways.models import Case, CaseEvent, EventType
 from workforce.models import (
     CaseAssignment,
+    OnboardingTask,
     ReviewSample,
     ReviewSampleCase,
     SessionCaseReview,
@@ -19,6 +20,7 @@ from workforce.models import (
     StaffRole,
     SupervisionSession,
 )
+from workforce.services.training import FIRST_SUPERVISION
 
 SEED_LIMIT = 2**31 - 1
 
@@ -54,6 +56,10 @@ def supervision_session_record(
     )
     session._history_user = by
     session.save()
+    # A new starter's first session ticks that task of their onboarding plan.
+    OnboardingTask.objects.filter(
+        plan__staff=staff, title=FIRST_SUPERVISION, done_on__isnull=True
+    ).update(done_on=held_on, done_by=by)
     SessionCaseReview.objects.bulk_create(
         SessionCaseReview(organization_id=session.organization_id, session=session, case=case)
         for case in cases

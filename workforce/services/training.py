@@ -15,12 +15,13 @@ from workforce.models import (
     TrainingModule,
 )
 
+FIRST_SUPERVISION = "First supervision session with the team supervisor"
 # The standard onboarding pathway: (day, title). Core modules are added as tasks due on
 # ``CORE_MODULES_BY_DAY``; the last task falls on the plan's final day.
 ONBOARDING_STEPS = [
     (1, "Induction: the model of care, role description and the site's partners"),
     (3, "Shadow an experienced practitioner on three contacts"),
-    (7, "First supervision session with the team supervisor"),
+    (7, FIRST_SUPERVISION),
     (10, "Shadowing plan: joint visits on each step of the pathway"),
     (21, "Supervised caseload: first cases assigned, reviewed weekly"),
 ]

@@ -185,8 +185,14 @@ def workforce_exception_close(request, org, pk, action):
         else:
             workforce_exception_resolve(row=row, by=request.user, note=request.POST.get("note"))
     except ValidationError as error:
+        if request.htmx:
+            row.refresh_from_db()
+            return render(request, "workforce/_exception_row.html",
+                          {"row": row, "error": " ".join(error.messages)})  # fmt: skip
         messages.error(request, f"{row.subject}: {' '.join(error.messages)}")
     else:
+        if request.htmx:
+            return render(request, "workforce/_exception_row.html", {"row": row})
         messages.success(request, f"{row.subject}: {row.get_kind_display().lower()} {row.status}.")
     return redirect(
         reverse("workforce_site", kwargs={"org": org, "code": row.site.code}) + "#exceptions"
