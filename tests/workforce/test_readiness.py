@@ -151,3 +151,11 @@ def test_checklist_versions_copy_items_and_activation_retires_the_old(personas, 
     assert "dpia" in {s.item.key for s in readiness.blockers}
     optional = next(s for s in readiness.items if s.item.key == "adaptations-approved")
     assert optional.item.required is False
+
+
+def test_a_launch_decision_is_evidence_and_cannot_be_changed(personas, wf, launching):
+    decision = site_go_live(site=launching, by=personas.admin, role="org_admin",
+                            override_reason="Agreed")  # fmt: skip
+    decision.override_reason = "Something else"
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        decision.save()
