@@ -193,6 +193,9 @@ class CaseDecision(AppendOnly, TenantModel):
     class Meta:
         ordering = ["-decided_at"]
 
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} ({self.decided_at:%Y-%m-%d})"
+
 
 class SupervisionSession(TenantModel):
     supervisor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="+")
@@ -492,3 +495,6 @@ class LaunchDecision(AppendOnly, TenantModel):
 
     class Meta:
         ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.site} -> {self.to_status} ({self.decided_at:%Y-%m-%d})"
