@@ -1,0 +1,231 @@
+"""The change-proposal life-cycle: proposal → pilot → evaluation → adopt (a new draft pathway
+version carrying the rationale, shown on the version page) or reject (the reason kept). No
+adoption without an evaluation."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from assurance.models import AssuranceSnapshot, SnapshotValue
+from learning.models import ChangeProposal
+from learning.services import (
+    change_proposal_adopt,
+    change_proposal_create,
+    change_proposal_evaluate,
+    change_proposal_reject,
+    change_proposal_start_pilot,
+)
+from learning.services.proposals import proposal_evaluation
+from pathways.models import PathwayVersion
+from pathways.selectors.versions import pathway_version_definition
+from scaling_ops import tenancy
+from tests.factories import SiteFactory
+from tests.pathways.exception_helpers import build_version
+
+FEB, MARCH = date(2026, 2, 1), date(2026, 3, 1)
+
+
+def snapshot(site, month, numerator, denominator, measure="timeliness", step=""):
+    snap = AssuranceSnapshot.objects.create(
+        site=site,
+        month=month,
+        revision=1,
+        computed_at=datetime(2026, 4, 2, tzinfo=UTC),
+        cutoff=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    SnapshotValue.objects.create(
+        snapshot=snap,
+        measure=measure,
+        step=step,
+        dimension="all",
+        segment="all",
+        numerator=numerator,
+        denominator=denominator,
+        value=100.0 * numerator / denominator,
+    )
+    return snap
+
+
+@pytest.fixture
+def base(tenant):
+    return build_version()
+
+
+def propose(base, by=None, **changes):
+    definition = pathway_version_definition(base).to_dict()
+    definition["steps"][0]["time_standards"][0]["within_hours"] = 36
+    return change_proposal_create(
+        pathway=base.pathway,
+        title="Intake within 36 hours",
+        change_kind="standard",
+        step_key="intake",
+        change="Intake is due 36 hours after referral instead of 48.",
+        rationale="North found that a next-morning intake slot keeps first visits on time.",
+        evidence="Late intakes at three sites this quarter.",
+        measures=["timeliness"],
+        definition=definition,
+        by=by,
+        **changes,
+    )
+
+
+def pilot(proposal, personas, start=MARCH, end=date(2026, 3, 31)):
+    return change_proposal_start_pilot(
+        proposal=proposal, by=personas.lead, sites=[personas.north], start=start, end=end
+    )
+
+
+def test_a_proposal_cannot_be_adopted_before_it_is_piloted_and_evaluated(personas, base):
+    proposal = propose(base, by=personas.lead)
+    with pytest.raises(ValidationError, match="no evaluation"):
+        change_proposal_adopt(proposal=proposal, by=personas.lead, reason="Looks good")
+    pilot(proposal, personas)
+    with pytest.raises(ValidationError, match="no evaluation"):
+        change_proposal_adopt(proposal=proposal, by=personas.lead, reason="Looks good")
+    assert PathwayVersion.objects.filter(pathway=base.pathway).count() == 1
+
+
+def test_evaluation_needs_snapshot_figures_for_the_pilot(personas, base):
+    proposal = pilot(propose(base), personas)
+    with pytest.raises(ValidationError, match="No assurance snapshot"):
+        change_proposal_evaluate(proposal=proposal, by=personas.lead, today=date(2026, 4, 10))
+    assert proposal.status == ChangeProposal.Status.PILOTING
+
+
+def test_evaluation_compares_pilot_sites_before_and_during_against_the_others(personas, base):
+    east = SiteFactory(organization=personas.org, code="east")
+    snapshot(personas.north, FEB, 50, 100)  # pilot before: 50%
+    snapshot(personas.north, MARCH, 80, 100)  # pilot during: 80% (+30)
+    snapshot(personas.south, FEB, 60, 100)  # others before: (60+40)/200 = 50%
+    snapshot(east, FEB, 40, 100)
+    snapshot(personas.south, MARCH, 70, 100)  # others during: (70+50)/200 = 60% (+10)
+    snapshot(east, MARCH, 50, 100)
+    proposal = pilot(propose(base), personas)
+    evaluation = proposal_evaluation(proposal=proposal, today=date(2026, 4, 10))
+    [row] = evaluation["measures"]
+    assert evaluation["before_months"] == ["2026-02"]
+    assert evaluation["pilot_months"] == ["2026-03"]
+    assert evaluation["pilot_sites"] == ["north"]
+    assert evaluation["other_sites"] == ["east", "south"]
+    assert (row["pilot_before"]["value"], row["pilot_during"]["value"]) == (50.0, 80.0)
+    assert (row["others_before"]["value"], row["others_during"]["value"]) == (50.0, 60.0)
+    assert (row["pilot_change"], row["others_change"], row["effect"]) == (30.0, 10.0, 20.0)
+    assert row["verdict"] == "improved"
+
+
+def test_the_steps_own_figure_is_used_when_the_snapshot_has_one(personas, base):
+    snapshot(personas.north, FEB, 10, 100, step="intake")
+    snapshot(personas.north, MARCH, 20, 100, step="intake")
+    proposal = pilot(propose(base), personas)
+    [row] = proposal_evaluation(proposal=proposal, today=date(2026, 4, 10))["measures"]
+    assert row["step"] == "intake"
+    assert row["pilot_change"] == 10.0
+
+
+def test_adoption_creates_a_draft_version_carrying_the_change_and_rationale(personas, base):
+    snapshot(personas.north, FEB, 50, 100)
+    snapshot(personas.north, MARCH, 80, 100)
+    snapshot(personas.south, FEB, 50, 100)
+    snapshot(personas.south, MARCH, 55, 100)
+    proposal = pilot(propose(base, by=personas.lead), personas)
+    change_proposal_evaluate(proposal=proposal, by=personas.lead, today=date(2026, 4, 10))
+    assert proposal.status == ChangeProposal.Status.EVALUATED
+    assert "relative change +25.0 (improved)" in proposal.evaluation_summary
+
+    version = change_proposal_adopt(
+        proposal=proposal, by=personas.lead, reason="Better at the pilot site than elsewhere."
+    )
+
+    assert version.status == PathwayVersion.Status.DRAFT
+    assert version.number == base.number + 1
+    assert "CP-1" in version.rationale
+    assert "North found that a next-morning intake slot" in version.rationale
+    assert "Late intakes at three sites" in version.rationale
+    assert "relative change +25.0" in version.rationale
+    assert "Better at the pilot site" in version.rationale
+    intake = pathway_version_definition(version).step("intake")
+    assert intake.time_standards[0].within_hours == 36
+    proposal.refresh_from_db()
+    assert proposal.status == ChangeProposal.Status.ADOPTED
+    assert proposal.adopted_version == version
+    with pytest.raises(ValidationError):
+        change_proposal_adopt(proposal=proposal, by=personas.lead, reason="again")
+    reasons = list(proposal.history.values_list("history_change_reason", flat=True))
+    assert any(r.startswith("Pilot at north") for r in reasons)
+    assert "Evaluated" in reasons
+
+
+def test_the_version_page_shows_what_changed_why_and_the_evidence(personas, base):
+    with tenancy.scope(personas.org):
+        snapshot(personas.north, FEB, 50, 100)
+        snapshot(personas.north, MARCH, 80, 100)
+        proposal = pilot(propose(base, by=personas.lead), personas)
+        change_proposal_evaluate(proposal=proposal, by=personas.lead, today=date(2026, 4, 10))
+        version = change_proposal_adopt(proposal=proposal, by=personas.lead, reason="Adopt it.")
+    url = reverse(
+        "version_detail",
+        kwargs={
+            "org": personas.org.slug,
+            "pathway": version.pathway.slug,
+            "number": version.number,
+        },
+    )
+    body = personas.client(personas.commissioner).get(url).content.decode()
+    assert 'id="change-proposal-panel"' in body
+    assert "Intake is due 36 hours after referral instead of 48." in body
+    assert "Late intakes at three sites this quarter." in body
+    assert "Pilot before" in body
+
+
+def test_rejection_keeps_the_reason(personas, base):
+    proposal = propose(base)
+    with pytest.raises(ValidationError):
+        change_proposal_reject(proposal=proposal, by=personas.lead, reason="  ")
+    change_proposal_reject(proposal=proposal, by=personas.lead, reason="Not safe for high risk.")
+    proposal.refresh_from_db()
+    assert proposal.status == ChangeProposal.Status.REJECTED
+    assert proposal.decision_reason == "Not safe for high risk."
+    with pytest.raises(ValidationError):
+        pilot(proposal, personas)
+
+
+def test_an_invalid_definition_is_refused_with_its_path(personas, base):
+    definition = pathway_version_definition(base).to_dict()
+    definition["steps"][0]["time_standards"][0]["anchor"] = "nowhere"
+    with pytest.raises(ValidationError) as error:
+        change_proposal_create(
+            pathway=base.pathway,
+            title="Broken",
+            change_kind="standard",
+            change="x",
+            rationale="y",
+            definition=definition,
+        )
+    assert "steps[0].time_standards[0].anchor" in str(error.value)
+
+
+def test_the_lifecycle_through_the_pages(personas, base):
+    with tenancy.scope(personas.org):
+        snapshot(personas.north, FEB, 50, 100)
+        snapshot(personas.north, MARCH, 80, 100)
+        proposal = propose(base, by=personas.lead)
+    client = personas.client(personas.lead)
+    url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
+    adopt = {"form": "adopt", "adopt-reason": "Yes"}
+    refused = client.post(url, adopt)
+    assert refused.status_code == 400
+    assert "no evaluation" in refused.content.decode()
+    response = client.post(
+        url, {"form": "pilot", "sites": ["north"], "start": "2026-03-01", "end": "2026-03-31"}
+    )
+    assert response.status_code == 302
+    assert client.post(url, {"form": "evaluate", "summary": ""}).status_code == 302
+    assert client.post(url, adopt).status_code == 302
+    with tenancy.scope(personas.org):
+        proposal.refresh_from_db()
+        assert proposal.status == ChangeProposal.Status.ADOPTED
+        assert proposal.adopted_version.status == PathwayVersion.Status.DRAFT
+    page = client.get(url).content.decode()
+    assert 'id="adopted-version"' in page
