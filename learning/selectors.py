@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from assurance.models import MetricDefinition, SnapshotValue
 from assurance.selectors import current_snapshot_ids
+from assurance.services.metrics import BUILTIN_METRICS
 from learning.models import (
     ChangeProposal,
     Deviation,
@@ -246,7 +247,10 @@ def deviation_patterns(*, start: date, end: date, min_sites: int, site_ids=None)
 
 
 def measure_choices() -> list[tuple[str, str]]:
-    return list(MetricDefinition.objects.order_by("order", "code").values_list("code", "name"))
+    """The organisation's metric definitions; the built-in set until its first snapshot has
+    created them."""
+    stored = list(MetricDefinition.objects.order_by("order", "code").values_list("code", "name"))
+    return stored or [(metric.code, metric.name) for metric in BUILTIN_METRICS]
 
 
 def measure_info(codes) -> dict[str, dict]:
