@@ -75,13 +75,14 @@ def exception_item_links(request, item, detail: bool) -> list[ItemLink]:
                     ),
                 )
             )
-    links.append(
-        ItemLink(
-            "Raise improvement action",
-            reverse("learning_action_from_exception", kwargs={"org": org, "pk": item.pk}),
-            method="post",
+    if not any(link.label.startswith("Improvement action ") for link in links):
+        links.append(
+            ItemLink(
+                "Raise improvement action",
+                reverse("learning_action_from_exception", kwargs={"org": org, "pk": item.pk}),
+                method="post",
+            )
         )
-    )
     if not detail or not any(link.label.startswith("Deviation ") for link in links):
         links.append(
             ItemLink(

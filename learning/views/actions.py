@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
 from learning import selectors
@@ -39,6 +39,7 @@ SOURCE_URLS = {
     "incident": ("assurance_incident_detail", False),
     "driftsignal": ("assurance_drift_detail", True),
     "auditsample": ("assurance_audit_detail", False),
+    "correctiveprocess": ("contract_process_detail", True),
 }
 
 
@@ -54,7 +55,10 @@ def source_url(request, action: ImprovementAction) -> str | None:
     name, everyone = entry
     if not everyone and request.membership.is_read_only:
         return None
-    return reverse(name, kwargs={"org": org, "pk": action.source_id})
+    try:
+        return reverse(name, kwargs={"org": org, "pk": action.source_id})
+    except NoReverseMatch:  # the source's app renamed or removed its page
+        return None
 
 
 def may_edit(request, action: ImprovementAction) -> bool:
