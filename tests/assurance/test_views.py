@@ -219,14 +219,14 @@ def test_an_incident_is_recorded_through_the_form(personas, assured):
     assert incident.reported_by == personas.supervisor
 
 
-def test_the_incident_page_names_the_improvement_log_link_point(personas, assured):
+def test_the_incident_page_offers_to_raise_an_improvement_action(personas, assured):
     html = (
         personas.client(personas.lead)
         .get(url(personas, "assurance_incident_detail", pk=assured["incident"].pk))
         .content.decode()
     )
-    assert "not installed yet" in html
-    assert "link point" in html
+    assert "Raise improvement action" in html
+    assert "not installed yet" not in html
 
 
 def test_the_standard_response_is_recorded_on_the_drift_page(personas, assured):
