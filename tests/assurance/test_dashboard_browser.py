@@ -4,12 +4,13 @@ div), nothing offers an edit, and screenshots go to test-artifacts/ for a person
 
 Skips, with the reason printed, when Chromium or Playwright is missing. Never downloads a browser."""
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.browser.conftest import chromium  # noqa: F401 (the shared browser)
 
 pytestmark = pytest.mark.browser
 
@@ -26,24 +27,10 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright for Python is not installed (pip install playwright)")
-    # Playwright's sync API runs an event loop in this thread; Django's async-safety check
-    # would otherwise refuse the ORM calls the live server and fixtures make.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+@pytest.fixture
+def browser(chromium):  # noqa: F811 (the fixture imported above)
+    """The run's one shared browser (tests/browser/conftest.py)."""
+    return chromium
 
 
 @pytest.fixture

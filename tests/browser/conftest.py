@@ -3,6 +3,7 @@
 Skips, with the reason printed, when Chromium or Playwright is missing (``.ci/run`` installs
 Chromium). Never downloads a browser. A failing test leaves a screenshot in test-artifacts/."""
 
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -28,6 +29,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+# One browser for the whole run: other test folders import this fixture into their conftests,
+# which makes each a separate session fixture, and a second sync_playwright() would refuse to
+# start inside the first one's event loop.
+_running: dict = {}
+
+
+def _stop_browser() -> None:
+    browser, playwright = _running.pop("browser", None), _running.pop("playwright", None)
+    if browser is not None:
+        browser.close()
+    if playwright is not None:
+        playwright.stop()
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
@@ -36,13 +51,16 @@ def chromium():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("playwright for Python is not installed")
-    # Playwright's sync API runs an event loop in this thread; Django's async-safety check
-    # would otherwise refuse the ORM calls the tests make between page actions.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    if "browser" not in _running:
+        # Playwright's sync API runs an event loop in this thread; Django's async-safety check
+        # would otherwise refuse the ORM calls the tests make between page actions.
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        _running["playwright"] = sync_playwright().start()
+        _running["browser"] = _running["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        atexit.register(_stop_browser)
+    return _running["browser"]
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
