@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from pathways.assignees import user_key
 from pathways.models import ExceptionItem
 from pathways.services import bulk_load
 from pathways.services.exceptions import (
@@ -122,7 +123,7 @@ def _triage_older_items(context, today) -> None:
                 reason="Person in hospital at the time; contact not possible.",
             )
         elif age > 3 and index % 5 == 2:
-            exception_item_assign(item=item, by=supervisor, assignee=supervisor)
+            exception_item_assign(item=item, by=supervisor, assignee=user_key(supervisor))
         else:
             continue
         worked += 1

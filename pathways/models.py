@@ -310,9 +310,9 @@ class ExceptionItem(TenantModel):
     first_reported_on = models.DateField()
     last_reported_on = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Who works it, as pathways.assignees keys it ("user:5", "staff:12") and the name shown then.
+    assignee_key = models.CharField(max_length=40, blank=True)
+    assignee_name = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True, help_text="Corrective action, or the accepted reason.")
     # True when the engine closed it (a late completion arrived), not a person.
     closed_automatically = models.BooleanField(default=False)

@@ -20,10 +20,11 @@ class WorkforceConfig(AppConfig):
     verbose_name = "Workforce"
 
     def ready(self) -> None:
-        from pathways import queue_panels
+        from pathways import assignees, queue_panels
         from pathways.services.exception_triage import triage_guards
         from scaling_ops import demo, home, navigation, services
         from scaling_ops.models import Role
+        from workforce.assignees import directory as staff_directory
         from workforce.services.authority import triage_accept_guard
         from workforce.services.readiness import readiness_gate
 
@@ -37,6 +38,7 @@ class WorkforceConfig(AppConfig):
         )
         home.register(workforce_cards, order=20)
         queue_panels.register(workforce_queue_panel)
+        assignees.register(staff_directory)  # the queue's "assign" offers each site's staff
         if triage_accept_guard not in triage_guards:
             triage_guards.append(triage_accept_guard)
         if readiness_gate not in services.site_transition_guards:

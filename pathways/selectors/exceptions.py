@@ -12,7 +12,6 @@ from django.utils import timezone
 from pathways import engine
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.selectors.versions import pathway_version_definitions
-from scaling_ops.access import WRITE_ROLES
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 
@@ -38,7 +37,7 @@ class QueueFilters:
     kind: str = ""
     status: str = ""  # "" = needs action (open or assigned), "all", or one status
     step: str = ""
-    assignee: str = ""  # a user id, or "none" for unassigned
+    assignee: str = ""  # an assignee key (pathways.assignees), or "none" for unassigned
     age: str = ""
 
     @property
@@ -81,7 +80,7 @@ def exception_queue_lines(
             report=report, item__site_id__in=_visible_site_ids(membership)
         )
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
-        .select_related("item", "item__case", "item__site", "item__assigned_to")
+        .select_related("item", "item__case", "item__site")
     )
     if filters.site:
         lines = lines.filter(item__site__code=filters.site)
@@ -94,9 +93,9 @@ def exception_queue_lines(
     if filters.step:
         lines = lines.filter(item__step=filters.step)
     if filters.assignee == "none":
-        lines = lines.filter(item__assigned_to__isnull=True)
+        lines = lines.filter(item__assignee_key="")
     elif filters.assignee:
-        lines = lines.filter(item__assigned_to_id=filters.assignee)
+        lines = lines.filter(item__assignee_key=filters.assignee)
     if filters.age in AGE_BUCKETS:
         _, low, high = AGE_BUCKETS[filters.age]
         zone = membership.organization.zone
@@ -158,19 +157,10 @@ def exception_queue_steps(*, membership: Membership, report: ExceptionReport) ->
     )
 
 
-def exception_assignees() -> QuerySet[Membership]:
-    """Who an exception may be assigned to: the organisation's supervisors, leads and admins."""
-    return (
-        Membership.objects.filter(role__in=WRITE_ROLES)
-        .select_related("user")
-        .order_by("user__username")
-    )
-
-
 def exception_items_for_member(*, membership: Membership, pks) -> QuerySet[ExceptionItem]:
     return ExceptionItem.objects.filter(
         pk__in=list(pks), site_id__in=_visible_site_ids(membership)
-    ).select_related("case", "site", "assigned_to")
+    ).select_related("case", "site")
 
 
 def exception_item_for_member(*, membership: Membership, pk: int) -> ExceptionItem | None:
@@ -181,7 +171,7 @@ def exception_item_line(*, item: ExceptionItem, report_id=None) -> ExceptionRepo
     """The item's line in one report (or its latest), to redraw its queue row."""
     lines = (
         ExceptionReportLine.objects.filter(item=item)
-        .select_related("report", "item", "item__case", "item__site", "item__assigned_to")
+        .select_related("report", "item", "item__case", "item__site")
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
     )
     if report_id:
@@ -192,9 +182,7 @@ def exception_item_line(*, item: ExceptionItem, report_id=None) -> ExceptionRepo
 
 
 def exception_item_history(*, item: ExceptionItem):
-    return item.history.select_related("history_user", "assigned_to").order_by(
-        "-history_date", "-history_id"
-    )
+    return item.history.select_related("history_user").order_by("-history_date", "-history_id")
 
 
 def case_for_member(*, membership: Membership, external_ref: str) -> Case | None:
@@ -251,7 +239,7 @@ def _aware(value) -> datetime | None:
 
 
 def case_exception_items(*, case: Case) -> QuerySet[ExceptionItem]:
-    return case.exception_items.select_related("assigned_to").order_by("first_reported_on", "pk")
+    return case.exception_items.order_by("first_reported_on", "pk")
 
 
 def case_exception_history(*, case: Case):

@@ -2,7 +2,7 @@
 reason. Every change keeps its history (who, when, why); a resolved or accepted item is closed and
 stays closed, also across recomputation of the daily report.
 
-Triage writes only the triage fields (``status``, ``assigned_to``, ``note``) so that it never
+Triage writes only the triage fields (``status``, the assignee, ``note``) so that it never
 overwrites the figures the daily computation maintains, and the computation never writes the
 triage fields except to close an item automatically (see ``pathways.services.exceptions``)."""
 
@@ -13,12 +13,11 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from pathways import assignees
 from pathways.models import ExceptionItem
-from scaling_ops.access import WRITE_ROLES
-from scaling_ops.models import Membership
 
 OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
-TRIAGE_FIELDS = ["status", "assigned_to", "note", "updated_at"]
+TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
 
 
 class TriageAction:
@@ -58,16 +57,32 @@ def _check_open(item: ExceptionItem) -> None:
         )
 
 
-def _check_assignee(assignee) -> None:
-    if assignee is None or not (
-        Membership.objects.filter(user=assignee, role__in=WRITE_ROLES).exists()
-    ):
+def _assignee_for(key: str, items: list[ExceptionItem]) -> assignees.Assignee:
+    """The assignee ``key`` names, if they may take every one of ``items``."""
+    assignee = assignees.assignee_find(key)
+    if assignee is None:
         raise ValidationError(
             {
-                "assignee": "Choose a supervisor, implementation lead or org admin of this "
-                "organisation."
+                "assignee": "Choose someone from the list: a practitioner at the exception's "
+                "site, or a supervisor, implementation lead or org admin of this organisation."
             }
         )
+    elsewhere = [item for item in items if not assignee.takes(item.site_id)]
+    if elsewhere:
+        sites = sorted({item.site.name for item in elsewhere})
+        raise ValidationError(
+            {
+                "assignee": f"{assignee.name} does not work at {', '.join(sites)}; "
+                "choose someone at the exception's site."
+            }
+        )
+    return assignee
+
+
+def _set_assignee(item: ExceptionItem, assignee: assignees.Assignee) -> None:
+    item.status = ExceptionItem.Status.ASSIGNED
+    item.assignee_key = assignee.key
+    item.assignee_name = assignee.name
 
 
 def _required_text(value: str, field: str, what: str) -> str:
@@ -78,7 +93,6 @@ def _required_text(value: str, field: str, what: str) -> str:
 
 
 def _save(item: ExceptionItem, *, action: str, by, reason: str) -> ExceptionItem:
-    _check_guards(action, by, [item])
     item._history_user = by
     item._change_reason = reason
     item.updated_at = timezone.now()
@@ -87,19 +101,20 @@ def _save(item: ExceptionItem, *, action: str, by, reason: str) -> ExceptionItem
     return item
 
 
-def exception_item_assign(*, item: ExceptionItem, by, assignee) -> ExceptionItem:
+def exception_item_assign(*, item: ExceptionItem, by, assignee: str) -> ExceptionItem:
+    """Assigns ``item`` to the person the key ``assignee`` names (see ``pathways.assignees``)."""
     _check_open(item)
-    _check_assignee(assignee)
-    item.status = ExceptionItem.Status.ASSIGNED
-    item.assigned_to = assignee
-    return _save(
-        item, action=TriageAction.ASSIGN, by=by, reason=f"Assigned to {assignee.get_username()}"
-    )
+    person = _assignee_for(assignee, [item])
+    _check_guards(TriageAction.ASSIGN, by, [item])
+    _set_assignee(item, person)
+    return _save(item, action=TriageAction.ASSIGN, by=by, reason=f"Assigned to {person.name}")
 
 
 def exception_item_resolve(*, item: ExceptionItem, by, note: str) -> ExceptionItem:
     _check_open(item)
-    item.note = _required_text(note, "note", "the corrective action taken")
+    note = _required_text(note, "note", "the corrective action taken")
+    _check_guards(TriageAction.RESOLVE, by, [item])
+    item.note = note
     item.status = ExceptionItem.Status.RESOLVED
     return _save(
         item, action=TriageAction.RESOLVE, by=by, reason="Resolved with a corrective action"
@@ -108,7 +123,10 @@ def exception_item_resolve(*, item: ExceptionItem, by, note: str) -> ExceptionIt
 
 def exception_item_accept(*, item: ExceptionItem, by, reason: str) -> ExceptionItem:
     _check_open(item)
-    item.note = _required_text(reason, "reason", "why this deviation is justified")
+    reason = _required_text(reason, "reason", "why this deviation is justified")
+    # Guards run before the item changes, so a refusal leaves it as it was, in memory too.
+    _check_guards(TriageAction.ACCEPT, by, [item])
+    item.note = reason
     item.status = ExceptionItem.Status.ACCEPTED
     return _save(item, action=TriageAction.ACCEPT, by=by, reason="Accepted with a reason")
 
@@ -137,19 +155,17 @@ def _bulk(
     return len(changed), len(items) - len(changed)
 
 
-def exception_items_bulk_assign(*, items: Iterable[ExceptionItem], by, assignee) -> tuple[int, int]:
-    _check_assignee(assignee)
-
-    def change(item):
-        item.status = ExceptionItem.Status.ASSIGNED
-        item.assigned_to = assignee
-
+def exception_items_bulk_assign(
+    *, items: Iterable[ExceptionItem], by, assignee: str
+) -> tuple[int, int]:
+    items = list(items)
+    person = _assignee_for(assignee, [item for item in items if item.status in OPEN_STATUSES])
     return _bulk(
         items,
         action=TriageAction.ASSIGN,
         by=by,
-        reason=f"Assigned to {assignee.get_username()}",
-        change=change,
+        reason=f"Assigned to {person.name}",
+        change=lambda item: _set_assignee(item, person),
     )
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.selectors import exceptions as selectors
@@ -71,9 +72,12 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All my sites")] + [(s.code, s.name) for s in sites]
         self.fields["step"].choices = [("", "All steps")] + [(s, s) for s in steps]
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned")] + [
-            (str(m.user_id), m.user.get_username()) for m in assignees
-        ]
+        groups: dict[str, list] = {}
+        for person in assignees:
+            groups.setdefault(person.group, []).append((person.key, person.name))
+        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned")] + list(
+            groups.items()
+        )
 
     def filters(self) -> selectors.QueueFilters:
         self.is_valid()  # invalid fields are left out of cleaned_data and so not applied
@@ -96,6 +100,18 @@ def _with_age(lines, report, zone):
     return lines
 
 
+def _with_assignees(lines, people):
+    """Each row's assignee picker: the people who may take its site's exceptions, with the
+    case's practitioner (where an app above pathways knows one) chosen unless already assigned."""
+    owners = assignee_directory.case_owner_keys({line.item.case_id for line in lines})
+    for line in lines:
+        item = line.item
+        line.assignee_options = [person for person in people if person.takes(item.site_id)]
+        line.case_owner = owners.get(item.case_id, "")
+        line.suggested_assignee = item.assignee_key or line.case_owner
+    return lines
+
+
 def _scope_label(sites, site_code: str) -> str:
     if site_code:
         return next((s.name for s in sites if s.code == site_code), site_code)
@@ -113,7 +129,7 @@ def exception_queue(request, org):
     report = selectors.exception_report_get(date=wanted)
     sites = list(visible_sites(membership).order_by("code"))
     steps = selectors.exception_queue_steps(membership=membership, report=report) if report else []
-    assignees = list(selectors.exception_assignees())
+    assignees = assignee_directory.assignees_for_sites(site.pk for site in sites)
     form = QueueFilterForm(request.GET, sites=sites, steps=steps, assignees=assignees)
     filters = form.filters()
     zone = request.organization.zone
@@ -145,7 +161,7 @@ def exception_queue(request, org):
             ).count()
         context.update(
             page=page,
-            rows=_with_age(list(page.object_list), report, zone),
+            rows=_with_assignees(_with_age(list(page.object_list), report, zone), assignees),
             summary=_summary(selectors.exception_queue_summary(lines), report, zone),
             query=query.urlencode(),
         )
@@ -180,7 +196,7 @@ def _csv(lines, report, zone) -> HttpResponse:
                 line.completed_at.isoformat() if line.completed_at else "",
                 selectors.exception_age_days(report=report, since=line.since, zone=zone),
                 item.status,
-                item.assigned_to.get_username() if item.assigned_to else "",
+                item.assignee_name,
                 item.note,
                 item.first_reported_on.isoformat(),
             ]
@@ -207,18 +223,16 @@ def _item_or_404(request, pk: int) -> ExceptionItem:
 def _row(request, item, error: str = "") -> HttpResponse:
     line = selectors.exception_item_line(item=item, report_id=request.POST.get("report"))
     _with_age([line], line.report, request.organization.zone)
-    context = {
-        "line": line,
-        "error": error,
-        "assignees": list(selectors.exception_assignees()),
-        "next": _next_url(request),
-    }
+    _with_assignees([line], assignee_directory.assignees_for_sites([item.site_id]))
+    context = {"line": line, "error": error, "next": _next_url(request)}
     return render(request, "pathways/exception_row.html", context)
 
 
-def _act(request, item: ExceptionItem, action, done: str) -> HttpResponse:
+def _act(request, item: ExceptionItem, action) -> HttpResponse:
+    """Runs ``action`` (which returns what was done, for the message) and answers htmx with the
+    redrawn row, a plain form post with a redirect and a message."""
     try:
-        action()
+        done = action()
     except ValidationError as error:
         message = " ".join(error.messages)
         if request.htmx:
@@ -231,22 +245,18 @@ def _act(request, item: ExceptionItem, action, done: str) -> HttpResponse:
     return redirect(_next_url(request))
 
 
-def _assignee(request):
-    membership = selectors.exception_assignees().filter(user_id=request.POST.get("assignee") or 0)
-    membership = membership.first()
-    return membership.user if membership else None
-
-
 @require_POST
 @queue_access
 def exception_assign(request, org, pk):
     item = _item_or_404(request, pk)
-    assignee = _assignee(request)
 
     def action():
-        services.exception_item_assign(item=item, by=request.user, assignee=assignee)
+        services.exception_item_assign(
+            item=item, by=request.user, assignee=request.POST.get("assignee", "")
+        )
+        return f"assigned to {item.assignee_name}."
 
-    return _act(request, item, action, f"assigned to {assignee}.")
+    return _act(request, item, action)
 
 
 @require_POST
@@ -256,8 +266,9 @@ def exception_resolve(request, org, pk):
 
     def action():
         services.exception_item_resolve(item=item, by=request.user, note=request.POST.get("note"))
+        return "resolved."
 
-    return _act(request, item, action, "resolved.")
+    return _act(request, item, action)
 
 
 @require_POST
@@ -269,8 +280,9 @@ def exception_accept(request, org, pk):
         services.exception_item_accept(
             item=item, by=request.user, reason=request.POST.get("reason")
         )
+        return "accepted with a reason."
 
-    return _act(request, item, action, "accepted with a reason.")
+    return _act(request, item, action)
 
 
 @require_POST
@@ -291,11 +303,12 @@ def exception_bulk(request, org):
     note = request.POST.get("note", "")
     try:
         if action == "assign":
-            assignee = _assignee(request)
+            key = request.POST.get("assignee", "")
             changed, skipped = services.exception_items_bulk_assign(
-                items=items, by=request.user, assignee=assignee
+                items=items, by=request.user, assignee=key
             )
-            done = f"assigned to {assignee}"
+            name = next((i.assignee_name for i in items if i.assignee_key == key), key)
+            done = f"assigned to {name}"
         elif action == "resolve":
             changed, skipped = services.exception_items_bulk_resolve(
                 items=items, by=request.user, note=note

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from pathways.assignees import user_key
 from pathways.models import ExceptionItem
 from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
@@ -59,7 +60,7 @@ def test_a_supervisor_filters_assigns_and_resolves_in_place(
     page.evaluate("window.journeyMarker = 'still the same page'")
 
     row.locator("summary", has_text="Triage").click()
-    row.locator(f"#assignee-{item.pk}").select_option(str(personas.supervisor.pk))
+    row.locator(f"#assignee-{item.pk}").select_option(user_key(personas.supervisor))
     row.locator("button", has_text="Assign").click()
     page.locator(f"#exception-{item.pk} .badge.assigned").wait_for()
     row = page.locator(f"#exception-{item.pk}")
@@ -79,9 +80,9 @@ def test_a_supervisor_filters_assigns_and_resolves_in_place(
     assert refs_shown(page) == {"C-1", "C-2"}
     with tenancy.scope(personas.org):
         item.refresh_from_db()
-        assert (item.status, item.assigned_to, item.note) == (
+        assert (item.status, item.assignee_key, item.note) == (
             "resolved",
-            personas.supervisor,
+            user_key(personas.supervisor),
             "Intake visit booked for tomorrow morning.",
         )
         assert ExceptionItem.objects.get(case__external_ref="C-2").status == "open"

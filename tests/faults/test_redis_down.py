@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from assurance.models import AssuranceSnapshot
 from assurance.services import assurance_snapshot_compute
+from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport
 from pathways.services.exceptions import exception_item_assign, exception_report_compute
 from pathways.tasks import compute_exception_report
@@ -37,7 +38,7 @@ def _report_state(personas):
     with tenancy.scope(personas.org):
         report = ExceptionReport.objects.get(date=DAY)
         items = set(
-            ExceptionItem.objects.values_list("case__external_ref", "status", "assigned_to_id")
+            ExceptionItem.objects.values_list("case__external_ref", "status", "assignee_key")
         )
         return (report.pk, report.computed_at, report.item_count), lines_of(report), items
 
@@ -50,7 +51,9 @@ def test_exception_recompute_with_the_broker_down_says_so_and_changes_nothing(pe
         overdue_case(version, personas.north, "C-2")
         exception_report_compute(organization=personas.org, date=DAY)
         item = ExceptionItem.objects.get(case__external_ref="C-1")
-        exception_item_assign(item=item, by=personas.supervisor, assignee=personas.supervisor)
+        exception_item_assign(
+            item=item, by=personas.supervisor, assignee=user_key(personas.supervisor)
+        )
     before = _report_state(personas)
     assert len(before[1]) == 2
 

@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 
 from pathways import demo as pathway_demo
+from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.services import bulk_load
 from pathways.services.exceptions import (
@@ -78,7 +79,7 @@ def organisation(services, personas):
         exception_report_compute(organization=personas.org, date=TRIAGED_DAY)
         first, second, third = ExceptionItem.objects.order_by("case__external_ref", "pk")[:3]
         by = personas.admin
-        exception_item_assign(item=first, by=by, assignee=personas.supervisor)
+        exception_item_assign(item=first, by=by, assignee=user_key(personas.supervisor))
         exception_item_resolve(item=second, by=by, note="Visit rebooked with the family.")
         exception_item_accept(item=third, by=by, reason="Family asked to wait a week.")
     return personas.org
@@ -90,7 +91,7 @@ def triage(org) -> dict:
             (ref, key): (status, assignee, note)
             for ref, key, status, assignee, note in ExceptionItem.objects.exclude(
                 status=ExceptionItem.Status.OPEN
-            ).values_list("case__external_ref", "obligation_key", "status", "assigned_to", "note")
+            ).values_list("case__external_ref", "obligation_key", "status", "assignee_key", "note")
         }
 
 
@@ -106,7 +107,7 @@ def state(org, day: date = DAY):
                 "obligation_key",
                 "kind",
                 "status",
-                "assigned_to",
+                "assignee_key",
                 "note",
                 "due_at",
                 "completed_at",

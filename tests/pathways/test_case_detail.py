@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from pathways.assignees import user_key
 from pathways.models import CaseEvent
 from pathways.services.exceptions import exception_item_assign, exception_report_compute
 from scaling_ops import tenancy
@@ -63,7 +64,7 @@ def test_obligations_now_come_with_their_status(personas, case):
 def test_exception_items_and_their_triage_history_are_shown(personas, case):
     with tenancy.scope(personas.org):
         item = case.exception_items.get(step="follow_up")
-        exception_item_assign(item=item, by=personas.admin, assignee=personas.supervisor)
+        exception_item_assign(item=item, by=personas.admin, assignee=user_key(personas.supervisor))
     response = personas.client(personas.supervisor).get(url(personas))
     body = response.content.decode()
     assert [i.step for i in response.context["items"]] == ["follow_up"]

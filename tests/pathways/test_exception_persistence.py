@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
+from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport
 from pathways.services.exceptions import (
     _advisory_key,
@@ -63,13 +64,15 @@ def test_recompute_keeps_assignments_and_resolutions(personas, version):
     overdue_case(version, personas.north, "C-2")
     compute(personas)
     first, second = ExceptionItem.objects.order_by("case__external_ref")
-    exception_item_assign(item=first, by=personas.supervisor, assignee=personas.supervisor)
+    exception_item_assign(
+        item=first, by=personas.supervisor, assignee=user_key(personas.supervisor)
+    )
     exception_item_resolve(item=second, by=personas.supervisor, note="Visit rebooked.")
     compute(personas)
     compute(personas, NEXT_DAY)
     first.refresh_from_db()
     second.refresh_from_db()
-    assert (first.status, first.assigned_to) == ("assigned", personas.supervisor)
+    assert (first.status, first.assignee_key) == ("assigned", user_key(personas.supervisor))
     assert (second.status, second.note) == ("resolved", "Visit rebooked.")
     assert first.last_reported_on == NEXT_DAY
 
@@ -78,7 +81,7 @@ def test_late_completion_after_overdue_report_turns_item_late_and_closes_it(pers
     case = overdue_case(version, personas.north, "C-1")
     compute(personas)
     item = item_of(case)
-    exception_item_assign(item=item, by=personas.supervisor, assignee=personas.supervisor)
+    exception_item_assign(item=item, by=personas.supervisor, assignee=user_key(personas.supervisor))
     complete(case, "intake", at(NEXT_DAY, 10, 15))
     compute(personas, NEXT_DAY)
     item.refresh_from_db()

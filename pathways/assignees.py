@@ -1,0 +1,93 @@
+"""Who an exception can be assigned to.
+
+Pathways knows the organisation's members with a write role (supervisors, implementation leads,
+org admins). Apps above it add their own people by registering a ``Directory`` in
+``AppConfig.ready`` (workforce adds each site's staff, and each case's current practitioner as
+the suggested assignee); pathways imports none of them.
+
+An item keeps its assignee as text: a key such as ``user:5`` or ``staff:12`` and the name shown.
+So pathways holds no reference into the apps above it, and an item's history reads without
+joins even after the person has left."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from scaling_ops.access import WRITE_ROLES
+from scaling_ops.models import Membership
+
+
+@dataclass(frozen=True)
+class Assignee:
+    key: str
+    name: str
+    group: str  # the heading the picker lists them under
+    site_ids: frozenset[int] | None = None  # None: may take the exceptions of any site
+
+    def takes(self, site_id: int) -> bool:
+        return self.site_ids is None or site_id in self.site_ids
+
+
+@dataclass(frozen=True)
+class Directory:
+    prefix: str  # the part of the key before the colon; one directory per prefix
+    people: Callable[[list[int]], list[Assignee]]  # who may take exceptions at these sites
+    find: Callable[[int], Assignee | None]  # one person by the number after the colon, or None
+    # Each case's usual owner (e.g. its practitioner), suggested when assigning: case id -> key.
+    case_owners: Callable[[list[int]], dict[int, str]] | None = None
+
+
+def _members(site_ids: list[int]) -> list[Assignee]:
+    memberships = Membership.objects.filter(role__in=WRITE_ROLES).select_related("user")
+    return [_member(m) for m in memberships.order_by("user__username")]
+
+
+def _find_member(user_id: int) -> Assignee | None:
+    membership = (
+        Membership.objects.filter(role__in=WRITE_ROLES, user_id=user_id)
+        .select_related("user")
+        .first()
+    )
+    return _member(membership) if membership else None
+
+
+def _member(membership: Membership) -> Assignee:
+    return Assignee(
+        key=user_key(membership.user),
+        name=membership.user.get_username(),
+        group="Supervisors, leads and admins",
+    )
+
+
+def user_key(user) -> str:
+    return f"user:{user.pk}"
+
+
+directories: list[Directory] = [Directory(prefix="user", people=_members, find=_find_member)]
+
+
+def register(directory: Directory) -> None:
+    """Adds (or replaces, by prefix) a directory; safe to call from ``ready()`` more than once."""
+    directories[:] = [d for d in directories if d.prefix != directory.prefix] + [directory]
+
+
+def assignees_for_sites(site_ids: Iterable[int]) -> list[Assignee]:
+    """Everyone who may take exceptions at any of ``site_ids``, grouped in picker order."""
+    site_ids = list(site_ids)
+    return [person for directory in directories for person in directory.people(site_ids)]
+
+
+def assignee_find(key: str | None) -> Assignee | None:
+    prefix, _, number = (key or "").partition(":")
+    directory = next((d for d in directories if d.prefix == prefix), None)
+    if directory is None or not number.isdigit():
+        return None
+    return directory.find(int(number))
+
+
+def case_owner_keys(case_ids: Iterable[int]) -> dict[int, str]:
+    case_ids = list(case_ids)
+    owners: dict[int, str] = {}
+    for directory in directories:
+        if directory.case_owners is not None and case_ids:
+            owners.update(directory.case_owners(case_ids))
+    return owners

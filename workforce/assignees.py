@@ -1,0 +1,49 @@
+"""The exception queue's practitioners: workforce registers this directory with
+``pathways.assignees`` so an exception can be assigned to the staff of its site, and the case's
+current practitioner (its ``CaseAssignment``) is suggested first."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from pathways.assignees import Assignee, Directory
+from workforce.models import CaseAssignment, StaffMember
+
+
+def _in_post():
+    today = timezone.localdate()
+    return StaffMember.objects.filter(start_date__lte=today).filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=today)
+    )
+
+
+def _assignee(staff: StaffMember) -> Assignee:
+    return Assignee(
+        key=f"staff:{staff.pk}",
+        name=f"{staff.name} ({staff.get_role_display()})",
+        group=f"Staff at {staff.site.name}",
+        site_ids=frozenset({staff.site_id}),
+    )
+
+
+def staff_at_sites(site_ids: list[int]) -> list[Assignee]:
+    staff = _in_post().filter(site_id__in=site_ids).select_related("site")
+    return [_assignee(member) for member in staff.order_by("site__code", "name", "pk")]
+
+
+def staff_find(staff_id: int) -> Assignee | None:
+    staff = _in_post().filter(pk=staff_id).select_related("site").first()
+    return _assignee(staff) if staff else None
+
+
+def case_practitioners(case_ids: list[int]) -> dict[int, str]:
+    return {
+        case_id: f"staff:{practitioner_id}"
+        for case_id, practitioner_id in CaseAssignment.objects.filter(
+            case_id__in=case_ids, ended_at__isnull=True
+        ).values_list("case_id", "practitioner_id")
+    }
+
+
+directory = Directory(
+    prefix="staff", people=staff_at_sites, find=staff_find, case_owners=case_practitioners
+)
