@@ -1,36 +1,16 @@
 """Plotly figures built server-side (``fig.to_json()``) and drawn in the page by the vendored
 static/js/plotly.min.js. Each function returns a ``Chart`` the template embeds with json_script."""
 
-import json
-from dataclasses import dataclass
-
 import plotly.graph_objects as go
+
+from scaling_ops.charts import Chart, chart_of
 
 PALETTE = ["#1f5f8b", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#2c7a7b", "#c53030"]
 BAD = "#c53030"
 
 
-@dataclass
-class Chart:
-    id: str
-    title: str
-    spec: dict
-
-    @property
-    def data_id(self) -> str:
-        return f"{self.id}-data"
-
-
 def _chart(chart_id: str, title: str, figure: go.Figure, height: int = 340) -> Chart:
-    figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}},
-        template="plotly_white",
-        height=height,
-        margin={"l": 50, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "y": -0.2},
-        font={"family": "system-ui, sans-serif", "size": 12},
-    )
-    return Chart(chart_id, title, json.loads(figure.to_json()))
+    return chart_of(chart_id, title, figure, height=height, legend_y=-0.2)
 
 
 def site_comparison(

@@ -1,36 +1,15 @@
 """Plotly figures built server-side (``fig.to_json()``), drawn by static/js/workforce-charts.js."""
 
-import json
-from dataclasses import dataclass
-
 import plotly.graph_objects as go
 
+from scaling_ops.charts import Chart, chart_of
 from workforce.models import CheckKind
 
 PALETTE = ["#c53030", "#c05621", "#6b46c1", "#1f5f8b", "#2f855a"]
 
 
-@dataclass
-class Chart:
-    id: str
-    title: str
-    spec: dict
-
-    @property
-    def data_id(self) -> str:
-        return f"{self.id}-data"
-
-
 def _chart(chart_id: str, title: str, figure: go.Figure, height: int = 320) -> Chart:
-    figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}},
-        template="plotly_white",
-        height=height,
-        margin={"l": 50, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "y": -0.25},
-        font={"family": "system-ui, sans-serif", "size": 12},
-    )
-    return Chart(chart_id, title, json.loads(figure.to_json()))
+    return chart_of(chart_id, title, figure, height=height, legend_y=-0.25)
 
 
 def check_trends(chart_id: str, series: dict[str, list]) -> Chart | None:
