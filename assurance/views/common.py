@@ -1,15 +1,13 @@
-"""Shared pieces of the assurance views: who may do what, the month in the URL, CSV answers."""
+"""Shared pieces of the assurance views: who may do what, the month in the URL, page size and figures in CSV."""
 
-import csv
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.utils import timezone
 
 from assurance import selectors
 from assurance.services import month_parse
+from scaling_ops import views_common
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
 from scaling_ops.models import Role
 
@@ -20,14 +18,6 @@ dashboard_access = roles_required(*LEADS, read_roles=ALL_ROLES)
 records_access = roles_required(*WRITE_ROLES, read_roles=WRITE_ROLES)
 # Drift signals: everyone reads the aggregate figures; supervisors and leads respond.
 drift_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
-
-
-def add_form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def chosen_month(request, months: list[date]) -> tuple[date | None, str]:
@@ -50,22 +40,7 @@ def this_month(request) -> date:
 
 
 def page_of(request, items, size: int = selectors.PAGE_SIZE):
-    page = Paginator(items, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
-
-
-def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    """Written whole inside the request: the tenant scope ends when the view returns, so a
-    streamed body could not query any more."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
+    return views_common.page_of(request, items, size=size)
 
 
 def fmt(value) -> str:

@@ -16,15 +16,9 @@ from assurance.services import (
     baselines_import_csv,
 )
 from assurance.services.comparators import CSV_COLUMNS, RISK_TIERS
-from assurance.views.common import (
-    LEADS,
-    add_form_errors,
-    csv_response,
-    dashboard_access,
-    fmt,
-    page_of,
-)
+from assurance.views.common import LEADS, dashboard_access, fmt, page_of
 from scaling_ops.access import roles_required, site_for_member
+from scaling_ops.views_common import add_form_errors, csv_response
 
 
 @dashboard_access

@@ -22,8 +22,9 @@ from assurance.contracts.forms import (
 from assurance.models import CorrectiveProcess, Phase, TermEvaluation
 from assurance.services import contracts as services
 from assurance.services import improvement_action_providers, improvement_action_raise, month_parse
-from assurance.views.common import LEADS, add_form_errors, csv_response, fmt, page_of, this_month
+from assurance.views.common import LEADS, fmt, page_of, this_month
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
+from scaling_ops.views_common import add_form_errors, csv_response
 
 contract_read = roles_required(*LEADS, read_roles=ALL_ROLES)
 lead_only = roles_required(*LEADS, read_roles=LEADS)

@@ -22,15 +22,8 @@ from assurance.services import (
     improvement_action_raise,
 )
 from assurance.services.metrics import PROCESS_MEASURES, month_add
-from assurance.views.common import (
-    add_form_errors,
-    chosen_month,
-    csv_response,
-    dashboard_access,
-    drift_access,
-    fmt,
-    page_of,
-)
+from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
+from scaling_ops.views_common import add_form_errors, csv_response
 
 RUN_CHART_MEASURES = (*PROCESS_MEASURES, "audit_score", "adverse_outcome_rate")
 

@@ -31,8 +31,9 @@ from assurance.services import (
     month_parse,
 )
 from assurance.services.records import known_step_keys
-from assurance.views.common import add_form_errors, csv_response, page_of, records_access
+from assurance.views.common import page_of, records_access
 from scaling_ops.access import site_for_member
+from scaling_ops.views_common import add_form_errors, csv_response
 
 
 class AuditFilter(forms.Form):

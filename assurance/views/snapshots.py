@@ -13,17 +13,11 @@ from assurance import selectors
 from assurance.forms import site_choices
 from assurance.services import month_parse
 from assurance.tasks import assurance_snapshot_enqueue
-from assurance.views.common import (
-    LEADS,
-    csv_response,
-    dashboard_access,
-    fmt,
-    page_of,
-    this_month,
-)
+from assurance.views.common import LEADS, dashboard_access, fmt, page_of, this_month
 from scaling_ops.access import roles_required
 from scaling_ops.celery import QueueUnavailable
 from scaling_ops.celery import app as celery_app
+from scaling_ops.views_common import csv_response
 
 VALUE_COLUMNS = [
     "month",

@@ -17,21 +17,12 @@ from learning.services import (
     improvement_action_transition,
     improvement_action_update,
 )
-from learning.views.common import (
-    add_form_errors,
-    can_write,
-    csv_response,
-    is_lead,
-    log_access,
-    owners,
-    page_of,
-    wants_csv,
-    write_only,
-)
+from learning.views.common import can_write, is_lead, log_access, owners, page_of, write_only
 from pathways.models import ExceptionItem
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
 
 # Where a linked record lives, by model name (read-only roles never get case-level links).
 SOURCE_URLS = {

@@ -1,12 +1,7 @@
-"""Shared pieces of the learning views: who may do what, pagination, CSV answers."""
-
-import csv
-
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpResponse
+"""Shared pieces of the learning views: who may do what, and their page size."""
 
 from learning.selectors import PAGE_SIZE
+from scaling_ops import views_common
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
 from scaling_ops.models import Membership, Role
 
@@ -36,31 +31,5 @@ def owners():
     )
 
 
-def add_form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
-
-
 def page_of(request, items, size: int = PAGE_SIZE):
-    page = Paginator(items, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
-
-
-def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    """Written whole inside the request: the tenant scope ends when the view returns."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
-
-
-def wants_csv(request) -> bool:
-    return request.GET.get("format") == "csv"
+    return views_common.page_of(request, items, size=size)

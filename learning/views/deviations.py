@@ -15,20 +15,12 @@ from learning.forms import DeviationFilter, DeviationForm, SettingsForm
 from learning.models import Deviation
 from learning.services import deviation_log, deviation_update, learning_settings_update
 from learning.services.deviations import EXCEPTION_CATEGORIES
-from learning.views.common import (
-    add_form_errors,
-    can_write,
-    csv_response,
-    is_lead,
-    log_access,
-    page_of,
-    wants_csv,
-    write_only,
-)
+from learning.views.common import can_write, is_lead, log_access, page_of, write_only
 from pathways.models import ExceptionItem, Step
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
 
 
 def step_keys() -> list[str]:

@@ -21,18 +21,11 @@ from learning.services import (
     change_proposal_start_pilot,
 )
 from learning.services.proposals import proposal_changes
-from learning.views.common import (
-    add_form_errors,
-    csv_response,
-    is_lead,
-    lead_access,
-    lead_only,
-    page_of,
-    wants_csv,
-)
+from learning.views.common import is_lead, lead_access, lead_only, page_of
 from pathways.models import Pathway
 from scaling_ops.access import site_for_member
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
 
 Status = ChangeProposal.Status
 

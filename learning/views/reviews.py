@@ -16,18 +16,10 @@ from learning.services import (
     learning_review_raise_action,
     learning_review_record_decisions,
 )
-from learning.views.common import (
-    add_form_errors,
-    csv_response,
-    is_lead,
-    lead_access,
-    lead_only,
-    owners,
-    page_of,
-    wants_csv,
-)
+from learning.views.common import is_lead, lead_access, lead_only, owners, page_of
 from scaling_ops.access import site_for_member
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
 
 
 @lead_access

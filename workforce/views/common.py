@@ -1,11 +1,6 @@
-"""Who may do what on the workforce pages, and small shared helpers."""
+"""Who may do what on the workforce pages, and their page size."""
 
-import csv
-
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpResponse
-
+from scaling_ops import views_common
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.models import Role
 
@@ -18,26 +13,5 @@ supervision_access = roles_required(*WRITE_ROLES, read_roles=WRITE_ROLES)
 readiness_access = roles_required(*LEADS, read_roles=LEADS)
 
 
-def add_form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
-
-
 def page_of(request, items, size: int = 50):
-    page = Paginator(items, size).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("format", None)
-    return page, query.urlencode()
-
-
-def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
+    return views_common.page_of(request, items, size=size)

@@ -12,6 +12,7 @@ from pathways.models import Pathway
 from scaling_ops.access import site_for_member
 from scaling_ops.celery import app as celery_app
 from scaling_ops.models import Role
+from scaling_ops.views_common import add_form_errors, csv_response
 from workforce import charts, selectors
 from workforce.forms import (
     CompletionForm,
@@ -42,14 +43,7 @@ from workforce.services import (
 from workforce.services.authority import standard_or_default
 from workforce.services.training import modules_for
 from workforce.tasks import workforce_checks_enqueue
-from workforce.views.common import (
-    LEADS,
-    add_form_errors,
-    csv_response,
-    page_of,
-    supervision_access,
-    workforce_access,
-)
+from workforce.views.common import LEADS, page_of, supervision_access, workforce_access
 
 
 @workforce_access

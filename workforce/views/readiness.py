@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role, Site
+from scaling_ops.views_common import add_form_errors
 from workforce import selectors
 from workforce.forms import AttestForm, ChecklistVersionForm, GoLiveForm
 from workforce.models import ChecklistTemplate, ReadinessAttestation
@@ -23,7 +24,7 @@ from workforce.services import (
     readiness_withdraw,
     site_go_live,
 )
-from workforce.views.common import add_form_errors, readiness_access
+from workforce.views.common import readiness_access
 
 
 @readiness_access

@@ -10,6 +10,7 @@ from django.urls import path
 
 from pathways.models import Case
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import add_form_errors, csv_response
 from workforce import selectors
 from workforce.forms import AssignForm, DecisionForm, SampleForm, SessionForm
 from workforce.models import CASELOAD_ROLES, StaffMember, SupervisionSession
@@ -20,7 +21,7 @@ from workforce.services import (
     supervision_session_record,
 )
 from workforce.services.supervision import week_start_of
-from workforce.views.common import add_form_errors, csv_response, page_of, supervision_access
+from workforce.views.common import page_of, supervision_access
 
 
 def _active_staff(request):
