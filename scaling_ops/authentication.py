@@ -3,6 +3,7 @@
 Authentication binds the key's organisation as the tenant for the rest of the request."""
 
 import hmac
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from rest_framework import authentication, exceptions, throttling
 from scaling_ops import tenancy
 from scaling_ops.models import PartnerKey
 
+logger = logging.getLogger(__name__)
 KEY_PREFIX = "sok"
 # Recording every use would turn each read into a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -87,6 +89,15 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 class PartnerKeyRateThrottle(throttling.SimpleRateThrottle):
     scope = "partner_key"
 
+    def allow_request(self, request, view) -> bool:
+        """Fails open when the rate store (Redis in production) cannot be reached: a partner's
+        events must not be refused because the limiter is down; the outage is logged."""
+        try:
+            return super().allow_request(request, view)
+        except _cache_errors() as error:
+            logger.warning("Partner API throttle skipped, its cache is unavailable: %s", error)
+            return True
+
     def get_cache_key(self, request, view):
         if isinstance(request.auth, PartnerKey):
             return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
@@ -101,3 +112,11 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "sok_<prefix>_<secret>"}
+
+
+def _cache_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # no Redis client: only the local-memory cache, which cannot be down
+        return (OSError,)
+    return (RedisError, OSError)

@@ -34,6 +34,10 @@ def yesterday_enqueue_where_due(
         mark = f"{mark_prefix}:{organization.pk}:{yesterday.isoformat()}"
         if not cache.add(mark, 1, timeout=QUEUED_MARK_SECONDS):
             continue
-        enqueue(organization=organization, date=yesterday)
+        try:
+            enqueue(organization=organization, date=yesterday)
+        except Exception:
+            cache.delete(mark)  # not queued: the next beat tick may try again
+            raise
         queued.append(f"{organization.slug} {yesterday.isoformat()}")
     return queued

@@ -109,3 +109,51 @@ def test_with_the_broker_back_the_same_button_works(personas):
         assert not ExceptionReport.objects.exists()
     response = client.post(target, {"date": DAY.isoformat()}, follow=True)
     assert f"Report for {DAY} recomputed now: 1 exceptions" in response.content.decode()
+
+
+def test_partner_api_fails_open_when_the_throttle_cache_is_down(personas, caplog):
+    """The rate limiter's store being down must not cost a partner its events: the call is
+    served (and the outage logged) instead of a 500."""
+    from django.test import override_settings
+
+    from tests.pathways.api_helpers import case_payload, partner_client
+
+    with tenancy.scope(personas.org):
+        build_version()
+    client = partner_client(personas.org, [personas.north])
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        response = client.put("/api/v1/cases/C-9/", case_payload(), format="json")
+    assert response.status_code == 201, response.content
+    assert "throttle skipped, its cache is unavailable" in caplog.text
+    with tenancy.scope(personas.org):
+        assert ExceptionItem.objects.count() == 0  # nothing else was touched
+        from pathways.models import Case
+
+        assert Case.objects.filter(external_ref="C-9").exists()
+
+
+def test_a_beat_enqueue_that_fails_is_tried_again_on_the_next_tick(personas):
+    from scaling_ops.beat import yesterday_enqueue_where_due
+
+    def broker_down(**kwargs):
+        raise QueueUnavailable("The task queue is unavailable: refused")
+
+    queued = []
+    with pytest.raises(QueueUnavailable):
+        yesterday_enqueue_where_due(
+            model=ExceptionReport, mark_prefix="test-beat", enqueue=broker_down
+        )
+    done = yesterday_enqueue_where_due(
+        model=ExceptionReport,
+        mark_prefix="test-beat",
+        enqueue=lambda **kwargs: queued.append(kwargs["organization"].slug),
+    )
+    # The organisation whose enqueue failed is queued on the next tick, not held for hours.
+    assert personas.org.slug in queued
+    assert len(done) == len(queued)
