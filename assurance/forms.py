@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from assurance.models import (
     AssuranceSettings,
@@ -8,12 +9,33 @@ from assurance.models import (
     DriftSignal,
     Incident,
 )
+from assurance.services import month_parse
 
 ANSWER_CHOICES = [("", "—"), *AuditRecord.Answer.choices]
 
 
 def site_choices(sites, blank: str = "All my sites"):
     return [("", blank)] + [(s.code, s.name) for s in sites]
+
+
+class SiteMonthFilter(forms.Form):
+    """The filter of the lists kept per site and month (audit samples, snapshots)."""
+
+    site = forms.ChoiceField(required=False)
+    month = forms.CharField(required=False, max_length=7, help_text="YYYY-MM")
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = site_choices(sites)
+
+    def clean_month(self):
+        value = self.cleaned_data["month"].strip()
+        if not value:
+            return None
+        try:
+            return month_parse(value)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
 
 
 class AuditRecordForm(forms.Form):

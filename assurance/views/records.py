@@ -18,6 +18,7 @@ from assurance.forms import (
     AuditRecordForm,
     IncidentForm,
     IncidentReviewForm,
+    SiteMonthFilter,
     site_choices,
 )
 from assurance.models import Incident
@@ -36,28 +37,10 @@ from scaling_ops.access import site_for_member
 from scaling_ops.views_common import add_form_errors, csv_response
 
 
-class AuditFilter(forms.Form):
-    site = forms.ChoiceField(required=False)
-    month = forms.CharField(required=False, max_length=7, help_text="YYYY-MM")
-
-    def __init__(self, *args, sites, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["site"].choices = site_choices(sites)
-
-    def clean_month(self):
-        value = self.cleaned_data["month"].strip()
-        if not value:
-            return None
-        try:
-            return month_parse(value)
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages) from None
-
-
 @records_access
 def audit_list(request, org):
     sites = selectors.sites_for(request.membership)
-    form = AuditFilter(request.GET, sites=sites)
+    form = SiteMonthFilter(request.GET, sites=sites)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     samples = selectors.audit_samples(

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from assurance import selectors
-from assurance.forms import site_choices
+from assurance.forms import SiteMonthFilter
 from assurance.services import month_parse
 from assurance.tasks import assurance_snapshot_enqueue
 from assurance.views.common import LEADS, dashboard_access, fmt, page_of, this_month
@@ -34,24 +34,6 @@ VALUE_COLUMNS = [
 ]
 
 
-class SnapshotFilter(forms.Form):
-    site = forms.ChoiceField(required=False)
-    month = forms.CharField(required=False, max_length=7, help_text="YYYY-MM")
-
-    def __init__(self, *args, sites, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["site"].choices = site_choices(sites)
-
-    def clean_month(self):
-        value = self.cleaned_data["month"].strip()
-        if not value:
-            return None
-        try:
-            return month_parse(value)
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages) from None
-
-
 def _value_rows(rows):
     for month, site, revision, partial, *rest in rows:
         yield [month.strftime("%Y-%m"), site, revision, partial, *(fmt(v) for v in rest)]
@@ -60,7 +42,7 @@ def _value_rows(rows):
 @dashboard_access
 def snapshot_list(request, org):
     sites = selectors.sites_for(request.membership)
-    form = SnapshotFilter(request.GET, sites=sites)
+    form = SiteMonthFilter(request.GET, sites=sites)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     snapshots = selectors.snapshot_list(
