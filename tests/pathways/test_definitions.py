@@ -1,8 +1,6 @@
 """Pathway definitions as JSON (API.md "Pathway definitions"): export/import and validation."""
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 
@@ -14,50 +12,7 @@ from pathways.definitions import (
     TimeStandard,
     parse_definition,
 )
-
-API_EXAMPLE = {
-    "slug": "hospital-to-home",
-    "name": "Hospital-to-home stabilisation",
-    "steps": [
-        {
-            "key": "intake",
-            "name": "Intake",
-            "kind": "intake",
-            "core": True,
-            "time_standards": [{"anchor": "referral", "within_hours": 48}],
-        },
-        {
-            "key": "risk_assessment",
-            "name": "Risk stratification",
-            "kind": "assessment",
-            "core": True,
-            "required_fields": ["home_risk", "medication_risk"],
-            "time_standards": [{"anchor": "step:intake", "within_hours": 72}],
-        },
-        {
-            "key": "follow_up",
-            "name": "Follow-up after missed contact",
-            "kind": "touchpoint",
-            "core": True,
-            "time_standards": [{"tiers": ["high"], "anchor": "contact_missed", "within_hours": 24}],
-        },
-    ],
-    "escalation_rules": [
-        {
-            "key": "repeated-missed-contacts",
-            "tiers": ["high", "medium"],
-            "missed_contacts": 2,
-            "window_hours": 168,
-            "escalate_within_hours": 24,
-        }
-    ],
-}
-
-
-def example(**changes) -> dict:
-    data = copy.deepcopy(API_EXAMPLE)
-    data.update(changes)
-    return data
+from tests.pathways.version_helpers import API_EXAMPLE, DEMO_FILES, demo_definition, example
 
 
 def errors_of(data) -> dict[str, str]:
@@ -82,10 +37,9 @@ def test_import_of_an_export_gives_the_same_definition():
     assert parse_definition(definition.to_dict()) == definition
 
 
-@pytest.mark.parametrize("name", ["hospital-to-home.json", "behavioural-health-continuity.json"])
+@pytest.mark.parametrize("name", DEMO_FILES)
 def test_the_demo_pathways_are_valid_and_round_trip(name):
-    path = Path(__file__).resolve().parents[2] / "pathways" / "fixtures" / name
-    definition = parse_definition(json.loads(path.read_text()))
+    definition = parse_definition(demo_definition(name))
     assert parse_definition(definition.to_dict()) == definition
 
 
