@@ -1,6 +1,6 @@
 """Shared assurance fixtures."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -14,9 +14,7 @@ from assurance.services import (
 )
 from pathways.models import Case
 from scaling_ops import tenancy
-from tests.assurance.helpers import MONTH, build_month, march
-
-APRIL_5 = datetime(2026, 4, 5, tzinfo=UTC)
+from tests.assurance.helpers import APRIL_5, MONTH, build_month, march
 
 
 @pytest.fixture

@@ -13,12 +13,14 @@ South
   S-D  medium                                 intake met; assessment overdue;      outcome readmission
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pathways.models import Case
 from tests.pathways.exception_helpers import at, build_version, complete, event
 
 MONTH = date(2026, 3, 1)
+# When March is computed, audited and reviewed: after the month has ended.
+APRIL_5 = datetime(2026, 4, 5, tzinfo=UTC)
 
 
 def march(day: int, hour: int = 9):

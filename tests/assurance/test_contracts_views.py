@@ -1,7 +1,7 @@
 """Contract pages: a commissioner reads only the contracts that name them, only for the sites
 they hold, never a case ref, and can write nothing; leads create and edit contracts and parts."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -11,9 +11,9 @@ from assurance.services.contracts import contract_terms_evaluate
 from pathways.models import Case
 from scaling_ops import tenancy
 from tests.assurance.contract_helpers import bands, make_contract, snapshot
+from tests.assurance.helpers import APRIL_5
 
 MAR = date(2026, 3, 1)
-APRIL_5 = datetime(2026, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture

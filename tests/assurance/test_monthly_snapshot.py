@@ -17,10 +17,8 @@ from assurance.services import (
     baseline_save,
     incident_create,
 )
-from tests.assurance.helpers import MONTH, build_month, case, march
+from tests.assurance.helpers import APRIL_5, MONTH, build_month, case, march
 from tests.pathways.exception_helpers import complete
-
-APRIL_5 = datetime(2026, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Record audits (reproducible samples with the seed recorded) and incidents mapped to steps."""
 
-from datetime import UTC, datetime
-
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -14,10 +12,8 @@ from assurance.services import (
     incident_create,
     incident_review,
 )
-from tests.assurance.helpers import MONTH, case, march
+from tests.assurance.helpers import APRIL_5, MONTH, case, march
 from tests.pathways.exception_helpers import build_version
-
-APRIL = datetime(2026, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -30,47 +26,47 @@ def cases(personas, tenant):
 
 
 def test_the_same_seed_draws_the_same_sample(personas, cases):
-    first = audit_sample_draw(site=personas.north, month=MONTH, seed=12345, size=5, now=APRIL)
+    first = audit_sample_draw(site=personas.north, month=MONTH, seed=12345, size=5, now=APRIL_5)
     chosen = list(first.records.order_by("position").values_list("case_id", flat=True))
-    population = audit_population(site=personas.north, month=MONTH, now=APRIL)
+    population = audit_population(site=personas.north, month=MONTH, now=APRIL_5)
     assert audit_sample_choose(population, 5, first.seed) == chosen
     assert first.seed == 12345
     assert first.population == 20
 
 
 def test_a_different_seed_draws_a_different_sample(personas, cases):
-    population = audit_population(site=personas.north, month=MONTH, now=APRIL)
+    population = audit_population(site=personas.north, month=MONTH, now=APRIL_5)
     assert audit_sample_choose(population, 5, 1) != audit_sample_choose(population, 5, 2)
 
 
 def test_a_sample_without_a_seed_gets_one_recorded(personas, cases):
-    sample = audit_sample_draw(site=personas.north, month=MONTH, size=3, now=APRIL)
+    sample = audit_sample_draw(site=personas.north, month=MONTH, size=3, now=APRIL_5)
     assert sample.seed is not None
-    population = audit_population(site=personas.north, month=MONTH, now=APRIL)
+    population = audit_population(site=personas.north, month=MONTH, now=APRIL_5)
     assert audit_sample_choose(population, 3, sample.seed) == list(
         sample.records.order_by("position").values_list("case_id", flat=True)
     )
 
 
 def test_the_sample_comes_only_from_the_site_and_month(personas, cases):
-    sample = audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=50, now=APRIL)
+    sample = audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=50, now=APRIL_5)
     refs = set(sample.records.values_list("case__external_ref", flat=True))
     assert len(refs) == 20
     assert "S-01" not in refs
 
 
 def test_one_routine_sample_per_site_and_month(personas, cases):
-    audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=2, now=APRIL)
+    audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=2, now=APRIL_5)
     with pytest.raises(ValidationError, match="already has"):
-        audit_sample_draw(site=personas.north, month=MONTH, seed=4, size=2, now=APRIL)
+        audit_sample_draw(site=personas.north, month=MONTH, seed=4, size=2, now=APRIL_5)
     reaudit = audit_sample_draw(
-        site=personas.north, month=MONTH, seed=4, size=2, kind=AuditSample.Kind.REAUDIT, now=APRIL
+        site=personas.north, month=MONTH, seed=4, size=2, kind=AuditSample.Kind.REAUDIT, now=APRIL_5
     )
     assert reaudit.kind == "reaudit"
 
 
 def test_an_audit_answers_every_question(personas, cases):
-    sample = audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=1, now=APRIL)
+    sample = audit_sample_draw(site=personas.north, month=MONTH, seed=3, size=1, now=APRIL_5)
     record = sample.records.get()
     with pytest.raises(ValidationError):
         audit_record_save(

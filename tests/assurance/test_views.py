@@ -17,10 +17,9 @@ from assurance.services import (
 )
 from pathways.models import Case
 from scaling_ops import tenancy
-from tests.assurance.helpers import MONTH, march
+from tests.assurance.helpers import APRIL_5, MONTH, march
 from tests.routes import org_routes
 
-APRIL_5 = datetime(2026, 4, 5, tzinfo=UTC)
 ASSURANCE_ROUTES = [r for r in org_routes() if (r.name or "").startswith("assurance_")]
 
 
