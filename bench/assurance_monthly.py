@@ -8,8 +8,6 @@ A scratch database `scaling_ops_bench_assurance` is (re)created at the start of 
 for inspection; the table is written to bench/results/assurance.md."""
 
 import argparse
-import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,60 +26,19 @@ def parse_args():
     return parser.parse_args()
 
 
-def prepare_database() -> None:
-    import dj_database_url
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench: set DATABASE_URL to a PostgreSQL server")
-    config = dj_database_url.parse(url)
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=config["USER"],
-        host=config["HOST"],
-        port=config["PORT"] or 5432,
-        password=config["PASSWORD"] or None,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
-    admin.close()
-    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-
-
 def main():
     args = parse_args()
-    prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
-    os.environ.pop("REDIS_URL", None)
-    import django
+    from run import Figures, bench_organization, setup_django
 
-    django.setup()
-    from django.core.management import call_command
+    setup_django(BENCH_DB)
     from django.db import connection
-    from run import Figures
 
-    from pathways import demo as pathway_demo
     from pathways.services import bulk_load
-    from pathways.services.versions import pathway_version_import
     from pathways.synthetic import Generator, SiteProfile
-    from scaling_ops import services, tenancy
+    from scaling_ops import tenancy
 
     figures = Figures()
-    print(f"Migrating {BENCH_DB}…", flush=True)
-    call_command("migrate", verbosity=0)
-    organization, _ = services.organization_create_or_update(
-        slug="bench",
-        name="Bench",
-        time_zone="Europe/London",
-        sites=["north", "south", "east", "west"],
-    )
-    definitions = [
-        json.loads((pathway_demo.FIXTURES / name).read_text())
-        for name in pathway_demo.PATHWAY_FILES
-    ]
+    organization, _, definitions = bench_organization()
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=args.days)
     per_day = args.events / EVENTS_PER_CASE / args.days / 4
@@ -92,8 +49,6 @@ def main():
         SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
     ]
     with tenancy.scope(organization):
-        for data in definitions:
-            pathway_version_import(data=data, activate=True)
         print(f"Generating ~{args.events:,} events over {args.days} days…", flush=True)
         cases, events = [], []
         for case, case_events in Generator(definitions, profiles, start, end, seed=11).cases():

@@ -40,7 +40,9 @@ def parse_args():
     return parser.parse_args()
 
 
-def prepare_database() -> str:
+def prepare_database(name: str = BENCH_DB) -> str:
+    """(Re)creates the scratch database ``name`` on the server of DATABASE_URL and points
+    DATABASE_URL at it."""
     import dj_database_url
     import psycopg2
 
@@ -60,12 +62,49 @@ def prepare_database() -> str:
     )
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
     admin.close()
-    bench_url = url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    bench_url = url.rsplit("/", 1)[0] + f"/{name}"
     os.environ["DATABASE_URL"] = bench_url
     return bench_url
+
+
+def setup_django(name: str = BENCH_DB) -> None:
+    """A fresh scratch database ``name``, Django on it with Celery eager, migrated."""
+    prepare_database(name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    print(f"Migrating {name}…", flush=True)
+    call_command("migrate", verbosity=0)
+
+
+def bench_organization():
+    """The organisation ``bench`` (Europe/London, sites north, south, east, west) with the demo
+    pathways active; returns it, its sites and the pathway definitions."""
+    from pathways import demo as pathway_demo
+    from pathways.services.versions import pathway_version_import
+    from scaling_ops import services, tenancy
+
+    organization, sites = services.organization_create_or_update(
+        slug="bench",
+        name="Bench",
+        time_zone="Europe/London",
+        sites=["north", "south", "east", "west"],
+    )
+    definitions = [
+        json.loads((pathway_demo.FIXTURES / name).read_text())
+        for name in pathway_demo.PATHWAY_FILES
+    ]
+    with tenancy.scope(organization):
+        for data in definitions:
+            pathway_version_import(data=data, activate=True)
+    return organization, sites, definitions
 
 
 class Figures:
@@ -124,37 +163,18 @@ def best_of(function, repeat: int = 3) -> float:
 
 def main():
     args = parse_args()
-    prepare_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django()
     from django.db import connection
     from django.test import Client
 
-    from pathways import demo as pathway_demo
     from pathways.models import ExceptionReportLine
     from pathways.services.exceptions import exception_report_compute, exception_report_window
-    from pathways.services.versions import pathway_version_import
     from pathways.synthetic import Generator, SiteProfile
     from scaling_ops import services, tenancy
     from scaling_ops.models import Role
 
     figures = Figures()
-    print(f"Migrating {BENCH_DB}…", flush=True)
-    call_command("migrate", verbosity=0)
-    organization, sites = services.organization_create_or_update(
-        slug="bench",
-        name="Bench",
-        time_zone="Europe/London",
-        sites=["north", "south", "east", "west"],
-    )
-    definitions = [
-        json.loads((pathway_demo.FIXTURES / name).read_text())
-        for name in pathway_demo.PATHWAY_FILES
-    ]
+    organization, sites, definitions = bench_organization()
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=args.days)
     per_day = args.cases / args.days / 4
@@ -165,8 +185,6 @@ def main():
         SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
     ]
     with tenancy.scope(organization):
-        for data in definitions:
-            pathway_version_import(data=data, activate=True)
         print(f"Generating ~{args.cases:,} cases over {args.days} days…", flush=True)
         generator = Generator(definitions, profiles, start, end, seed=7, contacts=(0, 2))
         from pathways.services import bulk_load
