@@ -106,7 +106,7 @@ def snapshot_vs_rollup(figures, organization, end) -> None:
         "s",
         False,
     )
-    figures.note("snapshot peak Python memory", f"{compute['peak_mb']:.0f} MB")
+    figures.note("snapshot peak memory growth", f"{compute['peak_mb']:.0f} MB")
     figures.note(
         "snapshot size", f"{len(snapshots)} site snapshots, {rows:,} figures, {month:%Y-%m}"
     )
