@@ -19,7 +19,7 @@ from tests.pathways.exception_helpers import DAY, build_version, overdue_case
 
 
 @contextmanager
-def test_connection_kept():
+def database_connection_kept():
     """schemathesis calls the real WSGI handler, whose request signals would close the test's
     database connection (and its transaction) on PostgreSQL; Django's test client disconnects
     them around each request in the same way."""
@@ -34,7 +34,7 @@ def test_connection_kept():
 
 @pytest.fixture
 def api_schema(db):
-    with test_connection_kept():
+    with database_connection_kept():
         return schemathesis.from_wsgi(
             "/api/v1/schema/",
             application,
@@ -76,7 +76,7 @@ def partner_headers(personas):
     ],
 )
 def test_the_partner_api_honours_its_schema(case, partner_headers):
-    with test_connection_kept():
+    with database_connection_kept():
         response = case.call_wsgi(headers=partner_headers)
     # Authentication is proved route by route in tests/scaling_ops/test_api_walk.py; schemathesis'
     # ignored-auth check cannot take away a key given as a header here.
