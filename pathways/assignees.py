@@ -36,17 +36,16 @@ class Directory:
     case_owners: Callable[[list[int]], dict[int, str]] | None = None
 
 
+def _write_members():
+    return Membership.objects.filter(role__in=WRITE_ROLES).select_related("user")
+
+
 def _members(site_ids: list[int]) -> list[Assignee]:
-    memberships = Membership.objects.filter(role__in=WRITE_ROLES).select_related("user")
-    return [_member(m) for m in memberships.order_by("user__username")]
+    return [_member(m) for m in _write_members().order_by("user__username")]
 
 
 def _find_member(user_id: int) -> Assignee | None:
-    membership = (
-        Membership.objects.filter(role__in=WRITE_ROLES, user_id=user_id)
-        .select_related("user")
-        .first()
-    )
+    membership = _write_members().filter(user_id=user_id).first()
     return _member(membership) if membership else None
 
 

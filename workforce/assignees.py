@@ -16,9 +16,13 @@ def _in_post():
     )
 
 
+def _staff_key(staff_id: int) -> str:
+    return f"staff:{staff_id}"
+
+
 def _assignee(staff: StaffMember) -> Assignee:
     return Assignee(
-        key=f"staff:{staff.pk}",
+        key=_staff_key(staff.pk),
         name=f"{staff.name} ({staff.get_role_display()})",
         group=f"Staff at {staff.site.name}",
         site_ids=frozenset({staff.site_id}),
@@ -37,7 +41,7 @@ def staff_find(staff_id: int) -> Assignee | None:
 
 def case_practitioners(case_ids: list[int]) -> dict[int, str]:
     return {
-        case_id: f"staff:{practitioner_id}"
+        case_id: _staff_key(practitioner_id)
         for case_id, practitioner_id in CaseAssignment.objects.filter(
             case_id__in=case_ids, ended_at__isnull=True
         ).values_list("case_id", "practitioner_id")
