@@ -23,7 +23,7 @@ def postgres():
 
 def _race(monkeypatch, senders, payloads):
     """Runs each sender's post in its own thread (own connection); every thread waits, after
-    its duplicate check and before its insert, until all have got that far."""
+    validating its batch and before its insert, until all have got that far."""
     barrier = threading.Barrier(len(senders), timeout=20)
     real_insert = ingest._insert_new
 
