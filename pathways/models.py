@@ -1,6 +1,8 @@
 """Pathways: versioned models of care, the cases that follow them, their events, and the
 exception items the daily engine raises against them."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -278,6 +280,16 @@ class ExceptionReport(TenantModel):
     item_count = models.PositiveIntegerField(default=0)
     case_count = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
+    # What the computation read, so the next day's can start from this one: only cases changed
+    # since (events or case edits after ``started_at``, events past ``last_event_pk``) or with
+    # an obligation falling due in the day are evaluated again; the rest carry their lines over.
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_event_pk = models.BigIntegerField(null=True, blank=True)
+    definitions_digest = models.CharField(max_length=64, blank=True)
+    incremental = models.BooleanField(
+        default=False, help_text="Built on the previous day's report rather than every case."
+    )
+    cases_evaluated = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-date"]
@@ -287,6 +299,16 @@ class ExceptionReport(TenantModel):
 
     def __str__(self) -> str:
         return f"Exception report {self.date}"
+
+    @property
+    def evaluation(self) -> str:
+        """How much was evaluated, for the queue's "computed at" line and the command."""
+        if self.incremental:
+            return (
+                f"{self.cases_evaluated} changed cases evaluated, the rest carried over from "
+                f"{self.date - timedelta(days=1):%Y-%m-%d}"
+            )
+        return f"all {self.cases_evaluated} cases evaluated"
 
 
 class ExceptionItem(TenantModel):

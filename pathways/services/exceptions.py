@@ -6,22 +6,32 @@ Cases and their events are read in bounded chunks of case ids straight into pand
 result is persisted set-based inside one transaction per report: exception items are upserted by
 their natural key (case, obligation) without touching their triage state, and the day's report
 lines are replaced, so re-running a day gives the identical report.
+
+A day's report is built on the previous day's when that one records what it read (its start,
+the last event id it saw and a digest of the definitions it applied). A case's report can only
+differ from the day before if something about it changed since then (an event arrived or was
+dated in the day, the case was edited) or one of its obligations fell due in the day (its anchor
+lies ``within_hours`` before the day); only those cases are evaluated again, the rest carry
+their standing lines (overdue, incomplete) over with one INSERT ... SELECT. Late completions of
+the previous day drop out, as they would on a full evaluation. Without a usable previous report,
+or with ``full=True``, every case is evaluated.
 """
 
 import hashlib
+import json
 import time as monotonic_clock
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Case as SqlCase
-from django.db.models import F, JSONField, Value, When
+from django.db.models import Count, F, JSONField, Max, Q, Value, When
 from django.utils import timezone
 
 from pathways import engine
-from pathways.definitions import PathwayDefinition
+from pathways.definitions import REFERRAL_ANCHOR, PathwayDefinition
 from pathways.models import (
     Case,
     CaseEvent,
@@ -52,6 +62,10 @@ Progress = Callable[[int, int], None]
 # Kinds that stand until something arrives: they close automatically when it does.
 UNMET_KINDS = (ExceptionKind.OVERDUE_STEP, ExceptionKind.MISSED_ESCALATION)
 FIGURE_FIELDS = ["kind", "anchor_at", "due_at", "completed_at", "last_reported_on", "updated_at"]
+# A partner request stamps received_at when it starts and commits within seconds; events it
+# committed after a computation had read the table are found by looking back this far.
+SETTLE = timedelta(minutes=10)
+CHANGED_CASES = "exception_report_changed_cases"
 CLOSING_FIELDS = [*FIGURE_FIELDS, "status", "note", "closed_automatically"]
 
 
@@ -69,8 +83,11 @@ def exception_report_compute(
     date: date,
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
+    full: bool = False,
 ) -> ExceptionReport:
-    """Computes and persists the exception report of ``organization`` for its local ``date``."""
+    """Computes and persists the exception report of ``organization`` for its local ``date``,
+    built on the previous day's report where it can be (see the module docstring) unless
+    ``full``."""
     started = monotonic_clock.monotonic()
     bound = tenancy.bound_organization_id()
     if bound is not None and bound != organization.pk:
@@ -89,30 +106,169 @@ def exception_report_compute(
             now=timezone.now(),
             definitions=version_definitions(),
         )
-        total = Case.objects.filter(referral_at__lte=day_end).count()
+        digest = definitions_digest(run.definitions)
         with transaction.atomic():
             _lock_organization(organization.pk)
+            previous = None if full else _previous_report(run, digest, day_start)
+            # Read before any case is: an event committed later has a larger id or, if its
+            # transaction began earlier, a received_at inside SETTLE of this start.
+            last_event_pk = CaseEvent.objects.aggregate(last=Max("pk"))["last"] or 0
             report, _ = ExceptionReport.objects.update_or_create(
-                date=date, defaults={"cutoff": day_end, "computed_at": run.now}
+                date=date,
+                defaults={
+                    "cutoff": day_end,
+                    "computed_at": run.now,
+                    "started_at": run.now,
+                    "last_event_pk": last_event_pk,
+                    "definitions_digest": digest,
+                    "incremental": previous is not None,
+                },
             )
             run.report = report
             ExceptionReportLine.objects.filter(report=report).delete()
+            if previous is None:
+                case_ids = None
+                total = Case.objects.filter(referral_at__lte=day_end).count()
+            else:
+                case_ids = _changed_case_ids(run, previous)
+                _carry_forward(run, previous, case_ids)
+                total = len(case_ids)
             done = 0
             if progress is not None:
                 progress(done, total)
-            for rows in _case_chunks(day_end, chunk_size):
+            for rows in _case_chunks(day_end, chunk_size, case_ids):
                 _persist_chunk(run, rows)
                 done += len(rows)
                 if progress is not None:
                     progress(done, total)
+            _mark_reported(run)
+            counts = ExceptionReportLine.objects.filter(report=report).aggregate(
+                items=Count("pk"), cases=Count("item__case_id", distinct=True)
+            )
             report.computed_at = timezone.now()
-            report.item_count = run.item_count
-            report.case_count = len(run.case_ids)
+            report.item_count = counts["items"]
+            report.case_count = counts["cases"]
+            report.cases_evaluated = done
             report.duration_ms = int((monotonic_clock.monotonic() - started) * 1000)
             report.save(
-                update_fields=["cutoff", "computed_at", "item_count", "case_count", "duration_ms"]
+                update_fields=[
+                    "computed_at",
+                    "item_count",
+                    "case_count",
+                    "cases_evaluated",
+                    "duration_ms",
+                ]
             )
     return report
+
+
+def definitions_digest(definitions: dict[int, PathwayDefinition]) -> str:
+    """A fingerprint of the definitions a report applied: a day can only be built on the
+    previous day's report if both applied the same."""
+    canonical = json.dumps(
+        {str(pk): definition.to_dict() for pk, definition in definitions.items()}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _previous_report(run: "_Run", digest: str, day_start: datetime) -> ExceptionReport | None:
+    """The previous day's report if this one can be built on it: it recorded what it read, it
+    applied the same definitions and its cutoff is this day's start (the time zone held)."""
+    previous = ExceptionReport.objects.filter(date=run.date - timedelta(days=1)).first()
+    if (
+        previous is None
+        or previous.started_at is None
+        or previous.last_event_pk is None
+        or previous.definitions_digest != digest
+        or previous.cutoff != day_start
+    ):
+        return None
+    return previous
+
+
+def _carry_forward(run: "_Run", previous: ExceptionReport, changed: list[int]) -> None:
+    """Copies the previous day's standing lines (overdue and incomplete: the ones without a
+    completion) of the unchanged cases into this report in one statement. The changed case ids
+    go into a temporary table for it: a list parameter of that size is not portable."""
+    quote = connection.ops.quote_name
+    lines, items = (quote(model._meta.db_table) for model in (ExceptionReportLine, ExceptionItem))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CHANGED_CASES}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {CHANGED_CASES} (case_id bigint PRIMARY KEY)")
+        for start in range(0, len(changed), BATCH_SIZE):
+            part = changed[start : start + BATCH_SIZE]
+            cursor.execute(
+                f"INSERT INTO {CHANGED_CASES} (case_id) VALUES "  # noqa: S608
+                + ", ".join(["(%s)"] * len(part)),
+                part,
+            )
+        cursor.execute(
+            f"INSERT INTO {lines} (organization_id, report_id, item_id, kind, due_at, completed_at)"  # noqa: S608
+            f" SELECT line.organization_id, %s, line.item_id, line.kind, line.due_at,"
+            f" line.completed_at FROM {lines} line JOIN {items} item ON item.id = line.item_id"
+            f" WHERE line.report_id = %s AND line.completed_at IS NULL AND NOT EXISTS"
+            f" (SELECT 1 FROM {CHANGED_CASES} changed WHERE changed.case_id = item.case_id)",
+            [run.report.pk, previous.pk],
+        )
+        cursor.execute(f"DROP TABLE {CHANGED_CASES}")
+
+
+def _changed_case_ids(run: "_Run", previous: ExceptionReport) -> list[int]:
+    """The cases whose report can differ from the previous day's: events dated in the day or
+    stored since the previous report read the table, cases edited since, and cases with an
+    obligation that may fall due in the day (an anchor ``within_hours`` before it; tiers are
+    ignored, so this is a superset). Two queries."""
+    since, cutoff = run.day_start.to_pydatetime(), run.day_end.to_pydatetime()
+    settled = previous.started_at - SETTLE
+    events = (
+        Q(occurred_at__gte=since, occurred_at__lte=cutoff)
+        | Q(pk__gt=previous.last_event_pk)
+        | Q(received_at__gte=settled)
+    )
+    cases = Q(updated_at__gte=settled)
+    for event_type, step_key, hours in _due_windows(run.definitions):
+        window = {
+            "__gte": since - timedelta(hours=hours),
+            "__lte": cutoff - timedelta(hours=hours),
+        }
+        if event_type is None:
+            cases |= Q(**{f"referral_at{bound}": at for bound, at in window.items()})
+        else:
+            anchored = {f"occurred_at{bound}": at for bound, at in window.items()}
+            if step_key:
+                anchored["step_key"] = step_key
+            events |= Q(type=event_type, **anchored)
+    changed = set(CaseEvent.objects.filter(events).values_list("case_id", flat=True).distinct())
+    changed.update(Case.objects.filter(cases, referral_at__lte=cutoff).values_list("pk", flat=True))
+    return sorted(changed)
+
+
+def _due_windows(definitions: dict[int, PathwayDefinition]) -> set[tuple[str | None, str, float]]:
+    """(anchoring event type or None for the referral, step key for step anchors, hours to
+    due) of every time standard and escalation rule."""
+    windows = set()
+    for definition in definitions.values():
+        for step in definition.steps:
+            for standard in step.time_standards:
+                if standard.anchor == REFERRAL_ANCHOR:
+                    windows.add((None, "", standard.within_hours))
+                elif standard.upstream_step is not None:
+                    windows.add(
+                        (EventType.STEP_COMPLETED, standard.upstream_step, standard.within_hours)
+                    )
+                else:
+                    windows.add((standard.anchor, "", standard.within_hours))
+        for rule in definition.escalation_rules:
+            windows.add((EventType.CONTACT_MISSED, "", rule.escalate_within_hours))
+    return windows
+
+
+def _mark_reported(run: "_Run") -> None:
+    """Every item on the day's report was last reported on the day (unless a later day's
+    report already has it): one UPDATE, no history row per standing item per day."""
+    ExceptionItem.objects.filter(lines__report=run.report, last_reported_on__lt=run.date).update(
+        last_reported_on=run.date
+    )
 
 
 @dataclass
@@ -125,8 +281,6 @@ class _Run:
     now: datetime
     definitions: dict[int, PathwayDefinition]
     report: ExceptionReport | None = None
-    item_count: int = 0
-    case_ids: set[int] = field(default_factory=set)
 
 
 def _lock_organization(organization_id: int) -> None:
@@ -150,17 +304,21 @@ def _advisory_key(organization_id: int) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-def _case_chunks(cutoff: datetime, chunk_size: int):
-    """Keyset pagination over case ids: each chunk is one bounded query, memory stays flat."""
+CASE_ROW = ("id", "version_id", "referral_at", "risk_tier", "site_id")
+
+
+def _case_chunks(cutoff: datetime, chunk_size: int, case_ids: list[int] | None):
+    """The cases referred by ``cutoff`` (only ``case_ids`` if given) in chunks of one bounded
+    query each: keyset pagination over every case, or slices of the given ids."""
+    referred = Case.objects.filter(referral_at__lte=cutoff).order_by("id").values_list(*CASE_ROW)
+    if case_ids is not None:
+        for start in range(0, len(case_ids), chunk_size):
+            rows = list(referred.filter(id__in=case_ids[start : start + chunk_size]))
+            if rows:
+                yield rows
+        return
     last_id = 0
-    while True:
-        rows = list(
-            Case.objects.filter(referral_at__lte=cutoff, id__gt=last_id)
-            .order_by("id")
-            .values_list("id", "version_id", "referral_at", "risk_tier", "site_id")[:chunk_size]
-        )
-        if not rows:
-            return
+    while rows := list(referred.filter(id__gt=last_id)[:chunk_size]):
         yield rows
         last_id = rows[-1][0]
 
@@ -212,7 +370,6 @@ def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
     new_items: list[ExceptionItem] = []
     refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
     closing: list[ExceptionItem] = []  # figures changed and closed automatically
-    touched: list[int] = []  # only last_reported_on moves on
     backdated: list[int] = []  # first reported earlier than we knew
     lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None]] = []
     reported = set()
@@ -245,9 +402,8 @@ def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
             # An older day recomputed after a newer one adds its line but never rolls the
             # item's figures back.
             if run.date >= item.last_reported_on:
-                _refresh(run, item, figures, refreshed, closing, touched)
+                _refresh(run, item, figures, refreshed, closing)
         lines.append((item, row.kind, figures["due_at"], figures["completed_at"]))
-        run.case_ids.add(key[0])
 
     stale = [
         item
@@ -260,7 +416,7 @@ def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
     if stale:
         closing.extend(_close_stale(run, stale, cases, events))
 
-    _write(run, new_items, refreshed, closing, touched, backdated)
+    _write(run, new_items, refreshed, closing, backdated)
     ExceptionReportLine.objects.bulk_create(
         [
             ExceptionReportLine(
@@ -275,15 +431,13 @@ def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
         ],
         batch_size=BATCH_SIZE,
     )
-    run.item_count += len(lines)
 
 
-def _refresh(run, item, figures, refreshed, closing, touched) -> None:
+def _refresh(run, item, figures, refreshed, closing) -> None:
+    """New figures (kept triage state) or an automatic close; an unchanged item only has its
+    last_reported_on moved on, for the whole report at once (``_mark_reported``)."""
     was_unmet = item.kind in UNMET_KINDS and item.completed_at is None
-    changed = any(getattr(item, name) != value for name, value in figures.items())
-    if not changed:
-        if item.last_reported_on < run.date:
-            touched.append(item.pk)
+    if all(getattr(item, name) == value for name, value in figures.items()):
         return
     for name, value in figures.items():
         setattr(item, name, value)
@@ -349,7 +503,7 @@ def _close_stale(run: _Run, stale: list[ExceptionItem], cases, events) -> list[E
     return closed
 
 
-def _write(run, new_items, refreshed, closing, touched, backdated) -> None:
+def _write(run, new_items, refreshed, closing, backdated) -> None:
     history = ExceptionItem.history
     if new_items:
         ExceptionItem.objects.bulk_create(new_items, batch_size=BATCH_SIZE)
@@ -370,11 +524,6 @@ def _write(run, new_items, refreshed, closing, touched, backdated) -> None:
     if refreshed or closing:
         history.bulk_history_create(
             refreshed + closing, batch_size=BATCH_SIZE, update=True, default_date=run.now
-        )
-    # Standing items only move their last_reported_on on: no history row per item per day.
-    for start in range(0, len(touched), BATCH_SIZE):
-        ExceptionItem.objects.filter(pk__in=touched[start : start + BATCH_SIZE]).update(
-            last_reported_on=run.date
         )
     for start in range(0, len(backdated), BATCH_SIZE):
         ExceptionItem.objects.filter(pk__in=backdated[start : start + BATCH_SIZE]).update(

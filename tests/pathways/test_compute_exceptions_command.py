@@ -39,7 +39,7 @@ def test_command_prints_the_summary_by_kind(personas, data):
     out, _ = run("--org", "acme", "--date", "2026-03-02")
     assert out.startswith(
         "acme 2026-03-02: 2 exceptions in 2 cases (Overdue step 1, Late step 1, "
-        "Missed escalation 0, Incomplete assessment 0); computed in "
+        "Missed escalation 0, Incomplete assessment 0); all 2 cases evaluated; computed in "
     )
     assert out.rstrip().endswith("ms")
     with tenancy.scope(personas.org):
@@ -60,6 +60,17 @@ def test_command_computes_a_range_of_dates(personas, data):
     ]
     with tenancy.scope(personas.org):
         assert ExceptionReport.objects.count() == 3
+
+
+def test_a_day_after_a_computed_day_says_what_it_carried_over_unless_full(personas, data):
+    run("--org", "acme", "--date", "2026-03-02", "--no-progress")
+    out, _ = run("--org", "acme", "--date", "2026-03-03", "--no-progress")
+    assert "; 2 changed cases evaluated, the rest carried over from 2026-03-02; computed" in out
+
+    out, _ = run("--org", "acme", "--date", "2026-03-03", "--no-progress", "--full")
+    assert "; all 2 cases evaluated; computed" in out
+    with tenancy.scope(personas.org):
+        assert not ExceptionReport.objects.get(date=DAY + timedelta(days=1)).incremental
 
 
 def test_unknown_organisation_is_a_clear_error(personas, data):
