@@ -106,11 +106,29 @@ class ExceptionPageSerializer(serializers.Serializer):
     results = ExceptionOutSerializer(many=True)
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _holds_nul(key) or _holds_nul(item):
+                return True
+    elif isinstance(value, list):
+        for item in value:
+            if _holds_nul(item):
+                return True
+    return False
+
+
 def _first_nul(value, path: str) -> str | None:
     """The path of the first string (or key) holding a NUL character, which PostgreSQL cannot
     store: ``[0].data.note`` for a batch item's data, ``site`` for a query parameter."""
     if isinstance(value, str):
         return path if "\x00" in value else None
+    # Naming every path of a 1000-event batch would cost more than the walk: name only those
+    # on the way to a NUL.
+    if not _holds_nul(value):
+        return None
     if isinstance(value, dict):
         named = (((f"{path}.{key}" if path else key), key, item) for key, item in value.items())
     elif isinstance(value, list):
