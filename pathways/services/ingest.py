@@ -246,7 +246,7 @@ def _case_update(case: Case, data: CaseInput, site_ids: frozenset[int]) -> Case:
 # --- events ----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     index: int
     event_id: str
@@ -471,15 +471,19 @@ COLUMNS = (
     "content_hash",
     "received_at",
 )
-# On PostgreSQL the batch travels as one JSON document unpacked by the server: a VALUES list of
-# 9,000 parameters costs about twice as much to send, parse and plan.
+# On PostgreSQL the batch travels as one JSON document of columns that the server unpacks: a
+# VALUES list of 9,000 parameters costs about twice as much to send, parse and plan.
 POSTGRES_INSERT = f"""
     INSERT INTO {CaseEvent._meta.db_table} ({", ".join(COLUMNS)})
-    SELECT %s, event_id, case_id, type, step_key, occurred_at, data, content_hash, %s
-    FROM jsonb_to_recordset(%s::jsonb) AS batch(
-        event_id varchar, case_id bigint, type varchar, step_key varchar,
-        occurred_at timestamptz, data jsonb, content_hash varchar
-    )
+    SELECT %s, item.event_id, item.case_id, item.type, item.step_key, item.occurred_at,
+        item.data, item.content_hash, %s
+    FROM jsonb_to_record(%s::jsonb) AS batch(
+        event_id varchar[], case_id bigint[], type varchar[], step_key varchar[],
+        occurred_at timestamptz[], data jsonb[], content_hash varchar[]
+    ), unnest(
+        batch.event_id, batch.case_id, batch.type, batch.step_key, batch.occurred_at,
+        batch.data, batch.content_hash
+    ) AS item(event_id, case_id, type, step_key, occurred_at, data, content_hash)
     ON CONFLICT (organization_id, event_id) DO NOTHING RETURNING event_id
 """
 
@@ -493,26 +497,23 @@ def _insert_new(events: list[_Event], organization_id: int, now: datetime) -> se
     events = sorted(events, key=lambda event: event.event_id)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_INSERT, [organization_id, now, _json_rows(events)])
+            cursor.execute(POSTGRES_INSERT, [organization_id, now, _json_columns(events)])
         else:
             cursor.execute(*_values_insert(events, organization_id, now))
         return {event_id for (event_id,) in cursor.fetchall()}
 
 
-def _json_rows(events: list[_Event]) -> str:
+def _json_columns(events: list[_Event]) -> str:
     return json.dumps(
-        [
-            {
-                "event_id": event.event_id,
-                "case_id": event.case_id,
-                "type": event.type,
-                "step_key": event.step,
-                "occurred_at": event.occurred_at.isoformat(),
-                "data": event.data,
-                "content_hash": event.content_hash,
-            }
-            for event in events
-        ]
+        {
+            "event_id": [event.event_id for event in events],
+            "case_id": [event.case_id for event in events],
+            "type": [event.type for event in events],
+            "step_key": [event.step for event in events],
+            "occurred_at": [event.occurred_at.isoformat() for event in events],
+            "data": [event.data for event in events],
+            "content_hash": [event.content_hash for event in events],
+        }
     )
 
 

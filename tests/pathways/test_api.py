@@ -1,6 +1,6 @@
 """The partner API as ../shared/API.md defines it: cases, events, exceptions."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -110,6 +110,24 @@ def test_a_single_event_is_created(case, north_key):
         "results": [{"id": "evt-1", "status": "created"}],
     }
     assert CaseEvent.dangerously_unscoped.get(event_id="evt-1").step_key == "intake"
+
+
+def test_a_stored_event_keeps_what_was_sent(case, north_key):
+    sent = event_payload(
+        occurred_at="2026-03-02T11:30:00.250000+01:30",
+        data={"complete": True, "note": "Überweisung ✓", "scores": [1, 2.5, None], "by": {"a": 1}},
+    )
+    assert north_key.post("/api/v1/events/", sent, format="json").status_code == 201
+    stored = CaseEvent.dangerously_unscoped.select_related("case").get(event_id="evt-1")
+    assert (stored.case.external_ref, stored.type, stored.step_key) == (
+        "C-1",
+        "step_completed",
+        "intake",
+    )
+    assert stored.occurred_at == datetime(2026, 3, 2, 10, 0, 0, 250000, tzinfo=UTC)
+    assert stored.data == sent["data"]
+    again = north_key.post("/api/v1/events/", sent, format="json")
+    assert again.json()["results"] == [{"id": "evt-1", "status": "duplicate"}]
 
 
 def test_replaying_a_batch_is_a_no_op_reported_as_duplicates(case, north_key):
