@@ -36,7 +36,7 @@ from assurance.services.metrics import (
     month_window,
 )
 from pathways import engine
-from pathways.models import Case, CaseEvent, EventType
+from pathways.models import Case, CaseEvent
 from pathways.services.exceptions import case_frames, version_definitions
 from scaling_ops import tenancy
 from scaling_ops.models import Organization, Site
@@ -175,7 +175,7 @@ def _chunks(queryset, chunk_size: int):
 
 def _frames(rows, cutoff) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Measures read the data of every kind of event (outcomes, assessments), not just the engine's.
-    cases, events = case_frames(rows, cutoff, data_types=EventType.values)
+    cases, events = case_frames(rows, cutoff)
     extra = pd.DataFrame(
         [row[4:] for row in rows],
         columns=["site_id", "language_need", "disability", "rurality", "housing"],

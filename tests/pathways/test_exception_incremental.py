@@ -207,3 +207,15 @@ def test_event_committed_after_the_previous_report_read_the_table_is_seen(person
     assert report.cases_evaluated == 1
     item = ExceptionItem.objects.get(case=case, step="intake")
     assert (item.kind, item.status, item.closed_automatically) == ("late_step", "resolved", True)
+
+
+def test_events_dated_after_the_cutoff_leave_the_case_carried(personas, version):
+    case = overdue_case(version, personas.north, "C1")
+    Case.objects.update(updated_at=at(DAY - timedelta(days=10)))
+    _compute(personas, DAY)
+    complete(case, "intake", at(DAY + timedelta(days=2), 10))  # stored now, counts later
+
+    report = _compute(personas, DAY + timedelta(days=1))
+
+    assert report.cases_evaluated == 0
+    assert {line[2] for line in lines_of(report)} == {"overdue_step"}
