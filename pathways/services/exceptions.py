@@ -526,14 +526,10 @@ def _write(run, new_items, refreshed, closing, backdated) -> None:
             default_change_reason=f"Raised by the exception report for {run.date}",
             default_date=run.now,
         )
-    if refreshed:
-        # Figures only: a supervisor's concurrent triage is never overwritten.
-        ExceptionItem.objects.bulk_update(refreshed, FIGURE_FIELDS, batch_size=BATCH_SIZE)
-    if closing:
-        # Only items still open are closed: a person's concurrent resolve or accept wins.
-        ExceptionItem.objects.filter(status__in=OPEN_STATUSES).bulk_update(
-            closing, CLOSING_FIELDS, batch_size=BATCH_SIZE
-        )
+    # Figures only: a supervisor's concurrent triage is never overwritten.
+    _update_each(run, refreshed, FIGURE_FIELDS)
+    # Only items still open are closed: a person's concurrent resolve or accept wins.
+    _update_each(run, closing, CLOSING_FIELDS, only_open=True)
     if refreshed or closing:
         history.bulk_history_create(
             refreshed + closing, batch_size=BATCH_SIZE, update=True, default_date=run.now
@@ -542,6 +538,31 @@ def _write(run, new_items, refreshed, closing, backdated) -> None:
         ExceptionItem.objects.filter(pk__in=backdated[start : start + BATCH_SIZE]).update(
             first_reported_on=run.date
         )
+
+
+def _update_each(run: _Run, items: list[ExceptionItem], fields: list[str], only_open=False) -> None:
+    """One parameterised UPDATE per item, sent with executemany. (``bulk_update`` builds a
+    CASE expression per item and field: about a millisecond of Python per item.)"""
+    if not items:
+        return
+    columns = [ExceptionItem._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
+    sql = (
+        f"UPDATE {quote(ExceptionItem._meta.db_table)} SET {assignments}"  # noqa: S608
+        " WHERE id = %s AND organization_id = %s"
+    )
+    scope = [run.organization_id]
+    if only_open:
+        sql += f" AND status IN ({', '.join(['%s'] * len(OPEN_STATUSES))})"
+        scope += list(OPEN_STATUSES)
+    rows = [
+        [column.get_db_prep_save(getattr(item, column.attname), connection) for column in columns]
+        + [item.pk, *scope]
+        for item in items
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def version_definitions() -> dict[int, PathwayDefinition]:
