@@ -9,7 +9,7 @@ from pathways.models import Case, CaseEvent
 from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.api_helpers import case_payload, event_payload, partner_client
-from tests.pathways.exception_helpers import DAY, build_version, overdue_case
+from tests.pathways.exception_helpers import DAY, at, build_version, make_case, overdue_case
 
 
 @pytest.fixture
@@ -249,6 +249,16 @@ def test_events_for_a_case_at_a_site_outside_the_key_are_item_errors(personas, v
     response = south_key.post("/api/v1/events/", event_payload(), format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "case"
+
+
+def test_a_case_ref_of_another_organisation_is_an_unknown_case(personas, north_key, case):
+    with tenancy.scope(personas.other_org):
+        make_case(build_version(), personas.other_site, "C-OTHER", at(DAY, 9))
+    response = north_key.post("/api/v1/events/", event_payload(case="C-OTHER"), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "case"
+    assert "Unknown case" in response.json()["errors"][0]["message"]
+    assert not CaseEvent.dangerously_unscoped.exists()
 
 
 def test_more_than_1000_events_are_refused_whole(case, north_key):
