@@ -219,3 +219,21 @@ def test_events_dated_after_the_cutoff_leave_the_case_carried(personas, version)
 
     assert report.cases_evaluated == 0
     assert {line[2] for line in lines_of(report)} == {"overdue_step"}
+
+
+def test_changed_figures_are_written_to_the_item_with_a_history_row(personas, version):
+    case = overdue_case(version, personas.north, "C1")
+    _compute(personas, DAY)
+    case.referral_at -= timedelta(hours=5)  # the partner corrects the referral time
+    case.save()
+
+    _compute(personas, DAY + timedelta(days=1))
+
+    item = ExceptionItem.objects.get(case=case)
+    assert item.due_at == case.referral_at + timedelta(hours=48)
+    latest = item.history.order_by("-history_date", "-history_id").first()
+    assert (latest.history_type, latest.due_at, latest.history_change_reason) == (
+        "~",
+        item.due_at,
+        "Exception report for 2026-03-03: Overdue step",
+    )
