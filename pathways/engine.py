@@ -96,6 +96,18 @@ def daily_report(
     """The exception report for the day [day_start, day_end), seen at the cutoff ``day_end``:
     obligations overdue then, obligations completed late during the day (a completion at
     exactly ``day_end`` belongs to the next day), and incomplete assessments standing then."""
+    return daily_report_and_obligations(cases, events, definitions, day_start, day_end)[0]
+
+
+def daily_report_and_obligations(
+    cases: pd.DataFrame,
+    events: pd.DataFrame,
+    definitions: Definitions,
+    day_start: pd.Timestamp,
+    day_end: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``daily_report`` and every obligation it was drawn from (``compute_obligations`` at
+    ``day_end``), for a caller that needs both without computing them twice."""
     day_start = _utc_instant(day_start)
     chunk = _prepare(cases, events, definitions, day_end)
     obligations = _obligations(chunk, definitions)
@@ -115,9 +127,10 @@ def daily_report(
     parts = [exceptions.assign(kind=kind), incomplete]
     parts = [_shaped(part, REPORT_COLUMNS) for part in parts if not part.empty]
     if not parts:
-        return _shaped(None, REPORT_COLUMNS)
+        return _shaped(None, REPORT_COLUMNS), obligations
     report = pd.concat(parts, ignore_index=True)
-    return _shaped(report.sort_values(["case_id", "obligation_key"]), REPORT_COLUMNS)
+    report = _shaped(report.sort_values(["case_id", "obligation_key"]), REPORT_COLUMNS)
+    return report, obligations
 
 
 def _obligations(chunk: _Chunk, definitions: Definitions) -> pd.DataFrame:

@@ -374,7 +374,9 @@ def _when(value) -> datetime | None:
 
 def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
     cases, events = case_frames(case_rows, run.day_end.to_pydatetime(), run.data_of)
-    report = engine.daily_report(cases, events, run.definitions, run.day_start, run.day_end)
+    report, obligations = engine.daily_report_and_obligations(
+        cases, events, run.definitions, run.day_start, run.day_end
+    )
     site_of = {row[0]: row[4] for row in case_rows}
     existing = {
         (item.case_id, item.obligation_key): item
@@ -427,7 +429,7 @@ def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
         and item.kind in (*UNMET_KINDS, ExceptionKind.INCOMPLETE_ASSESSMENT)
     ]
     if stale:
-        closing.extend(_close_stale(run, stale, cases, events))
+        closing.extend(_close_stale(run, stale, obligations))
 
     _write(run, new_items, refreshed, closing, backdated)
     ExceptionReportLine.objects.bulk_create(
@@ -476,26 +478,18 @@ def _local(run: _Run, value: datetime) -> str:
     return timezone.localtime(value, run.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _close_stale(run: _Run, stale: list[ExceptionItem], cases, events) -> list[ExceptionItem]:
+def _close_stale(run: _Run, stale: list[ExceptionItem], obligations) -> list[ExceptionItem]:
     """Open items missing from the day's report: an incomplete assessment whose complete one has
     arrived, or an overdue obligation completed (late) or voided by a closure at an earlier time
     than the day, which only arrived now. Anything else (the standard no longer applies after a
-    late tier change, say) is left for a person to triage."""
+    late tier change, say) is left for a person to triage. ``obligations``: the chunk's, at the
+    cutoff."""
     closed = []
-    unmet = [item for item in stale if item.kind in UNMET_KINDS]
-    status = {}
-    if unmet:
-        case_ids = {item.case_id for item in unmet}
-        obligations = engine.compute_obligations(
-            cases[cases["case_id"].isin(case_ids)],
-            events[events["case_id"].isin(case_ids)],
-            run.definitions,
-            run.day_end,
-        )
-        status = {
-            (int(row.case_id), row.obligation_key): row
-            for row in obligations.itertuples(index=False)
-        }
+    unmet = {item.case_id for item in stale if item.kind in UNMET_KINDS}
+    status = {
+        (int(row.case_id), row.obligation_key): row
+        for row in obligations[obligations["case_id"].isin(unmet)].itertuples(index=False)
+    }
     for item in stale:
         if item.kind == ExceptionKind.INCOMPLETE_ASSESSMENT:
             _close(run, item, "A complete assessment was recorded")
@@ -580,8 +574,8 @@ def _record_history(run: _Run, items, history_type: str, *, reason, only: Q | No
 
 
 def _update_each(run: _Run, items: list[ExceptionItem], fields: list[str], only_open=False) -> None:
-    """One parameterised UPDATE per item, sent with executemany. (``bulk_update`` builds a
-    CASE expression per item and field: about a millisecond of Python per item.)"""
+    """One parameterised UPDATE per item, sent in batches. (``bulk_update`` builds a CASE
+    expression per item and field: about a millisecond of Python per item.)"""
     if not items:
         return
     columns = [ExceptionItem._meta.get_field(name) for name in fields]
@@ -601,7 +595,13 @@ def _update_each(run: _Run, items: list[ExceptionItem], fields: list[str], only_
         for item in items
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_batch
+
+            # Pages of statements per round trip rather than one round trip per item.
+            execute_batch(cursor.cursor, sql, rows, page_size=BATCH_SIZE)
+        else:
+            cursor.executemany(sql, rows)
 
 
 def version_definitions() -> dict[int, PathwayDefinition]:
