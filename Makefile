@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
-	$(DEMO_ENV) $(MANAGE) migrate --noinput
-	$(DEMO_ENV) $(MANAGE) seed_demo
+demo: seed
 	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop)"
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
+
+seed: install
+	$(DEMO_ENV) $(MANAGE) migrate --noinput
+	$(DEMO_ENV) $(MANAGE) seed_demo
 
 serve: install
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000

@@ -265,7 +265,7 @@ def main():
         )
         figures.note(
             "cases evaluated by the daily run",
-            f"{report.cases_evaluated:,} of {len(case_ids):,} ({report.evaluation})",
+            f"{report.cases_evaluated:,} of {len(case_ids):,}",
         )
         figures.ratio(
             "full exception computation (every case evaluated, persisted)",

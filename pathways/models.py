@@ -305,8 +305,8 @@ class ExceptionReport(TenantModel):
         """How much was evaluated, for the queue's "computed at" line and the command."""
         if self.incremental:
             return (
-                f"{self.cases_evaluated} changed cases evaluated, the rest carried over from "
-                f"{self.date - timedelta(days=1):%Y-%m-%d}"
+                f"built on the {self.date - timedelta(days=1):%Y-%m-%d} report; "
+                f"{self.cases_evaluated} changed cases evaluated again"
             )
         return f"all {self.cases_evaluated} cases evaluated"
 

@@ -65,7 +65,7 @@ def test_command_computes_a_range_of_dates(personas, data):
 def test_a_day_after_a_computed_day_says_what_it_carried_over_unless_full(personas, data):
     run("--org", "acme", "--date", "2026-03-02", "--no-progress")
     out, _ = run("--org", "acme", "--date", "2026-03-03", "--no-progress")
-    assert "; 2 changed cases evaluated, the rest carried over from 2026-03-02; computed" in out
+    assert "; built on the 2026-03-02 report; 2 changed cases evaluated again; computed" in out
 
     out, _ = run("--org", "acme", "--date", "2026-03-03", "--no-progress", "--full")
     assert "; all 2 cases evaluated; computed" in out
