@@ -10,12 +10,9 @@ from assurance.models import (
     Incident,
 )
 from assurance.services import month_parse
+from scaling_ops.forms import site_choices
 
 ANSWER_CHOICES = [("", "—"), *AuditRecord.Answer.choices]
-
-
-def site_choices(sites, blank: str = "All my sites"):
-    return [("", blank)] + [(s.code, s.name) for s in sites]
 
 
 class SiteMonthFilter(forms.Form):

@@ -1,12 +1,9 @@
 from django import forms
 
 from learning.models import ChangeProposal, Deviation, ImprovementAction, LearningReview
+from scaling_ops.forms import site_choices
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-def site_choices(sites, blank: str = "All my sites"):
-    return [("", blank)] + [(s.code, s.name) for s in sites]
 
 
 def owner_choices(memberships):

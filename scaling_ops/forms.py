@@ -4,6 +4,11 @@ from django.contrib.auth import get_user_model
 from scaling_ops.models import Role, Site
 
 
+def site_choices(sites, blank: str = "All my sites") -> list[tuple[str, str]]:
+    """A site filter's choices: blank for every site the member sees, then each site by code."""
+    return [("", blank)] + [(site.code, site.name) for site in sites]
+
+
 class SiteForm(forms.Form):
     code = forms.SlugField(max_length=40, help_text="Short code partners use, e.g. north.")
     name = forms.CharField(max_length=200)

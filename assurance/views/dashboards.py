@@ -13,7 +13,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from assurance import analysis, charts, reports, selectors
-from assurance.forms import DriftResponseForm, site_choices
+from assurance.forms import DriftResponseForm
 from assurance.models import DriftSignal
 from assurance.services import (
     STANDARD_RESPONSE,
@@ -23,6 +23,7 @@ from assurance.services import (
 )
 from assurance.services.metrics import PROCESS_MEASURES, month_add
 from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
+from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
 
 RUN_CHART_MEASURES = (*PROCESS_MEASURES, "audit_score", "adverse_outcome_rate")

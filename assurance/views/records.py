@@ -19,7 +19,6 @@ from assurance.forms import (
     IncidentForm,
     IncidentReviewForm,
     SiteMonthFilter,
-    site_choices,
 )
 from assurance.models import Incident
 from assurance.services import (
@@ -34,6 +33,7 @@ from assurance.services import (
 from assurance.services.records import known_step_keys
 from assurance.views.common import page_of, records_access
 from scaling_ops.access import site_for_member
+from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
 
 
