@@ -283,7 +283,6 @@ class ExceptionReport(TenantModel):
     # What the computation read, so the next day's can start from this one: only cases changed
     # since (events or case edits after ``started_at``, events past ``last_event_pk``) or with
     # an obligation falling due in the day are evaluated again; the rest carry their lines over.
-    started_at = models.DateTimeField(null=True, blank=True)
     last_event_pk = models.BigIntegerField(null=True, blank=True)
     definitions_digest = models.CharField(max_length=64, blank=True)
     incremental = models.BooleanField(
@@ -299,6 +298,12 @@ class ExceptionReport(TenantModel):
 
     def __str__(self) -> str:
         return f"Exception report {self.date}"
+
+    @property
+    def started_at(self):
+        """When the computation began reading: its end less its duration (a little early, as
+        the duration's clock starts first)."""
+        return self.computed_at - timedelta(milliseconds=self.duration_ms)
 
     @property
     def evaluation(self) -> str:

@@ -30,9 +30,4 @@ class Migration(migrations.Migration):
             name='last_event_pk',
             field=models.BigIntegerField(blank=True, null=True),
         ),
-        migrations.AddField(
-            model_name='exceptionreport',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
     ]

@@ -110,7 +110,7 @@ def exception_report_compute(
         digest = definitions_digest(run.definitions)
         with transaction.atomic():
             _lock_organization(organization.pk)
-            previous = None if full else _previous_report(run, digest, day_start)
+            previous = None if full else _previous_report(run, digest)
             # Read before any case is: an event committed later has a larger id or, if its
             # transaction began earlier, a received_at inside SETTLE of this start.
             last_event_pk = CaseEvent.objects.aggregate(last=Max("pk"))["last"] or 0
@@ -119,7 +119,6 @@ def exception_report_compute(
                 defaults={
                     "cutoff": day_end,
                     "computed_at": run.now,
-                    "started_at": run.now,
                     "last_event_pk": last_event_pk,
                     "definitions_digest": digest,
                     "incremental": previous is not None,
@@ -172,16 +171,15 @@ def definitions_digest(definitions: dict[int, PathwayDefinition]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _previous_report(run: "_Run", digest: str, day_start: datetime) -> ExceptionReport | None:
+def _previous_report(run: "_Run", digest: str) -> ExceptionReport | None:
     """The previous day's report if this one can be built on it: it recorded what it read, it
     applied the same definitions and its cutoff is this day's start (the time zone held)."""
     previous = ExceptionReport.objects.filter(date=run.date - timedelta(days=1)).first()
     if (
         previous is None
-        or previous.started_at is None
         or previous.last_event_pk is None
         or previous.definitions_digest != digest
-        or previous.cutoff != day_start
+        or previous.cutoff != run.day_start
     ):
         return None
     return previous
