@@ -255,7 +255,8 @@ def main():
         settle()
         with measured("exception report, the daily run") as daily:
             report = exception_report_compute(organization=organization, date=day)
-        bare = best_of(lambda: bare_overdue(organization, day))
+        bare_set = []  # the overdue count, kept from the timed runs for the report size line
+        bare = best_of(lambda: bare_set.append(bare_overdue(organization, day)))
         figures.ratio(
             "daily exception computation (persisted, all rules, built on the day before's)",
             daily["seconds"],
@@ -283,7 +284,7 @@ def main():
             "report size",
             f"{report.item_count:,} items over {report.case_count:,} cases; {overdue:,} overdue "
             f"steps ({previous.item_count:,} items the day before); the bare query's set: "
-            f"{bare_overdue(organization, day):,} (tiers and closures ignored)",
+            f"{bare_set[-1]:,} (tiers and closures ignored)",
         )
 
         # --- supervisor queue page and API list vs a bare values() page ---
