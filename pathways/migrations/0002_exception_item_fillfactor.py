@@ -17,6 +17,6 @@ def set_fillfactor(value: int):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("pathways", "0004_exception_report_basis")]
+    dependencies = [("pathways", "0001_initial")]
 
     operations = [migrations.RunPython(set_fillfactor(50), set_fillfactor(100))]
