@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -18,6 +20,12 @@ def _delete_demo_assurance(organization) -> None:
 class AssuranceConfig(AppConfig):
     name = "assurance"
     verbose_name = "Assurance"
+
+    def import_models(self) -> None:
+        # Contracts are a package of their own (assurance/contracts/); their models belong to
+        # this app and are registered with it here, not re-exported by assurance.models.
+        super().import_models()
+        import_module(f"{self.name}.contracts.models")
 
     def ready(self) -> None:
         from scaling_ops import demo, home, navigation

@@ -424,18 +424,3 @@ class DriftSignal(TenantModel):
 
     def __str__(self) -> str:
         return f"Drift {self.site.code} {self.month:%Y-%m} {self.measure} ({self.basis})"
-
-
-# Contracts (issue 6) live in their own module; importing them here registers them in the app.
-from assurance.models_contracts import (  # noqa: E402, F401
-    Contract,
-    ContractSite,
-    CorrectiveClause,
-    CorrectiveProcess,
-    FundedComponent,
-    PaymentBand,
-    PerformanceTerm,
-    Phase,
-    ProtectedComponent,
-    TermEvaluation,
-)

@@ -7,5 +7,5 @@ urlpatterns = [
     path("", include("assurance.views.snapshots")),
     path("", include("assurance.views.records")),
     path("", include("assurance.views.config")),
-    path("", include("assurance.views.contracts")),
+    path("", include("assurance.contracts.views")),
 ]

@@ -3,25 +3,25 @@
 
 
 def _seed_contracts(context) -> None:
-    from assurance.contract_demo import seed_contracts
+    from assurance.contracts.demo import seed_contracts
 
     seed_contracts(context)
 
 
 def _evaluate_after_snapshot(**kwargs) -> None:
-    from assurance.services.contracts import contracts_after_snapshot
+    from assurance.contracts.services import contracts_after_snapshot
 
     contracts_after_snapshot(**kwargs)
 
 
 def _adaptation_guard(site, pathway, step_key) -> list[str]:
-    from assurance.services.contracts import contract_adaptation_guard
+    from assurance.contracts.services import contract_adaptation_guard
 
     return contract_adaptation_guard(site, pathway, step_key)
 
 
 def _retire_guard(version) -> list[str]:
-    from assurance.services.contracts import contract_retire_guard
+    from assurance.contracts.services import contract_retire_guard
 
     return contract_retire_guard(version)
 
@@ -47,7 +47,7 @@ def register_contracts() -> None:
 def contract_cards(request, membership) -> list[dict]:
     from django.urls import reverse
 
-    from assurance import selectors_contracts as selectors
+    from assurance.contracts import selectors
     from scaling_ops.home import card
 
     contracts = selectors.contracts_for(membership)

@@ -5,7 +5,8 @@ threshold (the lines step when a site's phase changes)."""
 import plotly.graph_objects as go
 
 from assurance.charts import PALETTE, Chart, _chart
-from assurance.models import MetricDefinition, TermEvaluation
+from assurance.contracts.models import TermEvaluation
+from assurance.models import MetricDefinition
 
 STATUS_COLOURS = {
     TermEvaluation.Status.MET: "#2f855a",

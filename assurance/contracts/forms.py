@@ -3,17 +3,17 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from assurance.models import (
+from assurance.contracts.models import (
     Contract,
     ContractSite,
     CorrectiveClause,
     CorrectiveProcess,
     FundedComponent,
-    MetricDefinition,
     PaymentBand,
     PerformanceTerm,
     ProtectedComponent,
 )
+from assurance.models import MetricDefinition
 from pathways.models import Pathway, PathwayVersion, Step
 from scaling_ops.models import Membership, Role, Site
 

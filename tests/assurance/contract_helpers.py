@@ -4,9 +4,7 @@ written directly as rows (the figures a computed month would hold)."""
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from assurance.models import AssuranceSnapshot, SnapshotValue
-from assurance.services import metric_definitions_ensure
-from assurance.services.contracts import (
+from assurance.contracts.services import (
     contract_save,
     contract_site_save,
     corrective_clause_save,
@@ -14,6 +12,8 @@ from assurance.services.contracts import (
     performance_term_save,
     protected_component_save,
 )
+from assurance.models import AssuranceSnapshot, SnapshotValue
+from assurance.services import metric_definitions_ensure
 from pathways.models import Pathway
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)

@@ -9,15 +9,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from assurance.models import CorrectiveProcess, TermEvaluation
-from assurance.selectors_contracts import payment_statement
-from assurance.services import improvement_action_providers
-from assurance.services.contracts import (
+from assurance.contracts.models import CorrectiveProcess, TermEvaluation
+from assurance.contracts.selectors import payment_statement
+from assurance.contracts.services import (
     contract_site_save,
     contract_terms_evaluate,
     corrective_process_update,
     performance_term_save,
 )
+from assurance.services import improvement_action_providers
 from pathways.models import Case, CaseEvent, Pathway, PathwayVersion, SiteAdaptation
 from pathways.services.versions import (
     pathway_version_retire,
@@ -295,7 +295,7 @@ def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists
         "assurance.services.records.improvement_action_providers", [provider], raising=True
     )
     monkeypatch.setattr(
-        "assurance.services.contracts.improvement_action_providers", [provider], raising=True
+        "assurance.contracts.services.corrective.improvement_action_providers", [provider], raising=True
     )
     make_contract(personas, mature_from={"north": JAN}, breaches=1)
     breach(personas, JAN)
@@ -307,7 +307,7 @@ def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists
 
 
 def test_without_a_provider_the_process_is_still_recorded(personas, tenant, monkeypatch):
-    monkeypatch.setattr("assurance.services.contracts.improvement_action_providers", [])
+    monkeypatch.setattr("assurance.contracts.services.corrective.improvement_action_providers", [])
     make_contract(personas, mature_from={"north": JAN}, breaches=1)
     breach(personas, JAN)
     assert CorrectiveProcess.objects.get().improvement_action_ref == ""
@@ -375,7 +375,7 @@ def test_the_statement_counts_activity_by_band_and_prices_it(
 
 
 def test_the_statement_adds_the_funded_components(personas, tenant):
-    from assurance.services.contracts import funded_component_save
+    from assurance.contracts.services import funded_component_save
 
     contract, _, _ = make_contract(personas)
     funded_component_save(

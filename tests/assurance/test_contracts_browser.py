@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from assurance.services.contracts import contract_terms_evaluate
+from assurance.contracts.services import contract_terms_evaluate
 from scaling_ops import tenancy
 from tests.assurance.contract_helpers import bands, make_contract
 from tests.browser.conftest import ARTIFACTS, chromium, log_in, page  # noqa: F401

@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from assurance.models import Contract, ContractSite, CorrectiveProcess, PerformanceTerm
+from assurance.contracts.models import Contract, ContractSite, CorrectiveProcess, PerformanceTerm
+from assurance.contracts.services import contract_terms_evaluate
 from assurance.services import metric_definitions_ensure
-from assurance.services.contracts import contract_terms_evaluate
 from pathways.models import Case
 from scaling_ops import tenancy
 from tests.assurance.contract_helpers import bands, make_contract, snapshot

@@ -89,33 +89,69 @@ def valid_completions(day: date) -> dict[int, set[int]]:
     return valid
 
 
+@dataclass
+class _Roster:
+    """Who is in post on the day, their teams and the standards that apply to them: what every
+    check reads, loaded once."""
+
+    day: date
+    staff: list
+    teams: dict
+    standards: Standards
+
+    @property
+    def caseload(self) -> list:
+        return [s for s in self.staff if s.role in CASELOAD_ROLES]
+
+    def standard_of(self, person) -> WorkforceStandard:
+        team = self.teams.get(person.team_id)
+        return self.standards.for_pathway(team.pathway_id if team else None)
+
+    def team_members(self) -> dict[int, list]:
+        members = defaultdict(list)
+        for person in self.caseload:
+            if person.team_id in self.teams:
+                members[person.team_id].append(person)
+        return members
+
+
 def check_results(*, day: date, site_ids=None) -> list[Result]:
     staff_qs = staff_in_post(day)
     teams_qs = Team.objects.all()
     if site_ids is not None:
         staff_qs = staff_qs.filter(site_id__in=site_ids)
         teams_qs = teams_qs.filter(site_id__in=site_ids)
-    staff = list(staff_qs)
-    teams = {team.pk: team for team in teams_qs}
-    standards = Standards()
-    results: list[Result] = []
-    caseload = [s for s in staff if s.role in CASELOAD_ROLES]
+    roster = _Roster(
+        day=day,
+        staff=list(staff_qs),
+        teams={team.pk: team for team in teams_qs},
+        standards=Standards(),
+    )
+    return [
+        *_supervision_results(roster),
+        *_skill_mix_results(roster),
+        *_span_results(roster),
+        *_training_results(roster),
+        *_onboarding_results(roster),
+    ]
 
-    def standard_of(person) -> WorkforceStandard:
-        team = teams.get(person.team_id)
-        return standards.for_pathway(team.pathway_id if team else None)
 
-    # Supervision overdue: caseload holders in a team.
+def _supervision_results(roster: _Roster) -> list[Result]:
+    """Supervision overdue: caseload holders, against their standard's interval."""
+    caseload = roster.caseload
     last_session = dict(
-        SupervisionSession.objects.filter(held_on__lte=day, staff__in=[s.pk for s in caseload])
+        SupervisionSession.objects.filter(
+            held_on__lte=roster.day, staff__in=[s.pk for s in caseload]
+        )
         .values("staff_id")
         .annotate(last=Max("held_on"))
         .values_list("staff_id", "last")
     )
+    results = []
     for person in caseload:
-        interval = standard_of(person).supervision_interval_days
+        interval = roster.standard_of(person).supervision_interval_days
         since = last_session.get(person.pk) or person.start_date
-        days = (day - since).days
+        days = (roster.day - since).days
         results.append(
             Result(
                 person.site_id, CheckKind.SUPERVISION_OVERDUE, f"staff:{person.pk}", person.name,
@@ -125,20 +161,18 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
                 days, interval,
             )
         )  # fmt: skip
+    return results
 
-    # Skill mix per team and span per supervisor.
-    members = defaultdict(list)
-    for person in caseload:
-        if person.team_id in teams:
-            members[person.team_id].append(person)
-    span = defaultdict(list)
-    for team in teams.values():
+
+def _skill_mix_results(roster: _Roster) -> list[Result]:
+    """Skill mix per team: the share of experienced caseload holders against the minimum."""
+    members = roster.team_members()
+    results = []
+    for team in roster.teams.values():
         people = members.get(team.pk, [])
-        if team.supervisor_id:
-            span[team.supervisor_id].append(team)
         if not people:
             continue
-        minimum = standards.for_pathway(team.pathway_id).min_experienced_share
+        minimum = roster.standards.for_pathway(team.pathway_id).min_experienced_share
         experienced = sum(1 for p in people if p.is_experienced)
         share = experienced / len(people)
         results.append(
@@ -149,14 +183,25 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
                 round(share, 4), minimum,
             )
         )  # fmt: skip
-    supervisors = {s.pk: s for s in staff}
+    return results
+
+
+def _span_results(roster: _Roster) -> list[Result]:
+    """Span per supervisor in post: practitioners across the teams they lead."""
+    members = roster.team_members()
+    span = defaultdict(list)
+    for team in roster.teams.values():
+        if team.supervisor_id:
+            span[team.supervisor_id].append(team)
+    supervisors = {s.pk: s for s in roster.staff}
+    results = []
     for supervisor_id, led in span.items():
         supervisor = supervisors.get(supervisor_id)
         if supervisor is None:  # not in post on the day
             continue
         count = sum(len(members.get(team.pk, [])) for team in led)
         maximum = min(
-            standards.for_pathway(t.pathway_id).max_practitioners_per_supervisor for t in led
+            roster.standards.for_pathway(t.pathway_id).max_practitioners_per_supervisor for t in led
         )
         results.append(
             Result(
@@ -167,13 +212,17 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
                 count, maximum,
             )
         )  # fmt: skip
+    return results
 
-    # Core training, once past the onboarding window.
+
+def _training_results(roster: _Roster) -> list[Result]:
+    """Core training valid, once a person is past the onboarding window."""
     core = {m.pk: m for m in TrainingModule.objects.filter(kind=TrainingModule.Kind.CORE)}
-    valid = valid_completions(day)
-    for person in staff:
-        window = standard_of(person).onboarding_days
-        if not core or (day - person.start_date).days <= window:
+    valid = valid_completions(roster.day)
+    results = []
+    for person in roster.staff:
+        window = roster.standard_of(person).onboarding_days
+        if not core or (roster.day - person.start_date).days <= window:
             continue
         missing = [core[pk].name for pk in sorted(core) if pk not in valid[person.pk]]
         results.append(
@@ -184,9 +233,13 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
                 len(missing), 0,
             )
         )  # fmt: skip
+    return results
 
-    # Onboarding behind: tasks due before the day and not done by it.
-    in_post = {s.pk: s for s in staff}
+
+def _onboarding_results(roster: _Roster) -> list[Result]:
+    """Onboarding behind: tasks due before the day and not done by it."""
+    day = roster.day
+    in_post = {s.pk: s for s in roster.staff}
     behind = defaultdict(list)
     with_plan = set()
     for staff_id, due_on, done_on, title in OnboardingTask.objects.filter(
@@ -195,6 +248,7 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
         with_plan.add(staff_id)
         if due_on < day and (done_on is None or done_on > day):
             behind[staff_id].append(title)
+    results = []
     for staff_id in sorted(with_plan):
         person = in_post[staff_id]
         late = behind.get(staff_id, [])

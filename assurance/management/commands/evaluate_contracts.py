@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
-from assurance.models import AssuranceSnapshot, CorrectiveProcess, TermEvaluation
+from assurance.contracts.models import CorrectiveProcess, TermEvaluation
+from assurance.contracts.services import contract_terms_evaluate
+from assurance.models import AssuranceSnapshot
 from assurance.services import month_parse
-from assurance.services.contracts import contract_terms_evaluate
 from scaling_ops import tenancy
 from scaling_ops.models import Organization
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from assurance.models import (
+from assurance.contracts.models import (
     Contract,
     ContractSite,
     CorrectiveClause,

@@ -12,9 +12,8 @@ Terms are evaluated month by month from the snapshots the assurance seeder compu
 from datetime import timedelta
 from decimal import Decimal
 
-from assurance.models import AssuranceSnapshot, CorrectiveProcess, TermEvaluation
-from assurance.services import metric_definitions_ensure, month_add
-from assurance.services.contracts import (
+from assurance.contracts.models import CorrectiveProcess, TermEvaluation
+from assurance.contracts.services import (
     contract_save,
     contract_site_save,
     contract_terms_evaluate,
@@ -24,6 +23,8 @@ from assurance.services.contracts import (
     performance_term_save,
     protected_component_save,
 )
+from assurance.models import AssuranceSnapshot
+from assurance.services import metric_definitions_ensure, month_add
 from pathways.models import Pathway
 
 # clause, metric, implementation target/threshold, mature target/threshold

@@ -10,8 +10,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from assurance import selectors_contracts as selectors
-from assurance.contracts import charts
+from assurance.contracts import charts, selectors, services
 from assurance.contracts.forms import (
     PART_FORMS,
     PART_LABELS,
@@ -19,8 +18,7 @@ from assurance.contracts.forms import (
     ContractForm,
     CorrectiveProcessForm,
 )
-from assurance.models import CorrectiveProcess, Phase, TermEvaluation
-from assurance.services import contracts as services
+from assurance.contracts.models import CorrectiveProcess, Phase, TermEvaluation
 from assurance.services import improvement_action_providers, improvement_action_raise, month_parse
 from assurance.views.common import LEADS, fmt, page_of, this_month
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
