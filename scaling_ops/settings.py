@@ -137,6 +137,19 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
+# Uploaded evidence (scaling_ops/uploads.py): served only by views that check tenant and role,
+# so it must live where neither MEDIA_URL nor whitenoise's static roots can reach it.
+PRIVATE_MEDIA_ROOT = Path(envstr("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media"))).resolve()
+for _served in (MEDIA_ROOT, STATIC_ROOT, *STATICFILES_DIRS):
+    _served = Path(_served).resolve()
+    if _served == PRIVATE_MEDIA_ROOT or _served in PRIVATE_MEDIA_ROOT.parents:
+        raise ImproperlyConfigured(
+            f"PRIVATE_MEDIA_ROOT={PRIVATE_MEDIA_ROOT} is inside {_served}, which is served; "
+            "point it at a directory of its own."
+        )
+EVIDENCE_MAX_MB = envint("EVIDENCE_MAX_MB", "10")
+if EVIDENCE_MAX_MB < 1:
+    raise ImproperlyConfigured(f"EVIDENCE_MAX_MB={EVIDENCE_MAX_MB} must be 1 or more.")
 
 DEMO_TIME_ZONE = envstr("DEMO_TIME_ZONE", "Europe/London")
 try:
