@@ -9,6 +9,7 @@ from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
 from scaling_ops import tenancy
+from scaling_ops.login import SlowedAdminLoginForm
 from scaling_ops.models import Membership, Organization, PartnerKey, Site
 
 
@@ -81,3 +82,7 @@ class MembershipAdmin(UnscopedAdmin):
 class PartnerKeyAdmin(UnscopedAdmin):
     list_display = ["name", "organization", "prefix", "revoked_at", "last_used_at"]
     readonly_fields = ["prefix", "secret_hash", "last_used_at"]
+
+
+# The admin's log-in is slowed per account like the site's (scaling_ops/login.py).
+admin.site.login_form = SlowedAdminLoginForm

@@ -108,12 +108,25 @@ LOGOUT_REDIRECT_URL = "login"
 # Guardian's anonymous user is not needed: anonymous visitors never reach tenant data.
 ANONYMOUS_USER_NAME = None
 
+# The number of reverse proxies in front of gunicorn, each appending to X-Forwarded-For: the
+# client's address is the entry that many from the right (0: the connecting address itself).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
+
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Locks are per (username, real client address), never the proxy's address.
+AXES_CLIENT_IP_CALLABLE = "scaling_ops.proxy.client_address"
+# Per account, from every address together: after this many failures each further attempt waits
+# 2, 4, 8 ... seconds, up to the cap, instead of a lock someone else could impose
+# (scaling_ops/login.py). Failures are forgotten after the axes cool-off without one.
+LOGIN_SLOWDOWN_AFTER = AXES_FAILURE_LIMIT
+LOGIN_SLOWDOWN_MAX_SECONDS = 60
 
 # A change reason is user text (an override reason, a review title): a text column, not
 # simple-history's 100-character default, so a long one is kept whole instead of a 500.
@@ -137,6 +150,19 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
+# Uploaded evidence (scaling_ops/uploads.py): served only by views that check tenant and role,
+# so it must live where neither MEDIA_URL nor whitenoise's static roots can reach it.
+PRIVATE_MEDIA_ROOT = Path(envstr("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media"))).resolve()
+for _served in (MEDIA_ROOT, STATIC_ROOT, *STATICFILES_DIRS):
+    _served = Path(_served).resolve()
+    if _served == PRIVATE_MEDIA_ROOT or _served in PRIVATE_MEDIA_ROOT.parents:
+        raise ImproperlyConfigured(
+            f"PRIVATE_MEDIA_ROOT={PRIVATE_MEDIA_ROOT} is inside {_served}, which is served; "
+            "point it at a directory of its own."
+        )
+EVIDENCE_MAX_MB = envint("EVIDENCE_MAX_MB", "10")
+if EVIDENCE_MAX_MB < 1:
+    raise ImproperlyConfigured(f"EVIDENCE_MAX_MB={EVIDENCE_MAX_MB} must be 1 or more.")
 
 DEMO_TIME_ZONE = envstr("DEMO_TIME_ZONE", "Europe/London")
 try:

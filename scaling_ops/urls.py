@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from scaling_ops import views
+from scaling_ops.login import SlowedLoginView
 
 org_patterns = [
     path("", include("scaling_ops.org_urls")),
@@ -18,7 +19,7 @@ org_patterns = [
 
 urlpatterns = [
     path("", views.root, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SlowedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("o/<slug:org>/", include(org_patterns)),

@@ -2,6 +2,8 @@
 supervision and reproducible case-review samples, training and onboarding, the daily workforce
 integrity checks, and site launch readiness."""
 
+import os
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,6 +13,8 @@ from simple_history.models import HistoricalRecords
 from pathways.models import Case, Pathway
 from scaling_ops.models import Site
 from scaling_ops.tenancy import TenantModel
+from scaling_ops.uploads import KINDS as UPLOAD_KINDS
+from scaling_ops.uploads import private_storage, private_upload_name
 
 USER = settings.AUTH_USER_MODEL
 
@@ -458,6 +462,15 @@ class ChecklistItem(TenantModel):
         ]
 
 
+def evidence_upload_to(instance, filename: str) -> str:
+    """A random name in the organisation's folder; only the (allow-listed) extension is kept."""
+    extension = os.path.splitext(filename)[1].lower()
+    return private_upload_name(
+        folder=f"readiness/{instance.organization_id}",
+        extension=extension if extension in UPLOAD_KINDS else "",
+    )
+
+
 class ReadinessAttestation(TenantModel):
     """A sign-off of an attested item at a site, keyed by the item's key so it carries across
     checklist versions. Withdrawn sign-offs stay listed in the history."""
@@ -465,7 +478,11 @@ class ReadinessAttestation(TenantModel):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     item_key = models.SlugField(max_length=60)
     evidence = models.TextField()
-    evidence_file = models.FileField(upload_to="readiness/%Y/%m/", blank=True)
+    # Private: no URL serves it; ``readiness_evidence`` hands it to those who may see readiness.
+    evidence_file = models.FileField(
+        upload_to=evidence_upload_to, storage=private_storage, blank=True, max_length=200
+    )
+    evidence_file_name = models.CharField(max_length=200, blank=True)
     attested_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     attested_at = models.DateTimeField()
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -247,3 +247,8 @@ def readiness_history(*, site: Site) -> list[dict]:
         events.append({"at": decision.decided_at, "who": decision.by, "what": what,
                        "item": str(decision.template or ""), "text": text})  # fmt: skip
     return sorted(events, key=lambda e: e["at"], reverse=True)
+
+
+def readiness_evidence_get(*, site: Site, pk: int) -> ReadinessAttestation | None:
+    """A sign-off at ``site`` that carries a file (withdrawn ones too: they stay evidence)."""
+    return ReadinessAttestation.objects.filter(site=site, pk=pk).exclude(evidence_file="").first()

@@ -1,6 +1,7 @@
 """Login lockout (django-axes): by username and IP, after AXES_FAILURE_LIMIT (5) failures, even
 the right password is refused with the lockout page; a success before the limit starts the count
-again; other accounts and other addresses are not locked."""
+again; other accounts and other addresses are not locked (the account is only slowed for a few
+seconds elsewhere: tests/security/test_login_slowdown.py)."""
 
 import pytest
 from django.conf import settings
@@ -57,15 +58,19 @@ def test_a_success_before_the_limit_starts_the_count_again(sam):
     assert attempt(client, "sam", PASSWORD).status_code == 302
 
 
-def test_the_lockout_is_per_username_and_address(personas, sam):
+def test_the_lockout_is_per_username_and_address(personas, sam, clock):
     personas.admin.set_password(PASSWORD)
     personas.admin.save()
     client = Client()
     fail(client, "sam", settings.AXES_FAILURE_LIMIT)
     assert attempt(client, "sam", PASSWORD).status_code == 429
-    # Another account from the same address, and the same account from elsewhere, still work.
+    # Another account from the same address, and the same account from elsewhere, still work:
+    # the account from elsewhere once its slow-down (seconds, not the lock's minutes) has passed.
     assert attempt(Client(), "alice", PASSWORD).status_code == 302
+    assert attempt(Client(), "sam", PASSWORD, ip="10.0.0.2").status_code == 429
+    clock.advance(2)
     assert attempt(Client(), "sam", PASSWORD, ip="10.0.0.2").status_code == 302
+    assert attempt(client, "sam", PASSWORD).status_code == 429  # the locked pair stays locked
 
 
 def test_an_unknown_username_is_locked_out_the_same_way(personas):

@@ -141,7 +141,7 @@ def test_an_org_admin_override_is_recorded_and_shown_in_the_history(personas, st
 
 
 def test_a_lead_signs_off_with_evidence_and_a_file(personas, staffed, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
     launching(personas)
     client = personas.client(personas.lead)
     client.post(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from pathways.models import PathwayVersion, SiteAdaptation
 from scaling_ops.models import PartnerKey, Role, Site
 from scaling_ops.services import site_change_status
+from scaling_ops.uploads import download_name, upload_check
 from workforce.models import (
     CASELOAD_ROLES,
     ChecklistItem,
@@ -328,10 +329,23 @@ def readiness_attest(
         attested_at=timezone.now(),
     )  # fmt: skip
     if evidence_file:
+        try:
+            upload_check(evidence_file)
+        except ValidationError as error:
+            raise ValidationError({"evidence_file": error.messages}) from None
+        # The stored name's extension is then the one that was checked.
+        evidence_file.name = row.evidence_file_name = download_name(evidence_file.name)
         row.evidence_file = evidence_file
     row._history_user = by
     row._change_reason = f"Signed off: {item.title}"
-    row.save()
+    try:
+        with transaction.atomic():
+            row.save()
+    except Exception:
+        # The file is written before the row; a row that did not commit leaves no file behind.
+        if row.evidence_file and row.evidence_file._committed:
+            row.evidence_file.delete(save=False)
+        raise
     return row
 
 

@@ -2,6 +2,7 @@
 progress, a site's checklist (blockers first) with sign-offs and their history, going live (or
 an org admin's recorded override), and the checklist template's versions."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role, Site
+from scaling_ops.uploads import ALLOWED_TYPES, private_file_response
 from scaling_ops.views_common import add_form_errors
 from workforce import selectors
 from workforce.forms import AttestForm, ChecklistVersionForm, GoLiveForm
@@ -41,17 +43,16 @@ def readiness_list(request, org):
     return render(request, "workforce/readiness_list.html", {"rows": rows, "template": template})
 
 
-@readiness_access
-def readiness_site(request, org, code):
-    site = site_for_member(request, code)
-    readiness = readiness_evaluate(site=site)
+def _readiness_page(request, site, *, attest_form=None, attest_key=None, status=200):
     return render(
         request,
         "workforce/readiness.html",
         {
             "site": site,
-            "readiness": readiness,
-            "attest_form": AttestForm(),
+            "readiness": readiness_evaluate(site=site),
+            # A refused sign-off comes back on its own item, with the text typed kept.
+            "attest_form": attest_form or AttestForm(),
+            "attest_key": attest_key,
             "go_live_form": GoLiveForm(),
             "history": selectors.readiness_history(site=site),
             # Status moves made anywhere (also the site page's override), with their reasons.
@@ -59,8 +60,16 @@ def readiness_site(request, org, code):
                 :30
             ],
             "is_admin": request.membership.role == Role.ORG_ADMIN,
+            "evidence_limit": f"{settings.EVIDENCE_MAX_MB} MB",
+            "evidence_types": ALLOWED_TYPES,
         },
+        status=status,
     )
+
+
+@readiness_access
+def readiness_site(request, org, code):
+    return _readiness_page(request, site_for_member(request, code))
 
 
 @require_POST
@@ -75,12 +84,28 @@ def readiness_attest_view(request, org, code, key):
                 evidence_file=form.cleaned_data.get("evidence_file"),
             )  # fmt: skip
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            add_form_errors(form, error)
         else:
             messages.success(request, "Signed off, with your evidence.")
-    else:
-        messages.error(request, "Describe the evidence before signing off.")
-    return redirect("readiness_site", org=org, code=code)
+            return redirect("readiness_site", org=org, code=code)
+    messages.error(request, "Not signed off: see the message on the item.")
+    return _readiness_page(request, site, attest_form=form, attest_key=key, status=400)
+
+
+@readiness_access
+def readiness_evidence(request, org, code, pk):
+    """A sign-off's evidence file, as a download, for those who may see the site's readiness
+    (leads and org admins of the site; commissioners and supervisors get 403, like every
+    readiness page; another site's lead 404)."""
+    site = site_for_member(request, code)
+    attestation = selectors.readiness_evidence_get(site=site, pk=pk)
+    if attestation is None or not attestation.evidence_file.storage.exists(
+        attestation.evidence_file.name
+    ):
+        raise Http404("No such evidence file.")
+    return private_file_response(
+        file=attestation.evidence_file, filename=attestation.evidence_file_name or "evidence"
+    )
 
 
 @require_POST
@@ -168,6 +193,7 @@ urlpatterns = [
     path(
         "readiness/<slug:code>/attest/<slug:key>/", readiness_attest_view, name="readiness_attest"
     ),
+    path("readiness/<slug:code>/evidence/<int:pk>/", readiness_evidence, name="readiness_evidence"),
     path(
         "readiness/<slug:code>/withdraw/<int:pk>/",
         readiness_withdraw_view,
