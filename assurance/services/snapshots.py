@@ -20,6 +20,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from assurance import analysis, measures
+from assurance.extension_points import snapshot_computed
 from assurance.models import (
     AssuranceSettings,
     AssuranceSnapshot,
@@ -44,9 +45,6 @@ from scaling_ops.models import Organization, Site
 CHUNK_SIZE = 5000
 BATCH_SIZE = 2000
 Progress = Callable[[int, int], None]
-# Called after a month's snapshots are stored, inside the organisation's scope, with
-# (organization=, month=, snapshots=, now=): contracts evaluate their terms here.
-snapshot_computed_hooks: list[Callable[..., None]] = []
 CASE_VALUES = (
     "id",
     "version_id",
@@ -141,8 +139,13 @@ def assurance_snapshot_compute(
                 started=started,
             )
             drift_signals_update(month=month, snapshots=snapshots, settings=settings, now=now)
-        for hook in snapshot_computed_hooks:
-            hook(organization=organization, month=month, snapshots=snapshots, now=now)
+        snapshot_computed.send(
+            sender=AssuranceSnapshot,
+            organization=organization,
+            month=month,
+            snapshots=snapshots,
+            now=now,
+        )
     return snapshots
 
 
