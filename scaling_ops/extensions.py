@@ -49,7 +49,7 @@ class ExtensionPoint(Generic[T]):
     defined_by: str  # the app label that reads the point
     signature: str  # how each provider is called and what it returns
     doc: str = ""
-    _entries: list[_Entry[T]] = field(default_factory=list, repr=False)
+    _entries: list[_Entry[T]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _catalogue(self)
