@@ -71,12 +71,9 @@ def assurance_snapshot_compute(
     """Computes the organisation-local ``month`` and stores it as a new revision of each site's
     snapshot. A month still running is computed to date and marked partial."""
     started = monotonic_clock.monotonic()
-    bound = tenancy.bound_organization_id()
-    if bound is not None and bound != organization.pk:
-        raise tenancy.TenantNotBound(
-            f"Refusing to compute organisation {organization.pk}'s assurance inside the scope "
-            f"of organisation {bound}."
-        )
+    tenancy.refuse_another_organization(
+        organization.pk, doing=f"compute organisation {organization.pk}'s assurance"
+    )
     month = month.replace(day=1)
     now = now or timezone.now()
     start, end = month_window(organization=organization, month=month)
