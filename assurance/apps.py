@@ -28,22 +28,25 @@ class AssuranceConfig(AppConfig):
         import_module(f"{self.name}.contracts.models")
 
     def ready(self) -> None:
-        from scaling_ops import demo, home, navigation
-        from scaling_ops.models import Role
-
-        navigation.register("Assurance", "assurance_overview", Role.values, order=40)
-        navigation.register(
-            "Audits & incidents",
-            "assurance_audit_list",
-            [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR],
-            order=41,
+        from scaling_ops.demo import DemoSeeder
+        from scaling_ops.extension_points import (
+            demo_resetters,
+            demo_seeders,
+            home_cards,
+            navigation,
         )
-        home.register(assurance_cards, order=40)
-        # Before the pathway resetter (which deletes cases): resetters run in list order.
-        if _delete_demo_assurance not in demo.resetters:
-            demo.resetters.insert(0, _delete_demo_assurance)
-        demo.register(
-            "assurance: audits, incidents, baselines, snapshots", _seed_assurance, order=400
+        from scaling_ops.models import Role
+        from scaling_ops.navigation import NavItem
+
+        staff = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR]
+        navigation.register(NavItem("Assurance", "assurance_overview", Role.values), order=40)
+        navigation.register(NavItem("Audits & incidents", "assurance_audit_list", staff), order=41)
+        home_cards.register(assurance_cards, order=40)
+        # Before the workforce (200) and pathway (900) resetters, as the demo always ran them.
+        demo_resetters.register(_delete_demo_assurance, order=100)
+        demo_seeders.register(
+            DemoSeeder("assurance: audits, incidents, baselines, snapshots", _seed_assurance),
+            order=400,
         )
         from assurance.contracts import register_contracts
 

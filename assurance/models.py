@@ -5,14 +5,13 @@ Snapshots are evidence: a row is written once and never updated; a recompute of 
 month writes a new revision beside the old one."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from pathways.models import Case, RiskTier
 from scaling_ops.models import Site
-from scaling_ops.tenancy import TenantModel
+from scaling_ops.tenancy import TenantModel, WriteOnceModel
 
 DEFAULT_ADVERSE_OUTCOMES = ["ed_attendance", "readmission", "crisis_admission"]
 
@@ -105,23 +104,14 @@ class MetricDefinition(TenantModel):
         return self.name
 
 
-class ImmutableModel(TenantModel):
-    """Written once: an update through ``save`` is refused (recompute makes a new revision)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValidationError(
-                f"{self._meta.verbose_name} rows are immutable evidence; recompute to make a "
-                "new revision."
-            )
-        super().save(*args, **kwargs)
+# Snapshots are written once: a recompute makes a new revision instead.
+RECOMPUTE_INSTEAD = "{name} rows are immutable evidence; recompute to make a new revision."
 
 
-class AssuranceSnapshot(ImmutableModel):
+class AssuranceSnapshot(WriteOnceModel):
     """The figures of one site for one organisation-local month, as computed at ``computed_at``."""
+
+    rewrite_refusal = RECOMPUTE_INSTEAD
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     month = models.DateField(help_text="The first day of the month.")
@@ -153,9 +143,11 @@ class AssuranceSnapshot(ImmutableModel):
         return f"{self.site.code} {self.month:%Y-%m} r{self.revision}"
 
 
-class SnapshotValue(ImmutableModel):
+class SnapshotValue(WriteOnceModel):
     """One figure: measure x step x segment. ``step`` is blank for the measure as a whole;
     ``dimension`` "all" is the site's overall figure."""
+
+    rewrite_refusal = RECOMPUTE_INSTEAD
 
     snapshot = models.ForeignKey(AssuranceSnapshot, on_delete=models.CASCADE, related_name="values")
     measure = models.SlugField(max_length=60)

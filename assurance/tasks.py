@@ -1,28 +1,22 @@
 """Thin Celery tasks for assurance: load by id, call the service, retry on transient errors."""
 
-from datetime import date
+from datetime import date, datetime
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from assurance.models import AssuranceSnapshot
 from assurance.services import assurance_snapshot_compute, month_add, month_parse
-from scaling_ops.celery import TenantTask, enqueue
+from scaling_ops.beat import enqueue_where_due
+from scaling_ops.celery import enqueue, tenant_task
 from scaling_ops.models import Organization
 
+# A month's computation takes longer than a day's: its mark lasts longer.
 QUEUED_MARK_SECONDS = 6 * 60 * 60
 
 
-@shared_task(
-    base=TenantTask,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@tenant_task
 def compute_assurance_snapshot(
     *, organization_id: int, month: str, user_id: int | None = None, reason: str = ""
 ) -> dict:
@@ -36,17 +30,15 @@ def compute_assurance_snapshot(
 
 def assurance_snapshot_enqueue(
     *, organization: Organization, month: date, by=None, reason: str = ""
-) -> None:
-    """Queues the month once the surrounding transaction commits (at once in eager mode).
-    Raises ``QueueUnavailable`` when the broker cannot be reached."""
-    transaction.on_commit(
-        lambda: enqueue(
-            compute_assurance_snapshot,
-            organization_id=organization.pk,
-            month=month.strftime("%Y-%m"),
-            user_id=getattr(by, "pk", None),
-            reason=reason,
-        )
+) -> bool:
+    """Queues the month (see ``enqueue``: True when it has already run here). Raises
+    ``QueueUnavailable`` when the broker cannot be reached."""
+    return enqueue(
+        compute_assurance_snapshot,
+        organization_id=organization.pk,
+        month=month.strftime("%Y-%m"),
+        user_id=getattr(by, "pk", None),
+        reason=reason,
     )
 
 
@@ -54,20 +46,20 @@ def assurance_snapshot_enqueue(
 def compute_due_assurance_snapshots() -> list[str]:
     """Hourly (beat): each organisation whose last local month has ended without a snapshot
     gets that month queued, once."""
-    queued = []
-    now = timezone.now()
-    for organization in Organization.objects.all():
+
+    def due(organization: Organization, now: datetime) -> date | None:
         last_month = month_add(timezone.localdate(now, organization.zone).replace(day=1), -1)
         done = AssuranceSnapshot.dangerously_unscoped.filter(
             organization=organization, month=last_month, partial=False
         ).exists()
-        if done:
-            continue
-        mark = f"assurance:snapshot-queued:{organization.pk}:{last_month:%Y-%m}"
-        if not cache.add(mark, 1, timeout=QUEUED_MARK_SECONDS):
-            continue
-        assurance_snapshot_enqueue(
-            organization=organization, month=last_month, reason="Monthly assurance cycle"
-        )
-        queued.append(f"{organization.slug} {last_month:%Y-%m}")
-    return queued
+        return None if done else last_month
+
+    return enqueue_where_due(
+        due=due,
+        mark_prefix="assurance:snapshot-queued",
+        enqueue=lambda organization, month: assurance_snapshot_enqueue(
+            organization=organization, month=month, reason="Monthly assurance cycle"
+        ),
+        label=lambda month: f"{month:%Y-%m}",
+        mark_seconds=QUEUED_MARK_SECONDS,
+    )

@@ -24,21 +24,30 @@ class PathwaysConfig(AppConfig):
     name = "pathways"
 
     def ready(self) -> None:
-        from scaling_ops import demo, home, navigation
-        from scaling_ops.models import Role
-
-        navigation.register(
-            "Exceptions",
-            "exception_queue",
-            [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR],
-            order=10,
+        from pathways import assignees
+        from pathways.extension_points import assignee_directories
+        from scaling_ops.demo import DemoSeeder
+        from scaling_ops.extension_points import (
+            demo_resetters,
+            demo_seeders,
+            home_cards,
+            navigation,
         )
-        navigation.register("Pathways", "pathway_list", Role.values, order=60)
-        home.register(exception_cards, order=10)
-        demo.register("pathways", _seed_pathways, order=100)
-        if _delete_demo_cases not in demo.resetters:
-            demo.resetters.append(_delete_demo_cases)
-        demo.register("cases, events and daily reports", _seed_cases_and_reports, order=150)
+        from scaling_ops.models import Role
+        from scaling_ops.navigation import NavItem
+
+        staff = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR]
+        navigation.register(NavItem("Exceptions", "exception_queue", staff), order=10)
+        navigation.register(NavItem("Pathways", "pathway_list", Role.values), order=60)
+        home_cards.register(exception_cards, order=10)
+        # Members with a write role come first in the assign picker.
+        assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
+        demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)
+        demo_seeders.register(
+            DemoSeeder("cases, events and daily reports", _seed_cases_and_reports), order=150
+        )
+        # Last: the resetters of the apps above delete the rows that point at cases first.
+        demo_resetters.register(_delete_demo_cases, order=900)
 
 
 def exception_cards(request, membership) -> list[dict]:

@@ -1,9 +1,10 @@
 """Who an exception can be assigned to.
 
 Pathways knows the organisation's members with a write role (supervisors, implementation leads,
-org admins). Apps above it add their own people by registering a ``Directory`` in
-``AppConfig.ready`` (workforce adds each site's staff, and each case's current practitioner as
-the suggested assignee); pathways imports none of them.
+org admins). Apps above it add their own people by registering a ``Directory`` into
+``pathways.extension_points.assignee_directories`` (``key=`` its prefix) in ``AppConfig.ready``
+(workforce adds each site's staff, and each case's current practitioner as the suggested
+assignee); pathways imports none of them.
 
 An item keeps its assignee as text: a key such as ``user:5`` or ``staff:12`` and the name shown.
 So pathways holds no reference into the apps above it, and an item's history reads without
@@ -12,6 +13,7 @@ joins even after the person has left."""
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from pathways.extension_points import assignee_directories
 from scaling_ops.access import WRITE_ROLES
 from scaling_ops.models import Membership
 
@@ -61,23 +63,22 @@ def user_key(user) -> str:
     return f"user:{user.pk}"
 
 
-directories: list[Directory] = [Directory(prefix="user", people=_members, find=_find_member)]
-
-
-def register(directory: Directory) -> None:
-    """Adds (or replaces, by prefix) a directory; safe to call from ``ready()`` more than once."""
-    directories[:] = [d for d in directories if d.prefix != directory.prefix] + [directory]
+members = Directory(prefix="user", people=_members, find=_find_member)
 
 
 def assignees_for_sites(site_ids: Iterable[int]) -> list[Assignee]:
     """Everyone who may take exceptions at any of ``site_ids``, grouped in picker order."""
     site_ids = list(site_ids)
-    return [person for directory in directories for person in directory.people(site_ids)]
+    return [
+        person
+        for directory in assignee_directories.providers()
+        for person in directory.people(site_ids)
+    ]
 
 
 def assignee_find(key: str | None) -> Assignee | None:
     prefix, _, number = (key or "").partition(":")
-    directory = next((d for d in directories if d.prefix == prefix), None)
+    directory = next((d for d in assignee_directories.providers() if d.prefix == prefix), None)
     if directory is None or not number.isdigit():
         return None
     return directory.find(int(number))
@@ -86,7 +87,7 @@ def assignee_find(key: str | None) -> Assignee | None:
 def case_owner_keys(case_ids: Iterable[int]) -> dict[int, str]:
     case_ids = list(case_ids)
     owners: dict[int, str] = {}
-    for directory in directories:
+    for directory in assignee_directories.providers():
         if directory.case_owners is not None and case_ids:
             owners.update(directory.case_owners(case_ids))
     return owners

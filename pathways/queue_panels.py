@@ -1,18 +1,14 @@
 """Sections that apps above pathways add to the supervisor exception queue (pathways imports
-none of them). A panel is a callable ``(request, membership, sites) -> dict | None``; the dict
-names its ``template`` (included in the queue page with the dict as ``panel``) and whatever that
-template needs. Apps register panels in their ``AppConfig.ready``."""
+none of them). A panel is a callable ``(request, membership, sites) -> dict | None`` registered
+into ``pathways.extension_points.queue_panels``; the dict names its ``template`` (included in the
+queue page with the dict as ``panel``) and whatever that template needs."""
 
-from collections.abc import Callable
-
-QueuePanel = Callable[..., dict | None]
-queue_panels: list[QueuePanel] = []
-
-
-def register(panel: QueuePanel) -> None:
-    if panel not in queue_panels:
-        queue_panels.append(panel)
+from pathways.extension_points import queue_panels
 
 
 def panels_for(request, membership, sites) -> list[dict]:
-    return [result for panel in queue_panels if (result := panel(request, membership, sites))]
+    return [
+        result
+        for panel in queue_panels.providers()
+        if (result := panel(request, membership, sites))
+    ]

@@ -3,36 +3,25 @@
 from datetime import date as date_type
 
 from celery import shared_task
-from django.db import OperationalError, transaction
 
 from pathways.models import ExceptionReport
 from pathways.services.exceptions import exception_report_compute
 from scaling_ops.beat import yesterday_enqueue_where_due
-from scaling_ops.celery import TenantTask, enqueue
+from scaling_ops.celery import enqueue, tenant_task
 from scaling_ops.models import Organization
 
 
-@shared_task(
-    base=TenantTask,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@tenant_task
 def compute_exception_report(*, organization_id: int, date: str) -> dict:
     organization = Organization.objects.get(pk=organization_id)
     report = exception_report_compute(organization=organization, date=date_type.fromisoformat(date))
     return {"report": report.pk, "date": date, "items": report.item_count}
 
 
-def exception_report_enqueue(*, organization: Organization, date: date_type) -> None:
-    """Queues the report once the surrounding transaction commits (at once outside one, and run
-    at once in eager mode). Raises ``QueueUnavailable`` when the broker cannot be reached."""
-    transaction.on_commit(
-        lambda: enqueue(
-            compute_exception_report, organization_id=organization.pk, date=date.isoformat()
-        )
-    )
+def exception_report_enqueue(*, organization: Organization, date: date_type) -> bool:
+    """Queues the report (see ``enqueue``: True when it has already run here). Raises
+    ``QueueUnavailable`` when the broker cannot be reached."""
+    return enqueue(compute_exception_report, organization_id=organization.pk, date=date.isoformat())
 
 
 @shared_task

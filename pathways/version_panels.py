@@ -1,20 +1,17 @@
 """Panels a higher app adds to a pathway version's page (e.g. the change proposal, evidence and
 evaluation behind a version), so that pathways never imports the apps above it. A provider is
-registered in ``AppConfig.ready``, takes (request, version) and returns HTML (already escaped,
-e.g. from ``render_to_string``) or an empty string."""
-
-from collections.abc import Callable
+registered into ``pathways.extension_points.version_panels`` in ``AppConfig.ready``, takes
+(request, version) and returns HTML (already escaped, e.g. from ``render_to_string``) or an empty
+string."""
 
 from django.utils.safestring import SafeString, mark_safe
 
-VersionPanelProvider = Callable[..., str]
-_providers: list[VersionPanelProvider] = []
-
-
-def register(provider: VersionPanelProvider) -> None:
-    if provider not in _providers:
-        _providers.append(provider)
+from pathways.extension_points import version_panels
 
 
 def panels_for(request, version) -> list[SafeString]:
-    return [mark_safe(html) for provider in _providers if (html := provider(request, version))]
+    return [
+        mark_safe(html)
+        for provider in version_panels.providers()
+        if (html := provider(request, version))
+    ]

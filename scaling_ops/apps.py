@@ -6,12 +6,15 @@ class ScalingOpsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from scaling_ops import navigation
+        from scaling_ops.extension_points import home_cards, navigation
+        from scaling_ops.home import core_cards
         from scaling_ops.models import Role
+        from scaling_ops.navigation import NavItem
 
         everyone = Role.values
         leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]
-        navigation.register("Home", "org_home", everyone, order=0)
-        navigation.register("Sites", "site_list", leads, order=80)
-        navigation.register("Members", "membership_list", [Role.ORG_ADMIN], order=90)
-        navigation.register("Partner keys", "partner_key_list", [Role.ORG_ADMIN], order=91)
+        navigation.register(NavItem("Home", "org_home", everyone), order=0)
+        navigation.register(NavItem("Sites", "site_list", leads), order=80)
+        navigation.register(NavItem("Members", "membership_list", [Role.ORG_ADMIN]), order=90)
+        navigation.register(NavItem("Partner keys", "partner_key_list", [Role.ORG_ADMIN]), order=91)
+        home_cards.register(core_cards, order=90)

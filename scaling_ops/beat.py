@@ -1,7 +1,7 @@
 """Helpers of the beat tasks that queue per-organisation work once it falls due."""
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import Max
@@ -14,8 +14,38 @@ from scaling_ops.models import Organization
 QUEUED_MARK_SECONDS = 2 * 60 * 60
 
 
+def enqueue_where_due(
+    *,
+    due: Callable[[Organization, datetime], date | None],
+    mark_prefix: str,
+    enqueue: Callable[..., object],
+    label: Callable[[date], str] = date.isoformat,
+    mark_seconds: int = QUEUED_MARK_SECONDS,
+) -> list[str]:
+    """For each organisation, ``due(organization, now)`` names the period (a date) that has
+    fallen due, or None; each due period is queued by ``enqueue(organization=..., period)``
+    once while its mark lasts (so the beat ticks between queueing and finishing queue nothing
+    twice). Returns what was queued as ``"<slug> <label(period)>"``."""
+    queued = []
+    now = timezone.now()
+    for organization in Organization.objects.all():
+        period = due(organization, now)
+        if period is None:
+            continue
+        mark = f"{mark_prefix}:{organization.pk}:{label(period)}"
+        if not cache.add(mark, 1, timeout=mark_seconds):
+            continue
+        try:
+            enqueue(organization, period)
+        except Exception:
+            cache.delete(mark)  # not queued: the next beat tick may try again
+            raise
+        queued.append(f"{organization.slug} {label(period)}")
+    return queued
+
+
 def yesterday_enqueue_where_due(
-    *, model, mark_prefix: str, enqueue: Callable[..., None]
+    *, model, mark_prefix: str, enqueue: Callable[..., object]
 ) -> list[str]:
     """Each organisation whose local date has moved past the newest ``model.date`` it has gets
     yesterday queued by ``enqueue(organization=..., date=...)``, once; returns what was queued
@@ -25,19 +55,14 @@ def yesterday_enqueue_where_due(
         .annotate(last=Max("date"))
         .values_list("organization_id", "last")
     )
-    queued = []
-    now = timezone.now()
-    for organization in Organization.objects.all():
-        yesterday: date = timezone.localdate(now, organization.zone) - timedelta(days=1)
-        if last.get(organization.pk) is not None and last[organization.pk] >= yesterday:
-            continue
-        mark = f"{mark_prefix}:{organization.pk}:{yesterday.isoformat()}"
-        if not cache.add(mark, 1, timeout=QUEUED_MARK_SECONDS):
-            continue
-        try:
-            enqueue(organization=organization, date=yesterday)
-        except Exception:
-            cache.delete(mark)  # not queued: the next beat tick may try again
-            raise
-        queued.append(f"{organization.slug} {yesterday.isoformat()}")
-    return queued
+
+    def due(organization: Organization, now: datetime) -> date | None:
+        yesterday = timezone.localdate(now, organization.zone) - timedelta(days=1)
+        done = last.get(organization.pk) is not None and last[organization.pk] >= yesterday
+        return None if done else yesterday
+
+    return enqueue_where_due(
+        due=due,
+        mark_prefix=mark_prefix,
+        enqueue=lambda organization, day: enqueue(organization=organization, date=day),
+    )

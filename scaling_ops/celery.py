@@ -2,7 +2,9 @@
 
 import os
 
-from celery import Celery, Task
+from celery import Celery, Task, shared_task
+from celery.result import EagerResult
+from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
@@ -27,17 +29,40 @@ class TenantTask(Task):
             return super().__call__(*args, organization_id=organization_id, **kwargs)
 
 
+def tenant_task(function):
+    """Declares a per-organisation task (``TenantTask``): it runs with ``organization_id=``
+    bound, and a transient database error (a failover, a dropped connection) retries it with
+    backoff instead of losing the work."""
+    return shared_task(
+        base=TenantTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5
+    )(function)
+
+
 class QueueUnavailable(Exception):
     """The broker (Redis) could not be reached: the task was not queued and nothing changed."""
 
 
-def enqueue(task: Task, **kwargs) -> None:
-    """Sends ``task`` with keyword arguments, fire-and-forget (runs at once in eager mode).
+def enqueue(task: Task, **kwargs) -> bool:
+    """Sends ``task`` with keyword arguments once the surrounding transaction commits (at once
+    outside one), fire-and-forget. Returns True when the task has already run in this process
+    (eager mode, outside a transaction), so a caller can say "recomputed" rather than "queued".
 
-    No result is kept: nothing reads one, and a dead result store would hold the caller for
-    many seconds before failing. An unreachable broker raises ``QueueUnavailable`` after
-    Celery's short publish retry, so callers can say so instead of failing with a 500."""
-    try:
-        task.apply_async(kwargs=kwargs, ignore_result=True)
-    except BrokerError as error:
-        raise QueueUnavailable(f"The task queue is unavailable: {error}") from error
+    After the commit, so a worker never reads rows the request has not committed yet. No result
+    is kept: nothing reads one, and a dead result store would hold the caller for many seconds
+    before failing. An unreachable broker raises ``QueueUnavailable`` after Celery's short
+    publish retry, so callers can say so instead of failing with a 500."""
+    ran_inline = False
+
+    def send() -> None:
+        nonlocal ran_inline
+        try:
+            result = task.apply_async(kwargs=kwargs, ignore_result=True)
+        except BrokerError as error:
+            raise QueueUnavailable(f"The task queue is unavailable: {error}") from error
+        ran_inline = isinstance(result, EagerResult)
+
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(send)
+    else:
+        send()  # without asking the database: a sender with no connection open needs none
+    return ran_inline

@@ -1,5 +1,7 @@
-"""The demo organisation. Each app adds its data by registering a seeder in ``AppConfig.ready``;
-``manage.py seed_demo`` runs them in order inside the demo organisation's scope."""
+"""The demo organisation. Each app adds its data by registering a ``DemoSeeder`` into
+``scaling_ops.extension_points.demo_seeders`` in ``AppConfig.ready`` (and, when its rows protect
+others from cascading deletion, a resetter into ``demo_resetters``); ``manage.py seed_demo`` runs
+them in order inside the demo organisation's scope."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -7,6 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 
 from scaling_ops import services
+from scaling_ops.extension_points import demo_resetters, demo_seeders
 from scaling_ops.models import Organization, Role, Site
 
 DEMO_SLUG = "demo"
@@ -36,22 +39,14 @@ class DemoContext:
     extra: dict = field(default_factory=dict)
 
 
-Seeder = Callable[[DemoContext], None]
-_seeders: list[tuple[int, str, Seeder]] = []
+@dataclass(frozen=True)
+class DemoSeeder:
+    name: str  # what ``seed_demo`` says it is seeding
+    seed: Callable[[DemoContext], None]
 
 
-def register(name: str, seeder: Seeder, order: int = 100) -> None:
-    if all(existing_name != name for _, existing_name, _ in _seeders):
-        _seeders.append((order, name, seeder))
-
-
-# Callables (organization) -> None that clear rows an app protects from cascading deletion, run
-# before the demo organisation is rebuilt.
-resetters: list[Callable] = []
-
-
-def seeders() -> list[tuple[str, Seeder]]:
-    return [(name, seeder) for _, name, seeder in sorted(_seeders, key=lambda entry: entry[0])]
+def seeders() -> list[tuple[str, Callable[[DemoContext], None]]]:
+    return [(seeder.name, seeder.seed) for seeder in demo_seeders.providers()]
 
 
 def build_core(say: Callable[[str], None], time_zone: str) -> DemoContext:
@@ -59,7 +54,7 @@ def build_core(say: Callable[[str], None], time_zone: str) -> DemoContext:
 
     for existing in Organization.objects.filter(slug=DEMO_SLUG):
         with tenancy.scope(existing):
-            for reset in resetters:
+            for reset in demo_resetters.providers():
                 reset(existing)
         existing.delete()
     organization, _ = services.organization_create_or_update(

@@ -1,20 +1,11 @@
-"""The home page per role: cards that say what to do next. Apps register card providers in
-``AppConfig.ready``; a provider takes (request, membership) and returns a list of cards."""
-
-from collections.abc import Callable
+"""The home page per role: cards that say what to do next, from the providers registered in
+``scaling_ops.extension_points.home_cards``."""
 
 from django.urls import reverse
 
+from scaling_ops.extension_points import home_cards
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
-
-CardProvider = Callable[..., list[dict]]
-_providers: list[tuple[int, CardProvider]] = []
-
-
-def register(provider: CardProvider, order: int = 100) -> None:
-    if all(existing is not provider for _, existing in _providers):
-        _providers.append((order, provider))
 
 
 def card(
@@ -54,9 +45,6 @@ def core_cards(request, membership) -> list[dict]:
 
 def home_sections(request, membership) -> list[dict]:
     cards = []
-    for _, provider in sorted(_providers, key=lambda pair: pair[0]):
+    for provider in home_cards.providers():
         cards.extend(provider(request, membership))
     return cards
-
-
-register(core_cards, order=90)

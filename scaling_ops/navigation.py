@@ -1,33 +1,30 @@
-"""Role-aware navigation. Each app registers its entries in ``AppConfig.ready`` so the shell
-never imports the apps above it (DESIGN.md section 2: dependencies point one way)."""
+"""Role-aware navigation. Each app registers its entries into
+``scaling_ops.extension_points.navigation`` in ``AppConfig.ready`` so the shell never imports
+the apps above it (DESIGN.md section 2: dependencies point one way)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+
+from scaling_ops.extension_points import navigation
 
 
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url_name: str
-    roles: frozenset[str]
-    order: int = 100
+    roles: Iterable[str]  # kept as a frozenset, so equal entries are one entry
 
-
-_items: list[NavItem] = []
-
-
-def register(label: str, url_name: str, roles, order: int = 100) -> None:
-    item = NavItem(label, url_name, frozenset(roles), order)
-    if item not in _items:
-        _items.append(item)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.roles))
 
 
 def navigation_for(request, membership) -> list[dict]:
     if membership is None:
         return []
     entries = []
-    for item in sorted(_items, key=lambda i: i.order):
+    for item in navigation.providers():
         if membership.role not in item.roles:
             continue
         try:

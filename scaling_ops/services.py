@@ -10,6 +10,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from scaling_ops import tenancy
+from scaling_ops.extension_points import site_transition_guards
 from scaling_ops.models import Membership, Organization, PartnerKey, Role, Site
 
 User = get_user_model()
@@ -46,11 +47,6 @@ def site_create(*, code: str, name: str, region: str = "") -> Site:
     return site
 
 
-# Hooks a higher app registers to gate a lifecycle move (the launch-readiness gate). Each takes
-# (site, new_status) and returns a list of reasons to refuse; empty means allowed.
-site_transition_guards: list = []
-
-
 def site_change_status(*, site: Site, status: str, override_reason: str = "") -> Site:
     allowed = Site.TRANSITIONS.get(Site.Status(site.status), set())
     if status not in allowed:
@@ -58,7 +54,9 @@ def site_change_status(*, site: Site, status: str, override_reason: str = "") ->
         raise ValidationError(
             {"status": f"A {site.status} site cannot move to {status}; allowed: {names}."}
         )
-    blockers = [reason for guard in site_transition_guards for reason in guard(site, status)]
+    blockers = [
+        reason for guard in site_transition_guards.providers() for reason in guard(site, status)
+    ]
     if blockers and not override_reason:
         raise ValidationError({"status": blockers})
     site.status = status

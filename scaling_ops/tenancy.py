@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 _current_organization_id: ContextVar[int | None] = ContextVar(
@@ -34,6 +35,15 @@ def current_organization_id() -> int:
 
 def bound_organization_id() -> int | None:
     return _current_organization_id.get()
+
+
+def refuse_another_organization(organization_id: int, *, doing: str) -> None:
+    """Raises ``TenantNotBound`` when an organisation other than ``organization_id`` is bound:
+    work for one organisation started inside another's scope is a bug, never to be carried out
+    (``doing`` completes "Refusing to ...")."""
+    bound = bound_organization_id()
+    if bound is not None and bound != organization_id:
+        raise TenantNotBound(f"Refusing to {doing} inside the scope of organisation {bound}.")
 
 
 @contextmanager
@@ -83,9 +93,23 @@ class TenantModel(models.Model):
     def save(self, *args, **kwargs):
         if self.organization_id is None:
             self.organization_id = current_organization_id()
-        elif (bound := bound_organization_id()) is not None and bound != self.organization_id:
-            raise TenantNotBound(
-                f"Refusing to save a row of organisation {self.organization_id} "
-                f"inside the scope of organisation {bound}."
+        else:
+            refuse_another_organization(
+                self.organization_id, doing=f"save a row of organisation {self.organization_id}"
             )
+        super().save(*args, **kwargs)
+
+
+class WriteOnceModel(TenantModel):
+    """Evidence (a governed decision, a computed figure): written once, never changed.
+    ``rewrite_refusal`` says what to do instead; ``{name}`` is the model's verbose name."""
+
+    rewrite_refusal = "A recorded {name} cannot be changed."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(self.rewrite_refusal.format(name=self._meta.verbose_name))
         super().save(*args, **kwargs)

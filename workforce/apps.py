@@ -20,33 +20,39 @@ class WorkforceConfig(AppConfig):
     verbose_name = "Workforce"
 
     def ready(self) -> None:
-        from pathways import assignees, queue_panels
-        from pathways.services.exception_triage import triage_guards
-        from scaling_ops import demo, home, navigation, services
+        from pathways.extension_points import assignee_directories, queue_panels, triage_guards
+        from scaling_ops.demo import DemoSeeder
+        from scaling_ops.extension_points import (
+            demo_resetters,
+            demo_seeders,
+            home_cards,
+            navigation,
+            site_transition_guards,
+        )
         from scaling_ops.models import Role
+        from scaling_ops.navigation import NavItem
         from workforce.assignees import directory as staff_directory
         from workforce.services.authority import triage_accept_guard
         from workforce.services.readiness import readiness_gate
 
         staff_roles = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR]
-        navigation.register("Workforce", "workforce_overview", staff_roles, order=20)
-        navigation.register(
-            "Launch readiness",
-            "readiness_list",
-            [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD],
-            order=25,
-        )
-        home.register(workforce_cards, order=20)
+        leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]
+        navigation.register(NavItem("Workforce", "workforce_overview", staff_roles), order=20)
+        navigation.register(NavItem("Launch readiness", "readiness_list", leads), order=25)
+        home_cards.register(workforce_cards, order=20)
         queue_panels.register(workforce_queue_panel)
-        assignees.register(staff_directory)  # the queue's "assign" offers each site's staff
-        if triage_accept_guard not in triage_guards:
-            triage_guards.append(triage_accept_guard)
-        if readiness_gate not in services.site_transition_guards:
-            services.site_transition_guards.append(readiness_gate)
-        if _delete_demo_workforce not in demo.resetters:
-            demo.resetters.insert(0, _delete_demo_workforce)
-        demo.register("workforce: staff, teams, training, supervision, readiness", _seed_workforce,
-                      order=300)  # fmt: skip
+        # The queue's "assign" offers each site's staff after the organisation's members.
+        assignee_directories.register(staff_directory, key=staff_directory.prefix)
+        triage_guards.register(triage_accept_guard)
+        site_transition_guards.register(readiness_gate)
+        # Before the pathway resetter (order 900), which deletes the cases these rows point at.
+        demo_resetters.register(_delete_demo_workforce, order=200)
+        demo_seeders.register(
+            DemoSeeder(
+                "workforce: staff, teams, training, supervision, readiness", _seed_workforce
+            ),
+            order=300,
+        )
 
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:

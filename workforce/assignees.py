@@ -1,5 +1,5 @@
-"""The exception queue's practitioners: workforce registers this directory with
-``pathways.assignees`` so an exception can be assigned to the staff of its site, and the case's
+"""The exception queue's practitioners: workforce registers this directory into
+``pathways.extension_points.assignee_directories`` so an exception can be assigned to the staff of its site, and the case's
 current practitioner (its ``CaseAssignment``) is suggested first."""
 
 from django.db.models import Q

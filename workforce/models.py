@@ -5,30 +5,17 @@ integrity checks, and site launch readiness."""
 import os
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from pathways.models import Case, Pathway
 from scaling_ops.models import Site
-from scaling_ops.tenancy import TenantModel
+from scaling_ops.tenancy import TenantModel, WriteOnceModel
 from scaling_ops.uploads import KINDS as UPLOAD_KINDS
 from scaling_ops.uploads import private_storage, private_upload_name
 
 USER = settings.AUTH_USER_MODEL
-
-
-class AppendOnly(models.Model):
-    """Governed decisions are evidence: written once, never changed."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(f"A recorded {self._meta.verbose_name} cannot be changed.")
-        super().save(*args, **kwargs)
 
 
 class StaffRole(models.TextChoices):
@@ -183,7 +170,7 @@ class CaseAssignment(TenantModel):
         ]
 
 
-class CaseDecision(AppendOnly, TenantModel):
+class CaseDecision(WriteOnceModel):
     """A decision taken on a case under the decision-authority matrix (close, approve an
     escalation), with the authority it was taken under."""
 
@@ -496,7 +483,7 @@ class ReadinessAttestation(TenantModel):
         ordering = ["-attested_at"]
 
 
-class LaunchDecision(AppendOnly, TenantModel):
+class LaunchDecision(WriteOnceModel):
     """A go-live taken from the readiness page: with the checklist version, what was failing
     and, when an org admin overrode the gate, the reason."""
 

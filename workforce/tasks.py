@@ -3,34 +3,25 @@
 from datetime import date as date_type
 
 from celery import shared_task
-from django.db import OperationalError, transaction
 
 from scaling_ops.beat import yesterday_enqueue_where_due
-from scaling_ops.celery import TenantTask
+from scaling_ops.celery import enqueue, tenant_task
 from scaling_ops.models import Organization
 from workforce.models import WorkforceCheckRun
 from workforce.services.checks import workforce_checks_compute
 
 
-@shared_task(
-    base=TenantTask,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@tenant_task
 def compute_workforce_checks(*, organization_id: int, date: str) -> dict:
     organization = Organization.objects.get(pk=organization_id)
     run = workforce_checks_compute(organization=organization, date=date_type.fromisoformat(date))
     return {"run": run.pk, "date": date, "failing": run.failing}
 
 
-def workforce_checks_enqueue(*, organization: Organization, date: date_type) -> None:
-    transaction.on_commit(
-        lambda: compute_workforce_checks.delay(
-            organization_id=organization.pk, date=date.isoformat()
-        )
-    )
+def workforce_checks_enqueue(*, organization: Organization, date: date_type) -> bool:
+    """Queues the day's checks (see ``enqueue``: True when they have already run here). Raises
+    ``QueueUnavailable`` when the broker cannot be reached."""
+    return enqueue(compute_workforce_checks, organization_id=organization.pk, date=date.isoformat())
 
 
 @shared_task

@@ -8,10 +8,10 @@ def _seed_contracts(context) -> None:
     seed_contracts(context)
 
 
-def _evaluate_after_snapshot(**kwargs) -> None:
+def _evaluate_after_snapshot(sender, *, organization, month, snapshots, now, **kwargs) -> None:
     from assurance.contracts.services import contracts_after_snapshot
 
-    contracts_after_snapshot(**kwargs)
+    contracts_after_snapshot(organization=organization, month=month, snapshots=snapshots, now=now)
 
 
 def _adaptation_guard(site, pathway, step_key) -> list[str]:
@@ -27,21 +27,22 @@ def _retire_guard(version) -> list[str]:
 
 
 def register_contracts() -> None:
-    from assurance.services import snapshots
-    from pathways.services import versions
-    from scaling_ops import demo, home, navigation
+    from assurance.extension_points import snapshot_computed
+    from pathways.extension_points import adaptation_guards, version_retire_guards
+    from scaling_ops.demo import DemoSeeder
+    from scaling_ops.extension_points import demo_seeders, home_cards, navigation
     from scaling_ops.models import Role
+    from scaling_ops.navigation import NavItem
 
-    navigation.register("Contracts", "contract_list", Role.values, order=45)
-    home.register(contract_cards, order=45)
+    navigation.register(NavItem("Contracts", "contract_list", Role.values), order=45)
+    home_cards.register(contract_cards, order=45)
     # After the monthly snapshots (order 400): the demo contracts are evaluated from them.
-    demo.register("contracts: terms, bands, corrective clauses", _seed_contracts, order=450)
-    if _evaluate_after_snapshot not in snapshots.snapshot_computed_hooks:
-        snapshots.snapshot_computed_hooks.append(_evaluate_after_snapshot)
-    if _adaptation_guard not in versions.adaptation_guards:
-        versions.adaptation_guards.append(_adaptation_guard)
-    if _retire_guard not in versions.version_retire_guards:
-        versions.version_retire_guards.append(_retire_guard)
+    demo_seeders.register(
+        DemoSeeder("contracts: terms, bands, corrective clauses", _seed_contracts), order=450
+    )
+    snapshot_computed.connect(_evaluate_after_snapshot, dispatch_uid="contracts_after_snapshot")
+    adaptation_guards.register(_adaptation_guard)
+    version_retire_guards.register(_retire_guard)
 
 
 def contract_cards(request, membership) -> list[dict]:

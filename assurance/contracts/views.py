@@ -389,7 +389,7 @@ def process_detail(request, org, pk):
             "process": process,
             "form": form,
             "history": history,
-            "learning_installed": bool(improvement_action_providers),
+            "learning_installed": bool(improvement_action_providers.providers()),
         },
     )
 

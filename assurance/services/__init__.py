@@ -19,7 +19,6 @@ from assurance.services.records import (
     audit_sample_draw,
     improvement_action_providers,
     improvement_action_raise,
-    improvement_action_register,
     incident_create,
     incident_review,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "drift_signals_update",
     "improvement_action_providers",
     "improvement_action_raise",
-    "improvement_action_register",
     "incident_create",
     "incident_review",
     "metric_definitions_ensure",

@@ -3,7 +3,6 @@ improvement log."""
 
 import random
 import secrets
-from collections.abc import Callable
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from assurance.extension_points import improvement_action_providers
 from assurance.models import AuditRecord, AuditSample, DriftSignal, Incident
 from assurance.services.metrics import assurance_settings_get, month_window
 from pathways.models import Case, CaseEvent, Step
@@ -18,29 +18,19 @@ from scaling_ops.models import Site
 
 # --- improvement actions: the link point for the learning app --------------------------------
 
-# A provider takes ``source`` (an Incident or a DriftSignal) and ``by`` (the user), creates an
-# improvement action in the improvement log and returns its reference. The learning app registers
-# one in its AppConfig.ready; until then people record a reference by hand.
-ImprovementActionProvider = Callable[..., str]
-improvement_action_providers: list[ImprovementActionProvider] = []
-
-
-def improvement_action_register(provider: ImprovementActionProvider) -> None:
-    if provider not in improvement_action_providers:
-        improvement_action_providers.append(provider)
-
 
 def improvement_action_raise(*, source: Incident | DriftSignal, by) -> str:
     """Raises an improvement action from an incident or a drift signal through the registered
     provider and keeps its reference on the source."""
-    if not improvement_action_providers:
+    providers = improvement_action_providers.providers()
+    if not providers:
         raise ValidationError(
             "No improvement log is installed yet: record the reference of the action you "
             "opened elsewhere in the improvement action field."
         )
     if source.improvement_action_ref:
         raise ValidationError(f"Improvement action {source.improvement_action_ref} exists already.")
-    reference = improvement_action_providers[0](source=source, by=by)
+    reference = providers[0](source=source, by=by)
     source.improvement_action_ref = str(reference)[:100]
     source._history_user = by
     source._change_reason = "Improvement action raised"

@@ -20,6 +20,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from assurance import analysis, measures
+from assurance.extension_points import snapshot_computed
 from assurance.models import (
     AssuranceSettings,
     AssuranceSnapshot,
@@ -44,9 +45,6 @@ from scaling_ops.models import Organization, Site
 CHUNK_SIZE = 5000
 BATCH_SIZE = 2000
 Progress = Callable[[int, int], None]
-# Called after a month's snapshots are stored, inside the organisation's scope, with
-# (organization=, month=, snapshots=, now=): contracts evaluate their terms here.
-snapshot_computed_hooks: list[Callable[..., None]] = []
 CASE_VALUES = (
     "id",
     "version_id",
@@ -73,12 +71,9 @@ def assurance_snapshot_compute(
     """Computes the organisation-local ``month`` and stores it as a new revision of each site's
     snapshot. A month still running is computed to date and marked partial."""
     started = monotonic_clock.monotonic()
-    bound = tenancy.bound_organization_id()
-    if bound is not None and bound != organization.pk:
-        raise tenancy.TenantNotBound(
-            f"Refusing to compute organisation {organization.pk}'s assurance inside the scope "
-            f"of organisation {bound}."
-        )
+    tenancy.refuse_another_organization(
+        organization.pk, doing=f"compute organisation {organization.pk}'s assurance"
+    )
     month = month.replace(day=1)
     now = now or timezone.now()
     start, end = month_window(organization=organization, month=month)
@@ -141,8 +136,13 @@ def assurance_snapshot_compute(
                 started=started,
             )
             drift_signals_update(month=month, snapshots=snapshots, settings=settings, now=now)
-        for hook in snapshot_computed_hooks:
-            hook(organization=organization, month=month, snapshots=snapshots, now=now)
+        snapshot_computed.send(
+            sender=AssuranceSnapshot,
+            organization=organization,
+            month=month,
+            snapshots=snapshots,
+            now=now,
+        )
     return snapshots
 
 

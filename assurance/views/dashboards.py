@@ -384,7 +384,7 @@ def drift_detail(request, org, pk):
             "history": history,
             "standard_response": STANDARD_RESPONSE,
             "definitions": selectors.metric_definitions(),
-            "learning_installed": bool(improvement_action_providers),
+            "learning_installed": bool(improvement_action_providers.providers()),
         },
     )
 

@@ -235,7 +235,7 @@ def incident_detail(request, org, pk):
             "incident": incident,
             "form": form,
             "history": history,
-            "learning_installed": bool(improvement_action_providers),
+            "learning_installed": bool(improvement_action_providers.providers()),
         },
     )
 

@@ -191,6 +191,6 @@ def source_label_for(source) -> str:
 
 
 def assurance_improvement_action_provider(*, source, by) -> str:
-    """Registered with ``assurance.services.improvement_action_register``: the incident, drift
+    """Registered into ``assurance.extension_points.improvement_action_providers``: the incident, drift
     signal (or contract corrective action) keeps the reference; the action keeps the source."""
     return improvement_action_raise_from_source(source=source, by=by).reference

@@ -6,14 +6,14 @@ Triage writes only the triage fields (``status``, the assignee, ``note``) so tha
 overwrites the figures the daily computation maintains, and the computation never writes the
 triage fields except to close an item automatically (see ``pathways.services.exceptions``)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
 from pathways import assignees
+from pathways.extension_points import exception_items_triaged, triage_guards
 from pathways.models import ExceptionItem
 
 OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
@@ -26,16 +26,10 @@ class TriageAction:
     ACCEPT = "accept"
 
 
-# Hooks for the apps above pathways (they register in AppConfig.ready; pathways imports none).
-# A guard is (action, by, items) -> list of reasons to refuse, e.g. a decision-authority matrix.
-TriageGuard = Callable[[str, object, list[ExceptionItem]], list[str]]
-triage_guards: list[TriageGuard] = []
-# Sent after a triage change is committed, once per call: action, by, items (the changed ones).
-exception_items_triaged = Signal()
-
-
 def _check_guards(action: str, by, items: list[ExceptionItem]) -> None:
-    blockers = [reason for guard in triage_guards for reason in guard(action, by, items)]
+    blockers = [
+        reason for guard in triage_guards.providers() for reason in guard(action, by, items)
+    ]
     if blockers:
         raise ValidationError(blockers)
 

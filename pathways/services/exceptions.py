@@ -90,12 +90,9 @@ def exception_report_compute(
     built on the previous day's report where it can be (see the module docstring) unless
     ``full``."""
     started = monotonic_clock.monotonic()
-    bound = tenancy.bound_organization_id()
-    if bound is not None and bound != organization.pk:
-        raise tenancy.TenantNotBound(
-            f"Refusing to compute organisation {organization.pk}'s report inside the scope of "
-            f"organisation {bound}."
-        )
+    tenancy.refuse_another_organization(
+        organization.pk, doing=f"compute organisation {organization.pk}'s report"
+    )
     day_start, day_end = exception_report_window(organization=organization, date=date)
     with tenancy.scope(organization):
         run = _Run(

@@ -5,14 +5,13 @@ A version is a draft until it is activated; from then on it is immutable (its ro
 definition), and it retires when a newer version is activated. Cases stay pinned to the version
 they were referred on, so activation never touches them."""
 
-from collections.abc import Callable
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from pathways.definitions import DefinitionError, PathwayDefinition, ordered_tiers, parse_definition
+from pathways.extension_points import adaptation_guards, version_retire_guards
 from pathways.models import (
     EscalationRule,
     Pathway,
@@ -26,13 +25,6 @@ from scaling_ops.models import Site
 # Path segments under /o/<org>/pathways/ that are pages, not pathways: a pathway with one of
 # these slugs could never be opened.
 RESERVED_SLUGS = frozenset({"import"})
-
-# Hooks a higher app (contracts) registers to refuse an adaptation, like
-# scaling_ops.services.site_transition_guards. Each takes (site, pathway, step_key) and returns
-# a list of reasons to refuse; empty means allowed.
-adaptation_guards: list[Callable[[Site, Pathway, str], list[str]]] = []
-# The same for retiring a version: each takes the version and returns reasons to refuse.
-version_retire_guards: list[Callable[[PathwayVersion], list[str]]] = []
 
 
 def _record(instance, *, by, reason: str) -> None:
@@ -188,7 +180,7 @@ def pathway_version_retire(*, version: PathwayVersion, by=None) -> PathwayVersio
     locked = PathwayVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status == PathwayVersion.Status.RETIRED:
         raise ValidationError(f"{locked} is already retired.")
-    blockers = [reason for guard in version_retire_guards for reason in guard(locked)]
+    blockers = [reason for guard in version_retire_guards.providers() for reason in guard(locked)]
     if blockers:
         raise ValidationError(blockers)
     was = locked.get_status_display().lower()
@@ -238,7 +230,11 @@ def site_adaptation_propose(
             {name: "Say what is done differently and why the site needs it." for name in missing}
         )
     _active_step(pathway, step_key)
-    blockers = [reason for guard in adaptation_guards for reason in guard(site, pathway, step_key)]
+    blockers = [
+        reason
+        for guard in adaptation_guards.providers()
+        for reason in guard(site, pathway, step_key)
+    ]
     if blockers:
         raise ValidationError(blockers)
     adaptation = SiteAdaptation(
@@ -263,7 +259,7 @@ def site_adaptation_decide(*, adaptation: SiteAdaptation, approve: bool, by) -> 
         _active_step(locked.pathway, locked.step_key)
         blockers = [
             reason
-            for guard in adaptation_guards
+            for guard in adaptation_guards.providers()
             for reason in guard(locked.site, locked.pathway, locked.step_key)
         ]
         if blockers:

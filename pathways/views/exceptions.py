@@ -27,7 +27,6 @@ from pathways.services import exceptions as services
 from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
-from scaling_ops.celery import app as celery_app
 from scaling_ops.selectors import visible_sites
 
 QUEUE_ROLES = WRITE_ROLES
@@ -344,7 +343,7 @@ def exception_recompute(request, org):
         )
         return redirect(queue)
     try:
-        exception_report_enqueue(organization=request.organization, date=day)
+        ran_inline = exception_report_enqueue(organization=request.organization, date=day)
     except QueueUnavailable:
         messages.error(
             request,
@@ -352,7 +351,7 @@ def exception_recompute(request, org):
             "was changed; the report shown is the last one computed. Try again in a few minutes.",
         )
         return redirect(f"{queue}?date={day.isoformat()}")
-    if celery_app.conf.task_always_eager:
+    if ran_inline:
         report = selectors.exception_report_get(date=day)
         messages.success(
             request,

@@ -280,9 +280,7 @@ def test_each_site_has_its_own_breach_run(personas, tenant):
     assert list(CorrectiveProcess.objects.values_list("site__code", flat=True)) == ["north"]
 
 
-def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists(
-    personas, tenant, monkeypatch
-):
+def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists(personas, tenant):
     seen = {}
 
     def provider(*, source, by):
@@ -291,14 +289,9 @@ def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists
         )
         return "IA-42"
 
-    monkeypatch.setattr(
-        "assurance.services.records.improvement_action_providers", [provider], raising=True
-    )
-    monkeypatch.setattr(
-        "assurance.contracts.services.corrective.improvement_action_providers", [provider], raising=True
-    )
-    make_contract(personas, mature_from={"north": JAN}, breaches=1)
-    breach(personas, JAN)
+    with improvement_action_providers.overridden(provider):
+        make_contract(personas, mature_from={"north": JAN}, breaches=1)
+        breach(personas, JAN)
     process = CorrectiveProcess.objects.get()
     assert process.improvement_action_ref == "IA-42"
     assert seen["model"] == "correctiveprocess" and seen["pk"] == process.pk
@@ -306,12 +299,12 @@ def test_the_process_opens_an_improvement_action_when_a_learning_provider_exists
     assert "Timeliness compliance at North" in seen["text"]
 
 
-def test_without_a_provider_the_process_is_still_recorded(personas, tenant, monkeypatch):
-    monkeypatch.setattr("assurance.contracts.services.corrective.improvement_action_providers", [])
-    make_contract(personas, mature_from={"north": JAN}, breaches=1)
-    breach(personas, JAN)
+def test_without_a_provider_the_process_is_still_recorded(personas, tenant):
+    with improvement_action_providers.overridden():
+        make_contract(personas, mature_from={"north": JAN}, breaches=1)
+        breach(personas, JAN)
     assert CorrectiveProcess.objects.get().improvement_action_ref == ""
-    assert improvement_action_providers is not None
+    assert improvement_action_providers.providers()  # the learning app's, restored
 
 
 # --- payment bands -----------------------------------------------------------------------------

@@ -172,15 +172,17 @@ def test_the_reaudit_window_cannot_end_before_it_starts(personas, east):
         )  # fmt: skip
 
 
-def test_improvement_actions_wait_for_a_registered_provider(personas, east, monkeypatch):
-    # As if the learning app were not installed.
-    monkeypatch.setattr("assurance.services.records.improvement_action_providers", [])
+def test_improvement_actions_wait_for_a_registered_provider(personas, east):
     signal = drifted_in_june(personas, east)
-    with pytest.raises(ValidationError, match="No improvement log"):
+    # As if the learning app were not installed.
+    with (
+        improvement_action_providers.overridden(),
+        pytest.raises(ValidationError, match="No improvement log"),
+    ):
         improvement_action_raise(source=signal, by=personas.lead)
 
 
-def test_a_registered_provider_raises_the_improvement_action(personas, east, monkeypatch):
+def test_a_registered_provider_raises_the_improvement_action(personas, east):
     signal = drifted_in_june(personas, east)
     calls = []
 
@@ -188,9 +190,9 @@ def test_a_registered_provider_raises_the_improvement_action(personas, east, mon
         calls.append((source, by))
         return "IA-42"
 
-    monkeypatch.setattr("assurance.services.records.improvement_action_providers", [provider])
-    assert improvement_action_raise(source=signal, by=personas.lead) == "IA-42"
+    with improvement_action_providers.overridden(provider):
+        assert improvement_action_raise(source=signal, by=personas.lead) == "IA-42"
     signal.refresh_from_db()
     assert signal.improvement_action_ref == "IA-42"
     assert calls == [(signal, personas.lead)]
-    assert provider not in improvement_action_providers
+    assert provider not in improvement_action_providers.providers()

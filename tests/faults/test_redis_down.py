@@ -5,6 +5,8 @@ stopped Redis looks like to a client. Transactional tests, because in production
 in autocommit and the enqueue happens inside the view (inside a test transaction it would be
 deferred to a commit that never comes)."""
 
+from unittest.mock import patch
+
 import pytest
 from django.urls import reverse
 
@@ -19,6 +21,8 @@ from scaling_ops.celery import QueueUnavailable, enqueue
 from tests.assurance.helpers import MONTH, build_month
 from tests.faults.services import broker, closed_port
 from tests.pathways.exception_helpers import DAY, build_version, lines_of, overdue_case
+from workforce.models import WorkforceCheckRun
+from workforce.services.checks import workforce_checks_compute
 
 UNAVAILABLE = "the task queue is unavailable. Nothing was changed"
 
@@ -97,6 +101,26 @@ def test_assurance_recompute_with_the_broker_down_says_so_and_changes_nothing(pe
 
 
 @pytest.mark.django_db(transaction=True)
+def test_workforce_recompute_with_the_broker_down_says_so_and_changes_nothing(personas):
+    """It used ``.delay`` directly: the broker's error was a 500."""
+    with tenancy.scope(personas.org):
+        workforce_checks_compute(organization=personas.org, date=DAY)
+        before = set(WorkforceCheckRun.objects.values_list("pk", "date", "computed_at"))
+    assert before
+
+    client = personas.client(personas.supervisor)
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"):
+        response = client.post(reverse("workforce_recompute", kwargs={"org": "acme"}))
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "could not be queued: " + UNAVAILABLE in page.content.decode()
+    with tenancy.scope(personas.org):
+        after = set(WorkforceCheckRun.objects.values_list("pk", "date", "computed_at"))
+    assert after == before
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_the_broker_back_the_same_button_works(personas):
     """The failure leaves nothing stuck: once the queue is back, Recompute runs as usual."""
     with tenancy.scope(personas.org):
@@ -155,5 +179,23 @@ def test_a_beat_enqueue_that_fails_is_tried_again_on_the_next_tick(personas):
         enqueue=lambda **kwargs: queued.append(kwargs["organization"].slug),
     )
     # The organisation whose enqueue failed is queued on the next tick, not held for hours.
+    assert personas.org.slug in queued
+    assert len(done) == len(queued)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_monthly_beat_that_fails_to_enqueue_tries_again_on_the_next_tick(personas):
+    """The monthly beat had its own loop that kept the month marked as queued for six hours
+    after a failed enqueue; it now shares the daily beats' loop."""
+    from assurance.tasks import compute_due_assurance_snapshots
+
+    with broker(f"redis://127.0.0.1:{closed_port()}/0"), pytest.raises(QueueUnavailable):
+        compute_due_assurance_snapshots()
+    queued = []
+    with patch(
+        "assurance.tasks.assurance_snapshot_enqueue",
+        lambda **kwargs: queued.append(kwargs["organization"].slug),
+    ):
+        done = compute_due_assurance_snapshots()
     assert personas.org.slug in queued
     assert len(done) == len(queued)

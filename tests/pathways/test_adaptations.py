@@ -4,8 +4,8 @@ decided once, and every move keeps its history."""
 import pytest
 from django.core.exceptions import ValidationError
 
+from pathways.extension_points import adaptation_guards
 from pathways.models import Pathway, SiteAdaptation
-from pathways.services import versions as services
 from pathways.services.versions import (
     pathway_version_activate,
     site_adaptation_decide,
@@ -78,24 +78,23 @@ def test_a_proposal_needs_what_and_why(personas, pathway):
     assert set(caught.value.message_dict) == {"what", "why"}
 
 
-def test_registered_adaptation_guards_can_refuse_a_proposal(personas, pathway, monkeypatch):
+def test_registered_adaptation_guards_can_refuse_a_proposal(personas, pathway):
     calls = []
 
     def contract_guard(site, pathway_, step_key):
         calls.append((site.code, pathway_.slug, step_key))
         return [f"The {site.code} contract fixes how {step_key} is delivered."]
 
-    monkeypatch.setattr(services, "adaptation_guards", [contract_guard])
-    with pytest.raises(ValidationError) as caught:
+    with adaptation_guards.overridden(contract_guard), pytest.raises(ValidationError) as caught:
         propose(personas, pathway)
     assert caught.value.messages == ["The north contract fixes how weekly_review is delivered."]
     assert calls == [("north", "hospital-to-home", "weekly_review")]
     assert not SiteAdaptation.objects.exists()
 
 
-def test_guards_that_find_nothing_let_the_proposal_through(personas, pathway, monkeypatch):
-    monkeypatch.setattr(services, "adaptation_guards", [lambda *args: []])
-    assert propose(personas, pathway).pk is not None
+def test_guards_that_find_nothing_let_the_proposal_through(personas, pathway):
+    with adaptation_guards.overridden(lambda *args: []):
+        assert propose(personas, pathway).pk is not None
 
 
 def test_approval_records_who_decided_and_when(personas, pathway):

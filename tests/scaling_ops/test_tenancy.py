@@ -53,3 +53,25 @@ def test_tenant_task_reenters_the_scope_from_the_id(personas):
     result = count_sites.delay(organization_id=personas.other_org.pk).get()
     assert result == ["north"]
     assert tenancy.bound_organization_id() is None
+
+
+def test_work_for_one_organisation_is_refused_inside_another_and_says_which(personas):
+    from scaling_ops.tenancy import refuse_another_organization
+
+    refuse_another_organization(personas.org.pk, doing="compute")  # nothing bound: allowed
+    with tenancy.scope(personas.org):
+        refuse_another_organization(personas.org.pk, doing="compute")  # its own: allowed
+        with pytest.raises(TenantNotBound) as caught:
+            refuse_another_organization(personas.other_org.pk, doing="evaluate contracts")
+    assert str(caught.value) == (
+        f"Refusing to evaluate contracts inside the scope of organisation {personas.org.pk}."
+    )
+
+
+def test_contracts_of_another_organisation_are_not_evaluated_inside_a_scope(personas):
+    from datetime import date
+
+    from assurance.services.contracts import contract_terms_evaluate
+
+    with tenancy.scope(personas.org), pytest.raises(TenantNotBound, match="contracts"):
+        contract_terms_evaluate(organization=personas.other_org, month=date(2026, 3, 1))

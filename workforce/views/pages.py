@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from pathways.models import Pathway
 from scaling_ops.access import site_for_member
-from scaling_ops.celery import app as celery_app
+from scaling_ops.celery import QueueUnavailable
 from scaling_ops.models import Role
 from scaling_ops.views_common import add_form_errors, csv_response
 from workforce import charts, selectors
@@ -149,11 +149,20 @@ def workforce_recompute(request, org):
     from datetime import timedelta
 
     day = selectors.today_for(request.membership) - timedelta(days=1)
-    workforce_checks_enqueue(organization=request.organization, date=day)
-    if celery_app.conf.task_always_eager:
-        messages.success(request, f"Workforce checks for {day} recomputed.")
+    try:
+        ran_inline = workforce_checks_enqueue(organization=request.organization, date=day)
+    except QueueUnavailable:
+        messages.error(
+            request,
+            f"Workforce checks for {day} could not be queued: the task queue is unavailable. "
+            "Nothing was changed; the exceptions shown are from the last run. Try again in a "
+            "few minutes.",
+        )
     else:
-        messages.info(request, f"Workforce checks for {day} queued; reload in a minute.")
+        if ran_inline:
+            messages.success(request, f"Workforce checks for {day} recomputed.")
+        else:
+            messages.info(request, f"Workforce checks for {day} queued; reload in a minute.")
     target = request.POST.get("next", "")
     if target.startswith(f"/o/{org}/"):
         return redirect(target)

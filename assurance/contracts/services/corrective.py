@@ -114,7 +114,7 @@ def _open_process(*, clause: CorrectiveClause, rows: list[TermEvaluation], month
     )
     history_record(process, by=None, reason=f"triggered by clause {clause.clause}")
     process.save()
-    if improvement_action_providers:
+    if improvement_action_providers.providers():
         # The learning app's improvement log holds the action; the process keeps its reference.
         try:
             improvement_action_raise(source=process, by=clause.owner)

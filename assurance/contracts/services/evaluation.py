@@ -53,12 +53,9 @@ def contract_terms_evaluate(
     """Each term of each contract in force in the month, at each covered site: the status from
     the current snapshots, pooled over the term's evaluation period, against the target and
     threshold of the site's phase. Then the corrective-action clauses are checked."""
-    bound = tenancy.bound_organization_id()
-    if bound is not None and bound != organization.pk:
-        raise tenancy.TenantNotBound(
-            f"Refusing to evaluate organisation {organization.pk}'s contracts inside the scope "
-            f"of organisation {bound}."
-        )
+    tenancy.refuse_another_organization(
+        organization.pk, doing=f"evaluate organisation {organization.pk}'s contracts"
+    )
     month = month.replace(day=1)
     now = now or timezone.now()
     with tenancy.scope(organization):

@@ -1,0 +1,60 @@
+"""Pathways' extension points: what the apps above pathways add to its pages and decisions
+without pathways importing them (see scaling_ops/extensions.py for the mechanism and
+docs/architecture.md for who registers what)."""
+
+from collections.abc import Callable
+
+from scaling_ops.extensions import ExtensionPoint, signal
+
+triage_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoint(
+    "triage_guards",
+    defined_by="pathways",
+    signature="(action: str, by: User, items: list[ExceptionItem]) -> list[str]  (reasons to "
+    "refuse; empty allows)",
+    doc="Refuse an assign / resolve / accept, e.g. a decision-authority matrix.",
+)
+queue_panels: ExtensionPoint[Callable[..., dict | None]] = ExtensionPoint(
+    "queue_panels",
+    defined_by="pathways",
+    signature="(request, membership, sites) -> dict | None  (``template`` names the include, "
+    "the dict is its ``panel``)",
+    doc="Sections of the supervisor exception queue.",
+)
+item_links: ExtensionPoint[Callable[..., list]] = ExtensionPoint(
+    "item_links",
+    defined_by="pathways",
+    signature="(request, item, detail: bool) -> list[pathways.item_links.ItemLink]  (no query "
+    "per row when ``detail`` is False)",
+    doc="Links and one-click buttons on each exception item (queue rows and the item's page).",
+)
+version_panels: ExtensionPoint[Callable[..., str]] = ExtensionPoint(
+    "version_panels",
+    defined_by="pathways",
+    signature="(request, version) -> str  (escaped HTML, or empty)",
+    doc="Panels on a pathway version's page (the proposal, evidence and evaluation behind it).",
+)
+assignee_directories: ExtensionPoint = ExtensionPoint(
+    "assignee_directories",
+    defined_by="pathways",
+    signature="a pathways.assignees.Directory(prefix, people, find, case_owners), registered "
+    "with ``key=<prefix>``",
+    doc="Who an exception can be assigned to; one directory per key prefix (``user``, ``staff``).",
+)
+adaptation_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoint(
+    "adaptation_guards",
+    defined_by="pathways",
+    signature="(site, pathway, step_key: str) -> list[str]  (reasons to refuse; empty allows)",
+    doc="Refuse a site adaptation of a step, e.g. one a contract fixes.",
+)
+version_retire_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoint(
+    "version_retire_guards",
+    defined_by="pathways",
+    signature="(version) -> list[str]  (reasons to refuse; empty allows)",
+    doc="Refuse retiring a pathway version, e.g. one a contract still measures.",
+)
+exception_items_triaged = signal(
+    "exception_items_triaged",
+    defined_by="pathways",
+    arguments="sender=ExceptionItem, action: str, by: User, items: list[ExceptionItem]",
+    doc="Sent once per triage call after it commits, with the items it changed.",
+)
