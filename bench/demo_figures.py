@@ -93,8 +93,10 @@ def compare(before_path: str, after_path: str) -> int:
     for part in ("daily", "items", "monthly"):
         old = {json.dumps(row) for row in before[part]}
         new = {json.dumps(row) for row in after[part]}
-        print(f"{part}: {len(old)} before, {len(new)} after, {len(old - new)} gone, "
-              f"{len(new - old)} new")
+        print(
+            f"{part}: {len(old)} before, {len(new)} after, {len(old - new)} gone, "
+            f"{len(new - old)} new"
+        )
         for row in sorted(old - new)[:5]:
             print(f"  only before: {row}")
         for row in sorted(new - old)[:5]:
