@@ -1,5 +1,8 @@
 """Reads for the supervisor exception queue and the case detail page. Every read is narrowed to
-the member's visible sites: a missing row and one outside them look the same (None -> 404)."""
+the member's visible sites: a missing row and one outside them look the same (None -> 404).
+
+Exception rows show their case by reference only, and never load its referral date: one stored
+outside the plausible window before the API refused it may be a date Python cannot hold (BC)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -83,6 +86,7 @@ def exception_queue_lines(
         )
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
         .select_related("item", "item__case", "item__site")
+        .defer("item__case__referral_at")
     )
     if filters.site:
         lines = lines.filter(item__site__code=filters.site)
@@ -123,7 +127,7 @@ def exception_report_lines_for_sites(
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return lines.select_related("item", "item__case", "item__site")
+    return lines.select_related("item", "item__case", "item__site").defer("item__case__referral_at")
 
 
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:
@@ -160,9 +164,11 @@ def exception_queue_steps(*, membership: Membership, report: ExceptionReport) ->
 
 
 def exception_items_for_member(*, membership: Membership, pks) -> QuerySet[ExceptionItem]:
-    return ExceptionItem.objects.filter(
-        pk__in=list(pks), site_id__in=_visible_site_ids(membership)
-    ).select_related("case", "site")
+    return (
+        ExceptionItem.objects.filter(pk__in=list(pks), site_id__in=_visible_site_ids(membership))
+        .select_related("case", "site")
+        .defer("case__referral_at")
+    )
 
 
 def exception_item_for_member(*, membership: Membership, pk: int) -> ExceptionItem | None:
@@ -174,6 +180,7 @@ def exception_item_line(*, item: ExceptionItem, report_id=None) -> ExceptionRepo
     lines = (
         ExceptionReportLine.objects.filter(item=item)
         .select_related("report", "item", "item__case", "item__site")
+        .defer("item__case__referral_at")
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
     )
     if report_id:

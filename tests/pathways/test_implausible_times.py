@@ -111,6 +111,25 @@ def test_rows_dated_in_the_future_are_left_out_of_the_day_still_running(personas
     assert (report.implausible_cases, report.implausible_events) == (0, 1)
 
 
+def test_the_next_day_evaluates_again_a_case_whose_event_lay_in_the_runs_future(personas, healthy):
+    noon = at(DAY, 12)
+    with tenancy.scope(personas.org):
+        # Sent (and the case last edited) before the day's report ran at noon.
+        Case.objects.filter(external_ref="C-1").update(updated_at=at(DAY, 11))
+        c1 = Case.objects.get(external_ref="C-1")
+        ahead = complete(c1, "intake", noon + timedelta(hours=6))
+        CaseEvent.objects.filter(pk=ahead.pk).update(received_at=at(DAY, 11))
+    with mock.patch("django.utils.timezone.now", return_value=noon):
+        compute(personas, full=True)
+    next_day = DAY + timedelta(days=1)
+    built = exception_report_compute(organization=personas.org, date=next_day)
+    assert built.incremental
+    built_lines = lines_of(built)
+    full = exception_report_compute(organization=personas.org, date=next_day, full=True)
+    assert built_lines == lines_of(full)
+    assert "C-1" not in {line[0] for line in built_lines}
+
+
 def test_queue_says_what_the_report_left_out(personas, healthy):
     poison(personas, healthy)
     compute(personas)
@@ -265,3 +284,17 @@ def test_a_bc_referral_is_left_out_shown_and_repaired(personas, healthy):
     repair("--fix")
     repaired = Case.dangerously_unscoped.get(pk=bc.pk)
     assert repaired.referral_at == repaired.created_at
+
+
+def test_pages_listing_a_bc_referral_case_exceptions_still_render(personas, healthy):
+    compute(personas)
+    with tenancy.scope(personas.org):
+        c1 = Case.objects.get(external_ref="C-1")
+        item = c1.exception_items.first()
+    store_bc_referral(c1)
+    client = personas.client(personas.supervisor)
+    queue = reverse("exception_queue", kwargs={"org": "acme"})
+    assert client.get(queue).status_code == 200
+    assert client.get(queue, {"format": "csv"}).status_code == 200
+    detail = reverse("exception_detail", kwargs={"org": "acme", "pk": item.pk})
+    assert client.get(detail).status_code == 200
