@@ -125,6 +125,10 @@ class AssuranceSnapshot(WriteOnceModel):
     partial = models.BooleanField(default=False)
     reason = models.CharField(max_length=200, blank=True)
     case_count = models.PositiveIntegerField(default=0)
+    # The site's stored rows dated outside the plausible window (pathways.plausible_time) when it
+    # was computed: left out of its figures until they are repaired.
+    implausible_cases = models.PositiveIntegerField(default=0)
+    implausible_events = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     # The thresholds and codes in force, so the evidence can be read as it was.
     parameters = models.JSONField(default=dict, blank=True)

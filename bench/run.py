@@ -466,7 +466,7 @@ def copy_events(events, case_ids, organization_id) -> None:
 
     from django.db import connection, transaction
 
-    from pathways.services.bulk_load import event_content_hash
+    from pathways.services.ingest_hash import event_content_hash
 
     columns = (
         "organization_id, event_id, case_id, type, step_key, occurred_at, received_at, data,"

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from pathways.wording import implausible_rows_text
 from scaling_ops.models import Site
 from scaling_ops.tenancy import TenantModel
 
@@ -289,6 +290,10 @@ class ExceptionReport(TenantModel):
         default=False, help_text="Built on the previous day's report rather than every case."
     )
     cases_evaluated = models.PositiveIntegerField(default=0)
+    # Stored rows dated outside the plausible window (pathways.plausible_time) when it ran: left
+    # out of every computation, so the report says so until they are repaired.
+    implausible_cases = models.PositiveIntegerField(default=0)
+    implausible_events = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-date"]
@@ -314,6 +319,17 @@ class ExceptionReport(TenantModel):
                 f"{self.cases_evaluated} changed cases evaluated again"
             )
         return f"all {self.cases_evaluated} cases evaluated"
+
+    @property
+    def skipped(self) -> str:
+        """The rows it left out, for the queue and the command ("" when none)."""
+        if not (self.implausible_cases or self.implausible_events):
+            return ""
+        return implausible_rows_text(
+            cases=self.implausible_cases,
+            events=self.implausible_events,
+            organization_slug=self.organization.slug,
+        )
 
 
 class ExceptionItem(TenantModel):

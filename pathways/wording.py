@@ -15,12 +15,30 @@ from pathways.definitions import (
     TimeStandard,
     ordered_tiers,
 )
+from pathways.plausible_time import EARLIEST_PLAUSIBLE
 
 ANCHOR_WORDS = {
     "referral": "of referral",
     "contact_missed": "of each missed contact",
     "escalation_raised": "of each escalation being raised",
 }
+
+
+def count_text(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def implausible_rows_text(*, cases: int, events: int, organization_slug: str) -> str:
+    """What a computation left out because it was dated outside the plausible window, and
+    what to do about it ("" when nothing was)."""
+    parts = [count_text(n, noun) for n, noun in ((cases, "case"), (events, "event")) if n]
+    if not parts:
+        return ""
+    return (
+        f"{' and '.join(parts)} left out: dated before {EARLIEST_PLAUSIBLE:%Y-%m-%d} or in the "
+        "future; run manage.py "
+        f"repair_implausible_times --org {organization_slug} to list and repair them"
+    )
 
 
 def number_text(value: float) -> str:

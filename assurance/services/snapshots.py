@@ -2,12 +2,14 @@
 ``manage.py compute_assurance`` and the Recompute button.
 
 Cases that can carry figures for the month are read in bounded keyset chunks straight into pandas
-frames (``values_list``; one query for a chunk's cases, one for their events), the pathway engine
-gives their obligations at the cutoff, and ``assurance.measures`` turns them into partial sums per
-site x measure x step x segment. Audits and incidents are aggregated from their own tables. The
-month's figures are then written, in one transaction, as a new revision of every site's snapshot:
-older revisions are never touched."""
+frames by the engine's one input reader (``pathways.selectors.obligations``: one query for a
+chunk's cases, one for their events, rows dated outside the plausible window left out and
+counted on each site's snapshot), the pathway engine gives their obligations at the cutoff, and
+``assurance.measures`` turns them into partial sums per site x measure x step x segment. Audits
+and incidents are aggregated from their own tables. The month's figures are then written, in one
+transaction, as a new revision of every site's snapshot: older revisions are never touched."""
 
+import logging
 import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Callable
@@ -37,20 +39,26 @@ from assurance.services.metrics import (
     month_window,
 )
 from pathways import engine
-from pathways.models import Case, CaseEvent
-from pathways.services.exceptions import case_frames, version_definitions
+from pathways.models import CaseEvent
+from pathways.plausible_time import EARLIEST_PLAUSIBLE
+from pathways.selectors.obligations import (
+    CASE_ROW,
+    case_chunks,
+    case_frames,
+    engine_definitions,
+    implausible_counts,
+    plausible_cases,
+)
+from pathways.wording import implausible_rows_text
 from scaling_ops import tenancy
 from scaling_ops.models import Organization, Site
 
 CHUNK_SIZE = 5000
 BATCH_SIZE = 2000
 Progress = Callable[[int, int], None]
+logger = logging.getLogger(__name__)
 CASE_VALUES = (
-    "id",
-    "version_id",
-    "referral_at",
-    "risk_tier",
-    "site_id",
+    *CASE_ROW,
     "language_need",
     "disability",
     "rurality",
@@ -83,14 +91,14 @@ def assurance_snapshot_compute(
     with tenancy.scope(organization):
         metric_definitions_ensure()
         settings = assurance_settings_get()
-        definitions = version_definitions()
-        eligible = _eligible_cases(start, end, cutoff)
+        definitions = engine_definitions()
+        eligible = _eligible_cases(start, end, cutoff, now)
         total = eligible.count()
         if progress is not None:
             progress(0, total)
         parts, case_counts, done = [], defaultdict(int), 0
-        for rows in _chunks(eligible, chunk_size):
-            cases, events = _frames(rows, cutoff)
+        for rows in case_chunks(eligible, chunk_size=chunk_size, fields=CASE_VALUES):
+            cases, events = _frames(rows, cutoff, now)
             obligations = engine.compute_obligations(
                 cases[engine.CASE_COLUMNS], events, definitions, cutoff
             )
@@ -118,6 +126,7 @@ def assurance_snapshot_compute(
                 [figures, pd.DataFrame(extra, columns=measures.FIGURE_COLUMNS)], ignore_index=True
             )
         adjusted = _adjusted_figures(figures)
+        skipped = implausible_counts(now=now)
         with transaction.atomic():
             # Serialises computations of one organisation (PostgreSQL row lock; SQLite has one
             # writer and the unique revision constraint refuses a lost race).
@@ -127,6 +136,7 @@ def assurance_snapshot_compute(
                 figures=figures,
                 adjusted=adjusted,
                 case_counts=case_counts,
+                skipped=skipped,
                 settings=settings,
                 cutoff=cutoff,
                 partial=cutoff < end,
@@ -143,39 +153,35 @@ def assurance_snapshot_compute(
             snapshots=snapshots,
             now=now,
         )
+    note = implausible_rows_text(
+        cases=skipped.total_cases,
+        events=skipped.total_events,
+        organization_slug=organization.slug,
+    )
+    if note:
+        logger.warning("Assurance snapshot %s of %s: %s", f"{month:%Y-%m}", organization.slug, note)
     return snapshots
 
 
-def _eligible_cases(start, end, cutoff):
-    """Cases that can have a figure in the month: referred by the cutoff, unless closed before
-    the month began with nothing recorded in it (their obligations due in the month are void)."""
+def _eligible_cases(start, end, cutoff, now):
+    """Cases that can have a figure in the month: referred by the cutoff (at a plausible time),
+    unless closed before the month began with nothing recorded in it (their obligations due in
+    the month are void)."""
     closed_early = CaseEvent.objects.filter(
-        case_id=OuterRef("pk"), type="case_closed", occurred_at__lt=start
+        case_id=OuterRef("pk"),
+        type="case_closed",
+        occurred_at__gte=EARLIEST_PLAUSIBLE,
+        occurred_at__lt=start,
     )
     active = CaseEvent.objects.filter(
         case_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end, occurred_at__lte=cutoff
     )
-    return Case.objects.filter(referral_at__lte=cutoff).filter(
-        ~Exists(closed_early) | Exists(active)
-    )
+    return plausible_cases(cutoff=cutoff, now=now).filter(~Exists(closed_early) | Exists(active))
 
 
-def _chunks(queryset, chunk_size: int):
-    """Keyset pagination over case ids: each chunk is one bounded query."""
-    last_id = 0
-    while True:
-        rows = list(
-            queryset.filter(id__gt=last_id).order_by("id").values_list(*CASE_VALUES)[:chunk_size]
-        )
-        if not rows:
-            return
-        yield rows
-        last_id = rows[-1][0]
-
-
-def _frames(rows, cutoff) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _frames(rows, cutoff, now) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Measures read the data of every kind of event (outcomes, assessments), not just the engine's.
-    cases, events = case_frames(rows, cutoff)
+    cases, events = case_frames(rows, cutoff=cutoff, now=now)
     extra = pd.DataFrame(
         [row[4:] for row in rows],
         columns=["site_id", "language_need", "disability", "rurality", "housing"],
@@ -274,7 +280,19 @@ def _value(measure: str, numerator, denominator) -> float | None:
 
 
 def _write(
-    *, month, figures, adjusted, case_counts, settings, cutoff, partial, now, by, reason, started
+    *,
+    month,
+    figures,
+    adjusted,
+    case_counts,
+    skipped,
+    settings,
+    cutoff,
+    partial,
+    now,
+    by,
+    reason,
+    started,
 ) -> list[AssuranceSnapshot]:
     site_ids = (
         set(case_counts) | set(figures["site_id"].astype(int)) | {a["site_id"] for a in adjusted}
@@ -306,6 +324,8 @@ def _write(
             partial=partial,
             reason=reason[:200],
             case_count=case_counts.get(site_id, 0),
+            implausible_cases=skipped.cases.get(site_id, 0),
+            implausible_events=skipped.events.get(site_id, 0),
             duration_ms=duration,
             parameters=parameters,
         )

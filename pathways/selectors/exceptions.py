@@ -1,17 +1,22 @@
 """Reads for the supervisor exception queue and the case detail page. Every read is narrowed to
-the member's visible sites: a missing row and one outside them look the same (None -> 404)."""
+the member's visible sites: a missing row and one outside them look the same (None -> 404).
+
+Exception rows show their case by reference only, and never load its referral date: one stored
+outside the plausible window before the API refused it may be a date Python cannot hold (BC)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from django.db.models import Count, F, Min, QuerySet, Subquery
+from django.db.models import Case as SqlCase
+from django.db.models import Count, DateTimeField, F, Min, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pathways import engine
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
-from pathways.selectors.versions import pathway_version_definitions
+from pathways.plausible_time import EARLIEST_PLAUSIBLE, latest_plausible
+from pathways.selectors.obligations import case_input, implausible_cases, implausible_events
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 
@@ -81,6 +86,7 @@ def exception_queue_lines(
         )
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
         .select_related("item", "item__case", "item__site")
+        .defer("item__case__referral_at")
     )
     if filters.site:
         lines = lines.filter(item__site__code=filters.site)
@@ -121,7 +127,7 @@ def exception_report_lines_for_sites(
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return lines.select_related("item", "item__case", "item__site")
+    return lines.select_related("item", "item__case", "item__site").defer("item__case__referral_at")
 
 
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:
@@ -158,9 +164,11 @@ def exception_queue_steps(*, membership: Membership, report: ExceptionReport) ->
 
 
 def exception_items_for_member(*, membership: Membership, pks) -> QuerySet[ExceptionItem]:
-    return ExceptionItem.objects.filter(
-        pk__in=list(pks), site_id__in=_visible_site_ids(membership)
-    ).select_related("case", "site")
+    return (
+        ExceptionItem.objects.filter(pk__in=list(pks), site_id__in=_visible_site_ids(membership))
+        .select_related("case", "site")
+        .defer("case__referral_at")
+    )
 
 
 def exception_item_for_member(*, membership: Membership, pk: int) -> ExceptionItem | None:
@@ -172,6 +180,7 @@ def exception_item_line(*, item: ExceptionItem, report_id=None) -> ExceptionRepo
     lines = (
         ExceptionReportLine.objects.filter(item=item)
         .select_related("report", "item", "item__case", "item__site")
+        .defer("item__case__referral_at")
         .annotate(since=Coalesce("due_at", "item__anchor_at"))
     )
     if report_id:
@@ -186,36 +195,62 @@ def exception_item_history(*, item: ExceptionItem):
 
 
 def case_for_member(*, membership: Membership, external_ref: str) -> Case | None:
-    return (
+    """The case, its ``referral_at`` None when it lies outside the plausible window: the
+    stored value may be one Python cannot even hold (a BC date on PostgreSQL), so it is only
+    read through a CASE that leaves it out (``case_ignored_rows`` shows it as text)."""
+    now = timezone.now()
+    case = (
         Case.objects.filter(external_ref=external_ref, site_id__in=_visible_site_ids(membership))
         .select_related("site", "version", "version__pathway")
+        .defer("referral_at")
+        .annotate(
+            plausible_referral_at=SqlCase(
+                When(
+                    referral_at__gte=EARLIEST_PLAUSIBLE,
+                    referral_at__lte=latest_plausible(now),
+                    then=F("referral_at"),
+                ),
+                default=Value(None),
+                output_field=DateTimeField(),
+            )
+        )
         .first()
     )
+    if case is not None:
+        case.referral_at = case.plausible_referral_at
+    return case
 
 
-def case_timeline(*, case: Case) -> list[CaseEvent]:
-    """The case's events in the order they happened (not the order they arrived), each marked
-    when it reached us long after it happened."""
-    events = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "id"))
+def case_timeline(*, case: Case, now: datetime) -> list[CaseEvent]:
+    """The case's events dated inside the plausible window, in the order they happened (not
+    the order they arrived), each marked when it reached us long after it happened."""
+    events = list(
+        CaseEvent.objects.filter(
+            case=case, occurred_at__gte=EARLIEST_PLAUSIBLE, occurred_at__lte=latest_plausible(now)
+        ).order_by("occurred_at", "id")
+    )
     for event in events:
         event.arrived_late = event.received_at - event.occurred_at > LATE_ARRIVAL
         event.arrival_delay = event.received_at - event.occurred_at
     return events
 
 
-def case_obligations(*, case: Case, events: list[CaseEvent], at: datetime) -> list[dict]:
-    """The case's obligations and their status at ``at``, from the same engine as the report."""
-    definitions = pathway_version_definitions([case.version_id])
-    cases = pd.DataFrame(
-        [(case.pk, case.version_id, case.referral_at, case.risk_tier)], columns=engine.CASE_COLUMNS
-    )
-    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
-    frame = pd.DataFrame(
-        [(e.pk, e.case_id, e.type, e.step_key or None, e.occurred_at, e.data) for e in events],
-        columns=engine.EVENT_COLUMNS,
-    )
-    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
-    obligations = engine.compute_obligations(cases, frame, definitions, pd.Timestamp(at))
+def case_ignored_rows(*, case: Case, now: datetime) -> dict[str, list[dict]]:
+    """The case's rows dated outside the plausible window, which its obligations leave out."""
+    return {
+        "referral": implausible_cases(now=now, case_id=case.pk),
+        "events": implausible_events(now=now, case_id=case.pk),
+    }
+
+
+def case_obligations(*, case: Case, at: datetime) -> list[dict]:
+    """The case's obligations and their status at ``at``, from the same reader and engine as
+    the report (none while its referral lies outside the plausible window)."""
+    engine_input = case_input(case=case, at=at)
+    if engine_input is None:
+        return []
+    cases, events, definitions = engine_input
+    obligations = engine.compute_obligations(cases, events, definitions, pd.Timestamp(at))
     obligations = obligations.sort_values(["due_at", "obligation_key"], kind="stable")
     rows = []
     for row in obligations.itertuples(index=False):

@@ -1,35 +1,16 @@
 """Set-based loading of already-validated cases and events: the demo seeder's and the
 benchmark's path into the database (partners go through the validated API ingest instead)."""
 
-import hashlib
-import json
 from collections.abc import Iterable
-from datetime import UTC
 
 from django.utils import timezone
 
 from pathways.models import Case, CaseEvent, PathwayVersion
+from pathways.services.ingest_hash import event_content_hash
 from pathways.synthetic import SyntheticCase, SyntheticEvent
 from scaling_ops.models import Site
 
 BATCH_SIZE = 2000
-
-
-def event_content_hash(*, case: str, type: str, step: str | None, occurred_at, data: dict) -> str:
-    """The canonical content of an event, shared with the API ingest so that a replay of a
-    seeded event by a partner is recognised as a duplicate."""
-    canonical = json.dumps(
-        {
-            "case": case,
-            "type": type,
-            "step": step or "",
-            "occurred_at": occurred_at.astimezone(UTC).isoformat(),
-            "data": data or {},
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def cases_bulk_load(*, cases: Iterable[SyntheticCase]) -> dict[str, int]:

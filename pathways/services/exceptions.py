@@ -2,7 +2,9 @@
 ``manage.py compute_exceptions`` and the queue's Recompute button.
 
 Cases and their events are read in bounded chunks of case ids straight into pandas frames
-(``values_list``, no model instances, no per-case queries) and handed to the pure engine. The
+(``values_list``, no model instances, no per-case queries) by the engine's one input reader
+(``pathways.selectors.obligations``, which leaves out rows dated outside the plausible window
+and counts them for the report) and handed to the pure engine. The
 result is persisted set-based inside one transaction per report: exception items are upserted by
 their natural key (case, obligation) without touching their triage state, and the day's report
 lines are replaced, so re-running a day gives the identical report.
@@ -19,6 +21,7 @@ or with ``full=True``, every case is evaluated.
 
 import hashlib
 import json
+import logging
 import time as monotonic_clock
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,22 +31,28 @@ from functools import cached_property
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, DateTimeField, F, JSONField, Max, Q, Value, When
+from django.db.models import CharField, Count, DateTimeField, F, Max, Q, Value, When
 from django.utils import timezone
 
 from pathways import engine
 from pathways.definitions import REFERRAL_ANCHOR, PathwayDefinition
 from pathways.models import (
-    Case,
     CaseEvent,
     EventType,
     ExceptionItem,
     ExceptionKind,
     ExceptionReport,
     ExceptionReportLine,
-    PathwayVersion,
 )
-from pathways.selectors.versions import pathway_version_definitions
+from pathways.plausible_time import latest_plausible
+from pathways.selectors.obligations import (
+    case_chunks,
+    case_frames,
+    engine_data,
+    engine_definitions,
+    implausible_counts,
+    plausible_cases,
+)
 from pathways.services.exception_triage import (  # noqa: F401  (the triage half of this service)
     OPEN_STATUSES,
     exception_item_accept,
@@ -55,6 +64,8 @@ from pathways.services.exception_triage import (  # noqa: F401  (the triage half
 )
 from scaling_ops import tenancy
 from scaling_ops.models import Organization
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 5000
 BATCH_SIZE = 1000
@@ -102,7 +113,7 @@ def exception_report_compute(
             day_end=pd.Timestamp(day_end),
             zone=organization.zone,
             now=timezone.now(),
-            definitions=version_definitions(),
+            definitions=engine_definitions(),
         )
         digest = definitions_digest(run.definitions)
         with transaction.atomic():
@@ -123,9 +134,10 @@ def exception_report_compute(
             )
             run.report = report
             ExceptionReportLine.objects.filter(report=report).delete()
+            cases = plausible_cases(cutoff=day_end, now=run.now)
             if previous is None:
                 case_ids = None
-                total = Case.objects.filter(referral_at__lte=day_end).count()
+                total = cases.count()
             else:
                 case_ids = _changed_case_ids(run, previous)
                 _carry_forward(run, previous, case_ids)
@@ -133,7 +145,7 @@ def exception_report_compute(
             done = 0
             if progress is not None:
                 progress(done, total)
-            for rows in _case_chunks(day_end, chunk_size, case_ids):
+            for rows in case_chunks(cases, chunk_size=chunk_size, case_ids=case_ids):
                 _persist_chunk(run, rows)
                 done += len(rows)
                 if progress is not None:
@@ -146,6 +158,9 @@ def exception_report_compute(
             report.item_count = counts["items"]
             report.case_count = counts["cases"]
             report.cases_evaluated = done
+            skipped = implausible_counts(now=run.now)
+            report.implausible_cases = skipped.total_cases
+            report.implausible_events = skipped.total_events
             report.duration_ms = int((monotonic_clock.monotonic() - started) * 1000)
             report.save(
                 update_fields=[
@@ -153,9 +168,13 @@ def exception_report_compute(
                     "item_count",
                     "case_count",
                     "cases_evaluated",
+                    "implausible_cases",
+                    "implausible_events",
                     "duration_ms",
                 ]
             )
+    if report.implausible_cases or report.implausible_events:
+        logger.warning("Exception report %s of %s: %s", date, organization.slug, report.skipped)
     return report
 
 
@@ -216,11 +235,16 @@ def _changed_case_ids(run: "_Run", previous: ExceptionReport) -> list[int]:
     ignored, so this is a superset). Two queries."""
     since, cutoff = run.day_start.to_pydatetime(), run.day_end.to_pydatetime()
     settled = previous.started_at - SETTLE
+    # What the previous report could not read yet because it lay in that run's future.
+    unread = latest_plausible(previous.started_at)
     # Events dated after the cutoff count for later days only, however recently stored.
     events = Q(occurred_at__lte=cutoff) & (
-        Q(occurred_at__gte=since) | Q(pk__gt=previous.last_event_pk) | Q(received_at__gte=settled)
+        Q(occurred_at__gte=since)
+        | Q(pk__gt=previous.last_event_pk)
+        | Q(received_at__gte=settled)
+        | Q(occurred_at__gt=unread)
     )
-    cases = Q(updated_at__gte=settled)
+    cases = Q(updated_at__gte=settled) | Q(referral_at__gt=unread)
     for event_type, step_key, hours in _due_windows(run.definitions):
         window = {
             "__gte": since - timedelta(hours=hours),
@@ -234,7 +258,9 @@ def _changed_case_ids(run: "_Run", previous: ExceptionReport) -> list[int]:
                 anchored["step_key"] = step_key
             events |= Q(type=event_type, **anchored)
     changed = set(CaseEvent.objects.filter(events).values_list("case_id", flat=True).distinct())
-    changed.update(Case.objects.filter(cases, referral_at__lte=cutoff).values_list("pk", flat=True))
+    changed.update(
+        plausible_cases(cutoff=cutoff, now=run.now).filter(cases).values_list("pk", flat=True)
+    )
     return sorted(changed)
 
 
@@ -303,63 +329,6 @@ def _advisory_key(organization_id: int) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-CASE_ROW = ("id", "version_id", "referral_at", "risk_tier", "site_id")
-
-
-def _case_chunks(cutoff: datetime, chunk_size: int, case_ids: list[int] | None):
-    """The cases referred by ``cutoff`` (only ``case_ids`` if given) in chunks of one bounded
-    query each: keyset pagination over every case, or slices of the given ids."""
-    referred = Case.objects.filter(referral_at__lte=cutoff).order_by("id").values_list(*CASE_ROW)
-    if case_ids is not None:
-        for start in range(0, len(case_ids), chunk_size):
-            rows = list(referred.filter(id__in=case_ids[start : start + chunk_size]))
-            if rows:
-                yield rows
-        return
-    last_id = 0
-    while rows := list(referred.filter(id__gt=last_id)[:chunk_size]):
-        yield rows
-        last_id = rows[-1][0]
-
-
-def engine_data(definitions: dict[int, PathwayDefinition]) -> Q:
-    """The events whose ``data`` the engine reads: completions of assessment steps (their
-    fields) and tier changes. Leaving the rest unparsed saves a good part of the reading."""
-    assessments = {
-        step.key
-        for definition in definitions.values()
-        for step in definition.steps
-        if step.kind == "assessment"
-    }
-    return Q(type=EventType.RISK_TIER_CHANGED) | Q(
-        type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments)
-    )
-
-
-def case_frames(
-    case_rows: list[tuple], cutoff: datetime, data_of: Q | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The engine's input frames for these cases (rows as ``values_list`` of CASE_COLUMNS first)
-    and their events with ``occurred_at`` up to ``cutoff``: one query for the events. ``data``
-    is read for the events matching ``data_of`` only (None for the others), for all if None."""
-    payload = F("data")
-    if data_of is not None:
-        payload = SqlCase(
-            When(data_of, then=F("data")), default=Value(None), output_field=JSONField()
-        )
-    cases = pd.DataFrame([row[:4] for row in case_rows], columns=engine.CASE_COLUMNS)
-    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
-    event_rows = (
-        CaseEvent.objects.filter(case_id__in=[row[0] for row in case_rows], occurred_at__lte=cutoff)
-        .annotate(payload=payload)
-        .values_list("id", "case_id", "type", "step_key", "occurred_at", "payload")
-    )
-    events = pd.DataFrame(list(event_rows), columns=engine.EVENT_COLUMNS)
-    events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
-    events["step"] = events["step"].where(events["step"] != "", None)
-    return cases, events
-
-
 def _when(value) -> datetime | None:
     """A pandas timestamp as the aware datetime the database stores (microseconds)."""
     if value is None or pd.isna(value):
@@ -368,7 +337,9 @@ def _when(value) -> datetime | None:
 
 
 def _persist_chunk(run: _Run, case_rows: list[tuple]) -> None:
-    cases, events = case_frames(case_rows, run.day_end.to_pydatetime(), run.data_of)
+    cases, events = case_frames(
+        case_rows, cutoff=run.day_end.to_pydatetime(), now=run.now, data_of=run.data_of
+    )
     report, obligations = engine.daily_report_and_obligations(
         cases, events, run.definitions, run.day_start, run.day_end
     )
@@ -597,14 +568,3 @@ def _update_each(run: _Run, items: list[ExceptionItem], fields: list[str], only_
             execute_batch(cursor.cursor, sql, rows, page_size=BATCH_SIZE)
         else:
             cursor.executemany(sql, rows)
-
-
-def version_definitions() -> dict[int, PathwayDefinition]:
-    """The engine's definitions of the bound organisation's versions that cases can follow."""
-    return pathway_version_definitions(
-        list(
-            PathwayVersion.objects.exclude(status=PathwayVersion.Status.DRAFT).values_list(
-                "pk", flat=True
-            )
-        )
-    )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
-from pathways.services.bulk_load import event_content_hash
+from pathways.services.ingest_hash import event_content_hash
 from scaling_ops import tenancy
 from scaling_ops.models import Site
 

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from pathways.plausible_time import EARLIEST_PLAUSIBLE
 from pathways.selectors import exceptions as selectors
 from scaling_ops.access import WRITE_ROLES, roles_required
 
@@ -18,12 +19,14 @@ def case_detail(request, org, external_ref):
     if case is None:
         raise Http404("No such case.")
     now = timezone.now()
-    events = selectors.case_timeline(case=case)
-    obligations = selectors.case_obligations(case=case, events=events, at=now)
+    events = selectors.case_timeline(case=case, now=now)
+    obligations = selectors.case_obligations(case=case, at=now)
     context = {
         "case": case,
         "now": now,
         "events": events,
+        "ignored": selectors.case_ignored_rows(case=case, now=now),
+        "earliest_plausible": f"{EARLIEST_PLAUSIBLE:%Y-%m-%d}",
         "late_arrival_hours": int(selectors.LATE_ARRIVAL.total_seconds() // 3600),
         "obligations": obligations,
         "items": selectors.case_exception_items(case=case),

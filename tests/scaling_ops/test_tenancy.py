@@ -71,7 +71,7 @@ def test_work_for_one_organisation_is_refused_inside_another_and_says_which(pers
 def test_contracts_of_another_organisation_are_not_evaluated_inside_a_scope(personas):
     from datetime import date
 
-    from assurance.services.contracts import contract_terms_evaluate
+    from assurance.contracts.services import contract_terms_evaluate
 
     with tenancy.scope(personas.org), pytest.raises(TenantNotBound, match="contracts"):
         contract_terms_evaluate(organization=personas.other_org, month=date(2026, 3, 1))

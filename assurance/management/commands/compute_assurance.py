@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from assurance.models import DriftSignal
 from assurance.services import assurance_snapshot_compute, month_parse
+from pathways.wording import implausible_rows_text
 from scaling_ops import tenancy
 from scaling_ops.models import Organization
 
@@ -67,3 +68,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{len(snapshots)} site snapshots; {signals.count()} drift signals for {month}."
             )
+            skipped = implausible_rows_text(
+                cases=sum(snapshot.implausible_cases for snapshot in snapshots),
+                events=sum(snapshot.implausible_events for snapshot in snapshots),
+                organization_slug=organization.slug,
+            )
+            if skipped:
+                self.stdout.write(f"{skipped}.")

@@ -37,4 +37,5 @@ class Command(DailyComputeCommand):
         return (
             f"{organization.slug} {day}: {result.item_count} exceptions in {result.case_count} "
             f"cases ({by_kind}); {result.evaluation}; computed in {result.duration_ms} ms"
+            + (f"; {result.skipped}" if result.skipped else "")
         )

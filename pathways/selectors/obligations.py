@@ -1,0 +1,218 @@
+"""The engine's input: the one reader of cases, their events and the pathway definitions for
+every computation of obligations (the daily report, the monthly snapshot, the case page).
+
+Only rows dated inside the plausible window (``pathways.plausible_time``) are read, and the
+filter is in SQL: a year typo stored before the API refused it (an event in 0206, a referral in
+year 1, a BC date PostgreSQL holds but Python cannot) cannot be held by pandas, and one such row
+would otherwise stop its whole organisation's computations. What is left out is counted
+(``implausible_counts``) so that each computation can say so, and listed and repaired by
+``manage.py repair_implausible_times``."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from django.db.models import Case as SqlCase
+from django.db.models import CharField, Count, F, JSONField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
+
+from pathways import engine
+from pathways.definitions import PathwayDefinition
+from pathways.models import Case, CaseEvent, EventType, PathwayVersion
+from pathways.plausible_time import EARLIEST_PLAUSIBLE, latest_plausible
+from pathways.selectors.versions import pathway_version_definitions
+
+# The engine's case columns (engine.CASE_COLUMNS) first, then the site.
+CASE_ROW = ("id", "version_id", "referral_at", "risk_tier", "site_id")
+
+
+def engine_definitions() -> dict[int, PathwayDefinition]:
+    """The definitions of the bound organisation's versions that cases can follow."""
+    return pathway_version_definitions(
+        list(
+            PathwayVersion.objects.exclude(status=PathwayVersion.Status.DRAFT).values_list(
+                "pk", flat=True
+            )
+        )
+    )
+
+
+def engine_data(definitions: dict[int, PathwayDefinition]) -> Q:
+    """The events whose ``data`` the engine reads: completions of assessment steps (their
+    fields) and tier changes. Leaving the rest unparsed saves a good part of the reading."""
+    assessments = {
+        step.key
+        for definition in definitions.values()
+        for step in definition.steps
+        if step.kind == "assessment"
+    }
+    return Q(type=EventType.RISK_TIER_CHANGED) | Q(
+        type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments)
+    )
+
+
+def readable_until(*, cutoff: datetime, now: datetime) -> datetime:
+    """The last instant a computation at ``cutoff`` reads: a row dated after ``now`` (plus
+    the clock skew allowed) cannot have happened yet, even on a day that has not ended."""
+    return min(cutoff, latest_plausible(now))
+
+
+def plausible_cases(*, cutoff: datetime, now: datetime) -> QuerySet[Case]:
+    """The cases referred by ``cutoff`` whose referral lies inside the plausible window."""
+    return Case.objects.filter(
+        referral_at__gte=EARLIEST_PLAUSIBLE,
+        referral_at__lte=readable_until(cutoff=cutoff, now=now),
+    )
+
+
+def case_chunks(
+    cases: QuerySet[Case],
+    *,
+    chunk_size: int,
+    fields: tuple[str, ...] = CASE_ROW,
+    case_ids: list[int] | None = None,
+) -> Iterator[list[tuple]]:
+    """``cases`` as ``values_list(*fields)`` (``id`` first) in chunks of one bounded query
+    each: keyset pagination over them all, or slices of ``case_ids`` if given."""
+    rows = cases.order_by("id").values_list(*fields)
+    if case_ids is not None:
+        for start in range(0, len(case_ids), chunk_size):
+            chunk = list(rows.filter(id__in=case_ids[start : start + chunk_size]))
+            if chunk:
+                yield chunk
+        return
+    last_id = 0
+    while chunk := list(rows.filter(id__gt=last_id)[:chunk_size]):
+        yield chunk
+        last_id = chunk[-1][0]
+
+
+def case_frames(
+    case_rows: list[tuple], *, cutoff: datetime, now: datetime, data_of: Q | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engine's input frames for these cases (rows of ``case_chunks``, CASE_ROW's first
+    four columns first) and their events dated inside the plausible window up to ``cutoff``:
+    one query for the events. ``data`` is read for the events matching ``data_of`` only (None
+    for the others), for all if None."""
+    payload = F("data")
+    if data_of is not None:
+        payload = SqlCase(
+            When(data_of, then=F("data")), default=Value(None), output_field=JSONField()
+        )
+    cases = pd.DataFrame([row[:4] for row in case_rows], columns=engine.CASE_COLUMNS)
+    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
+    event_rows = (
+        CaseEvent.objects.filter(
+            case_id__in=[row[0] for row in case_rows],
+            occurred_at__gte=EARLIEST_PLAUSIBLE,
+            occurred_at__lte=readable_until(cutoff=cutoff, now=now),
+        )
+        .annotate(payload=payload)
+        .values_list("id", "case_id", "type", "step_key", "occurred_at", "payload")
+    )
+    events = pd.DataFrame(list(event_rows), columns=engine.EVENT_COLUMNS)
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
+    events["step"] = events["step"].where(events["step"] != "", None)
+    return cases, events
+
+
+def case_input(
+    *, case: Case, at: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, PathwayDefinition]] | None:
+    """One case's engine input at ``at`` (the case page): its frames and its version's
+    definition, or None when its referral lies outside the plausible window."""
+    rows = list(plausible_cases(cutoff=at, now=at).filter(pk=case.pk).values_list(*CASE_ROW))
+    if not rows:
+        return None
+    cases, events = case_frames(rows, cutoff=at, now=at)
+    return cases, events, pathway_version_definitions([case.version_id])
+
+
+def _outside(field_name: str, now: datetime) -> Q:
+    return Q(**{f"{field_name}__lt": EARLIEST_PLAUSIBLE}) | Q(
+        **{f"{field_name}__gt": latest_plausible(now)}
+    )
+
+
+@dataclass(frozen=True)
+class ImplausibleCounts:
+    """Rows every computation leaves out, per site id."""
+
+    cases: dict[int, int] = field(default_factory=dict)
+    events: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total_cases(self) -> int:
+        return sum(self.cases.values())
+
+    @property
+    def total_events(self) -> int:
+        return sum(self.events.values())
+
+
+def implausible_counts(*, now: datetime) -> ImplausibleCounts:
+    """The bound organisation's cases and events dated outside the plausible window, per site:
+    two grouped counts."""
+    return ImplausibleCounts(
+        cases=dict(
+            Case.objects.filter(_outside("referral_at", now))
+            .values("site_id")
+            .annotate(count=Count("pk"))
+            .values_list("site_id", "count")
+        ),
+        events=dict(
+            CaseEvent.objects.filter(_outside("occurred_at", now))
+            .values("case__site_id")
+            .annotate(count=Count("pk"))
+            .values_list("case__site_id", "count")
+        ),
+    )
+
+
+def implausible_cases(
+    *, now: datetime, case_id: int | None = None, lock: bool = False
+) -> list[dict]:
+    """The cases whose referral lies outside the window, in users' words: reference, site, the
+    stored value as the database holds it (as text: a BC date has no Python datetime) and when
+    the platform received the case. ``lock``: for update, inside the caller's transaction."""
+    rows = Case.objects.filter(_outside("referral_at", now))
+    if case_id is not None:
+        rows = rows.filter(pk=case_id)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return list(
+        rows.order_by("site__name", "external_ref").values(
+            "pk",
+            "external_ref",
+            "created_at",
+            site_name=F("site__name"),
+            stored=Cast("referral_at", CharField()),
+        )
+    )
+
+
+def implausible_events(
+    *, now: datetime, case_id: int | None = None, lock: bool = False
+) -> list[dict]:
+    """The events dated outside the window, in users' words: the partner's event id, what it
+    recorded, its case and site, and the stored value as text."""
+    rows = CaseEvent.objects.filter(_outside("occurred_at", now))
+    if case_id is not None:
+        rows = rows.filter(case_id=case_id)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    events = list(
+        rows.order_by("case__site__name", "case__external_ref", "event_id").values(
+            "pk",
+            "event_id",
+            "type",
+            "step_key",
+            case_ref=F("case__external_ref"),
+            site_name=F("case__site__name"),
+            stored=Cast("occurred_at", CharField()),
+        )
+    )
+    for event in events:
+        event["what"] = EventType(event["type"]).label
+    return events
