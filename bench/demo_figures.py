@@ -3,6 +3,13 @@
     python bench/demo_figures.py dump figures.json     # from the database DATABASE_URL names
     python bench/demo_figures.py compare before.json after.json
 
+The demo generates events up to the moment it is seeded, so two seeds compare only at the same
+instant: seed each checkout under a frozen clock (Debian's faketime), e.g.
+
+    export DATABASE_URL=sqlite:////tmp/demo_after.sqlite3 DEBUG=1 FAKETIME_DONT_FAKE_MONOTONIC=1
+    python manage.py migrate && faketime -f '2026-12-01 12:00:00' python manage.py seed_demo
+    python bench/demo_figures.py dump /tmp/after.json
+
 Read with plain SQL over table names that do not move when code does, so the same script reads
 a database seeded by an older checkout. Keys are what a person would compare: case refs, step
 keys and obligation keys, never row ids (an event-anchored obligation is keyed by the partner's
