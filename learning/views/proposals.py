@@ -48,7 +48,9 @@ def proposal_list(request, org):
                  p.base_version.number if p.base_version else "", p.change_kind, p.step_key,
                  p.status, " ".join(p.evaluation.get("pilot_sites", [])),
                  p.pilot_start.isoformat() if p.pilot_start else "",
-                 p.pilot_end.isoformat() if p.pilot_end else "", p.evaluation_summary,
+                 p.pilot_end.isoformat() if p.pilot_end else "",
+                 selectors.evaluation_summary_for_member(
+                     proposal=p, membership=request.membership),
                  p.decision_reason, p.adopted_version.number if p.adopted_version else ""]
                 for p in found
             ),
@@ -184,6 +186,12 @@ def proposal_detail(request, org, number):
         {
             "proposal": proposal,
             "changes": proposal_changes(proposal),
+            "evaluation": selectors.evaluation_for_member(
+                evaluation=proposal.evaluation, membership=request.membership
+            ),
+            "evaluation_summary": selectors.evaluation_summary_for_member(
+                proposal=proposal, membership=request.membership
+            ),
             "pilot_sites": list(proposal.pilot_sites.order_by("code")),
             "forms": forms,
             "is_lead": is_lead(request),

@@ -131,7 +131,9 @@ def review_detail(request, org, number):
                 )
                 messages.success(request, "Decisions recorded.")
                 return redirect("learning_review_detail", org=org, number=number)
-    comparison = review.comparison or {}
+    comparison = selectors.review_comparison_for_member(
+        review=review, membership=request.membership
+    )
     rows = [
         (row, [row["values"].get(m["code"], {}) for m in comparison.get("measures", [])])
         for row in comparison.get("rows", [])
@@ -145,6 +147,9 @@ def review_detail(request, org, number):
         {
             "review": review,
             "comparison": comparison,
+            "patterns": selectors.review_patterns_for_member(
+                review=review, membership=request.membership
+            ),
             "rows": rows,
             "network": network,
             "actions": review.actions.select_related("owner", "site").order_by("number"),
