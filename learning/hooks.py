@@ -94,12 +94,13 @@ def exception_item_links(request, item, detail: bool) -> list[ItemLink]:
 
 
 def version_panel(request, version) -> str:
-    from learning import selectors
+    from learning import disclosure, selectors
 
     proposal = selectors.proposal_for_version(version_id=version.pk)
     if proposal is None:
         return ""
     membership = request.membership
+    disclosure.for_member(proposal, membership)
     context = {
         "proposal": proposal,
         "evaluation": selectors.evaluation_for_member(

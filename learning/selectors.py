@@ -118,6 +118,9 @@ def actions(
         found = overdue_actions(found, today=today)
     if q:
         found = found.filter(Q(title__icontains=q) | Q(description__icontains=q))
+        if membership.is_read_only:
+            # A search must not tell a commissioner what unpublished text says.
+            found = found.filter(published_to_commissioners=True)
     return found.order_by("deadline", "number")
 
 

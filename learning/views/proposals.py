@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from learning import selectors
+from learning import disclosure, selectors
 from learning.forms import EvaluateForm, PilotForm, ProposalFilter, ProposalForm, ReasonForm
 from learning.models import ChangeProposal
 from learning.services import (
@@ -52,10 +52,11 @@ def proposal_list(request, org):
                  selectors.evaluation_summary_for_member(
                      proposal=p, membership=request.membership),
                  p.decision_reason, p.adopted_version.number if p.adopted_version else ""]
-                for p in found
+                for p in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
     page, query = page_of(request, found)
+    disclosure.for_member(list(page), request.membership)
     return render(
         request,
         "learning/proposal_list.html",
@@ -180,6 +181,7 @@ def proposal_detail(request, org, number):
                 raise Http404("Unknown step.")
         except ValidationError as error:
             add_form_errors(form, error)
+    disclosure.for_member(proposal, request.membership)
     return render(
         request,
         "learning/proposal_detail.html",
@@ -195,7 +197,10 @@ def proposal_detail(request, org, number):
             "pilot_sites": list(proposal.pilot_sites.order_by("code")),
             "forms": forms,
             "is_lead": is_lead(request),
-            "history": selectors.history_of(proposal),
+            "history": disclosure.history_for_member(
+                selectors.history_of(proposal), proposal, request.membership
+            ),
+            "can_publish": is_lead(request),
             "definition_json": json.dumps(proposal.definition, indent=2),
         },
         status=400 if any(f.errors for f in forms.values()) else 200,
