@@ -127,7 +127,8 @@ def test_exception_assignee_name(personas, wf, assignee):  # noqa: F811 (the fix
     with tenancy.scope(personas.org):
         target.refresh_from_db()
         if assignee == "staff":
-            assert target.assignee_name.startswith(long_name)
+            # Shortened to its column (PostgreSQL refuses a longer value), whole in the history.
+            assert target.assignee_name == long_name[:199] + "…"
             reason = target.history.latest("history_date").history_change_reason
             assert long_name in reason
         else:
