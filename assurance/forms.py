@@ -10,7 +10,7 @@ from assurance.models import (
     Incident,
 )
 from assurance.services import month_parse
-from scaling_ops.forms import site_choices
+from scaling_ops.forms import TEXT_MAX_LENGTH, site_choices
 
 ANSWER_CHOICES = [("", "—"), *AuditRecord.Answer.choices]
 
@@ -43,7 +43,9 @@ class AuditRecordForm(forms.Form):
     escalation_appropriate = forms.ChoiceField(
         choices=ANSWER_CHOICES, label="Escalation appropriate"
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class AuditDrawForm(forms.Form):
@@ -77,7 +79,9 @@ class IncidentForm(forms.Form):
         required=False, widget=forms.CheckboxSelectMultiple, label="Step(s) where it failed"
     )
     case_ref = forms.CharField(required=False, max_length=100, label="Case (optional)")
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,7 +91,9 @@ class IncidentForm(forms.Form):
 
 class IncidentReviewForm(forms.Form):
     review_status = forms.ChoiceField(choices=Incident.Review.choices)
-    review_outcome = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    review_outcome = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     failed_steps = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Step(s) where it failed"
     )
@@ -105,10 +111,16 @@ class IncidentReviewForm(forms.Form):
 
 class DriftResponseForm(forms.Form):
     coaching = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Targeted coaching"
+        required=False,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Targeted coaching",
     )
     extra_supervision = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Extra supervision"
+        required=False,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Extra supervision",
     )
     reaudit_until = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -154,7 +166,7 @@ class BaselineImportForm(forms.Form):
 
 class SettingsForm(forms.ModelForm):
     adverse_outcomes = forms.CharField(
-        help_text="Outcome codes counted as adverse, separated by commas."
+        max_length=1000, help_text="Outcome codes counted as adverse, separated by commas."
     )
 
     class Meta:

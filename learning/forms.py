@@ -1,7 +1,7 @@
 from django import forms
 
 from learning.models import ChangeProposal, Deviation, ImprovementAction, LearningReview
-from scaling_ops.forms import site_choices
+from scaling_ops.forms import TEXT_MAX_LENGTH, site_choices
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -11,7 +11,7 @@ def owner_choices(memberships):
 
 
 class ActionFilter(forms.Form):
-    q = forms.CharField(required=False, label="Title contains")
+    q = forms.CharField(required=False, max_length=200, label="Title contains")
     site = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False,
@@ -33,7 +33,9 @@ class ActionFilter(forms.Form):
 
 class ActionForm(forms.Form):
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     site = forms.ChoiceField(required=False, help_text="Blank: network-wide (leads).")
     source_kind = forms.ChoiceField(label="Source", choices=ImprovementAction.Source.choices)
     source_label = forms.CharField(
@@ -61,7 +63,10 @@ class ActionEditForm(ActionForm):
 class ActionStatusForm(forms.Form):
     status = forms.ChoiceField(choices=ImprovementAction.Status.choices)
     closure_evidence = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Closure evidence"
+        required=False,
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Closure evidence",
     )
     reaudit_on = forms.DateField(required=False, widget=DATE, label="Re-audit date")
 
@@ -91,7 +96,9 @@ class DeviationForm(forms.Form):
     category = forms.ChoiceField(choices=Deviation.Category.choices)
     referral_source = forms.ChoiceField(choices=Deviation.ReferralSource.choices)
     occurred_on = forms.DateField(widget=DATE, label="Happened on")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,8 +123,12 @@ class ReviewForm(forms.Form):
     held_on = forms.DateField(widget=DATE)
     sites = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Sites compared")
     measures = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
-    attendees = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    decisions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    attendees = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    decisions = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, sites, measures, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,8 +137,12 @@ class ReviewForm(forms.Form):
 
 
 class DecisionsForm(forms.Form):
-    decisions = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
-    attendees = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    decisions = forms.CharField(
+        max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    attendees = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReviewActionForm(forms.Form):
@@ -160,9 +175,15 @@ class ProposalForm(forms.Form):
     title = forms.CharField(max_length=200)
     change_kind = forms.ChoiceField(choices=ChangeProposal.ChangeKind.choices, label="What changes")
     step_key = forms.CharField(required=False, max_length=80, label="Step (key)")
-    change = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="The change")
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Why")
-    evidence = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    change = forms.CharField(
+        max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), label="The change"
+    )
+    rationale = forms.CharField(
+        max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), label="Why"
+    )
+    evidence = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     origin_site = forms.ChoiceField(required=False, label="Where the insight comes from")
     measures = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple, label="Measures it should move"
@@ -170,6 +191,8 @@ class ProposalForm(forms.Form):
     definition = forms.CharField(
         required=False,
         strip=False,
+        # A whole pathway definition: far more than a paragraph, still bounded.
+        max_length=200_000,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
         label="Pathway definition with the change (JSON)",
         help_text="Blank: the current version's definition unchanged (a tool or script change). "
@@ -196,6 +219,7 @@ class PilotForm(forms.Form):
 class EvaluateForm(forms.Form):
     summary = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Conclusion",
         help_text="Blank: a summary of the computed figures.",
@@ -203,4 +227,4 @@ class EvaluateForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))

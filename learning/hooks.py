@@ -94,9 +94,20 @@ def exception_item_links(request, item, detail: bool) -> list[ItemLink]:
 
 
 def version_panel(request, version) -> str:
-    from learning import selectors
+    from learning import disclosure, selectors
 
     proposal = selectors.proposal_for_version(version_id=version.pk)
     if proposal is None:
         return ""
-    return render_to_string("learning/_version_panel.html", {"proposal": proposal}, request=request)
+    membership = request.membership
+    disclosure.for_member(proposal, membership)
+    context = {
+        "proposal": proposal,
+        "evaluation": selectors.evaluation_for_member(
+            evaluation=proposal.evaluation, membership=membership
+        ),
+        "evaluation_summary": selectors.evaluation_summary_for_member(
+            proposal=proposal, membership=membership
+        ),
+    }
+    return render_to_string("learning/_version_panel.html", context, request=request)

@@ -43,7 +43,22 @@ class LearningSettings(TenantModel):
         return "Learning settings"
 
 
-class ImprovementAction(TenantModel):
+class CommissionerPublished(models.Model):
+    """Free text can carry case refs and personal details, so commissioners see a record's free
+    text only once a supervisor, lead or admin chose to publish it to them (kept in the history);
+    until then they see a placeholder (``learning.disclosure``)."""
+
+    published_to_commissioners = models.BooleanField(
+        default=False,
+        help_text="Commissioners see this record's text (case refs redacted); otherwise they see "
+        "a placeholder.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ImprovementAction(TenantModel, CommissionerPublished):
     """A corrective action with a named owner and a deadline, linked to what raised it."""
 
     class Status(models.TextChoices):
@@ -130,7 +145,7 @@ class ImprovementAction(TenantModel):
         return f"IA-{self.number}"
 
 
-class Deviation(TenantModel):
+class Deviation(TenantModel, CommissionerPublished):
     """A structured departure from the pathway at a site, logged by a supervisor or created from
     an exception accepted with a reason."""
 
@@ -193,7 +208,7 @@ class Deviation(TenantModel):
         return f"DV-{self.number}"
 
 
-class LearningReview(TenantModel):
+class LearningReview(TenantModel, CommissionerPublished):
     """A monthly or quarterly cross-site learning session: sites compared on chosen measures
     (the figures kept as they were shown), deviation patterns reviewed, decisions recorded."""
 
@@ -238,7 +253,7 @@ class LearningReview(TenantModel):
         return f"LR-{self.number}"
 
 
-class ChangeProposal(TenantModel):
+class ChangeProposal(TenantModel, CommissionerPublished):
     """Local insight becoming a controlled model change: proposal → pilot at named sites for a
     period → evaluation against the sites' own before and the non-pilot sites → adopted (a new
     draft pathway version carrying the rationale) or rejected (the reason kept)."""

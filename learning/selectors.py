@@ -118,6 +118,9 @@ def actions(
         found = overdue_actions(found, today=today)
     if q:
         found = found.filter(Q(title__icontains=q) | Q(description__icontains=q))
+        if membership.is_read_only:
+            # A search must not tell a commissioner what unpublished text says.
+            found = found.filter(published_to_commissioners=True)
     return found.order_by("deadline", "number")
 
 
@@ -348,3 +351,96 @@ def history_of(instance, limit: int = 50):
 
 def sites_in(site_ids) -> list[Site]:
     return list(Site.objects.filter(pk__in=list(site_ids)).order_by("code"))
+
+
+# --- figures narrowed to the member's sites ------------------------------------------------------
+# A review or an evaluation keeps the figures of every site it compared, as they were shown; a
+# member scoped to some sites sees only the figures their sites make up.
+
+
+def member_site_codes(membership: Membership) -> set[str]:
+    return set(visible_sites(membership).values_list("code", flat=True))
+
+
+def review_comparison_for_member(*, review: LearningReview, membership: Membership) -> dict:
+    """The session's comparison with only the member's sites as rows; when a site was left
+    out, the pooled figure is pooled over the member's sites alone (``narrowed``)."""
+    comparison = review.comparison or {}
+    codes = member_site_codes(membership)
+    rows = [row for row in comparison.get("rows", []) if row.get("site") in codes]
+    narrowed = len(rows) < len(comparison.get("rows", []))
+    network = comparison.get("network", {})
+    if narrowed:
+        network = {}
+        for measure in comparison.get("measures", []):
+            code = measure["code"]
+            num = sum(row["values"].get(code, {}).get("numerator") or 0.0 for row in rows)
+            den = sum(row["values"].get(code, {}).get("denominator") or 0.0 for row in rows)
+            network[code] = {
+                "numerator": num,
+                "denominator": den,
+                "value": figure(num, den, measure["unit"]),
+            }
+    return {**comparison, "rows": rows, "network": network, "narrowed": narrowed}
+
+
+def review_patterns_for_member(*, review: LearningReview, membership: Membership) -> list[dict]:
+    """The patterns reviewed, naming only the member's sites (the others as a number)."""
+    names = set(visible_sites(membership).values_list("name", flat=True))
+    patterns = []
+    for pattern in review.patterns or []:
+        sites = [name for name in pattern.get("sites", []) if name in names]
+        patterns.append(
+            {**pattern, "sites": sites, "other_sites": len(pattern.get("sites", [])) - len(sites)}
+        )
+    return patterns
+
+
+EVALUATION_GROUPS = {
+    "pilot_sites": ("pilot_before", "pilot_during", "pilot_change"),
+    "other_sites": ("others_before", "others_during", "others_change"),
+}
+EMPTY_RATE = {"numerator": None, "denominator": None, "value": None}
+
+
+def evaluation_for_member(*, evaluation: dict, membership: Membership) -> dict:
+    """A proposal's evaluation as the member may see it: a group of sites (pilot or others)
+    holding a site outside the member's sites shows no figure, nor does the relative change
+    that would give it away; the verdict stays (it is the decision's ground, not a site's
+    figure). ``narrowed`` says figures were withheld."""
+    if not evaluation:
+        return evaluation
+    codes = member_site_codes(membership)
+    hidden = [
+        group
+        for group in EVALUATION_GROUPS
+        if any(code not in codes for code in evaluation.get(group, []))
+    ]
+    if not hidden:
+        return {**evaluation, "narrowed": False}
+    measures = []
+    for row in evaluation.get("measures", []):
+        row = {**row, "effect": None}
+        for group in hidden:
+            before, during, change = EVALUATION_GROUPS[group]
+            row.update({before: EMPTY_RATE, during: EMPTY_RATE, change: None})
+        measures.append(row)
+    narrowed = {**evaluation, "measures": measures, "narrowed": True}
+    for group in EVALUATION_GROUPS:
+        sites = evaluation.get(group, [])
+        narrowed[group] = [code for code in sites if code in codes]
+        narrowed[f"{group}_elsewhere"] = len(sites) - len(narrowed[group])
+    return narrowed
+
+
+def evaluation_summary_for_member(*, proposal: ChangeProposal, membership: Membership) -> str:
+    """The evaluation summary, or (when its figures include sites outside the member's) the
+    verdict per measure alone."""
+    evaluation = evaluation_for_member(evaluation=proposal.evaluation, membership=membership)
+    if not evaluation or not evaluation.get("narrowed"):
+        return proposal.evaluation_summary
+    verdicts = " ".join(
+        row["name"] + (f" ({row['step']})" if row["step"] else "") + f": {row['verdict']}."
+        for row in evaluation.get("measures", [])
+    )
+    return f"{verdicts} (Figures withheld: the evaluation includes sites outside yours.)"

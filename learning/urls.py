@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("learning.views.deviations")),
     path("", include("learning.views.reviews")),
     path("", include("learning.views.proposals")),
+    path("", include("learning.views.publishing")),
 ]

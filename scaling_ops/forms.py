@@ -3,6 +3,11 @@ from django.contrib.auth import get_user_model
 
 from scaling_ops.models import Role, Site
 
+# The most a person types into one free-text box (a note, a reason, a description): long enough
+# for a paragraph of evidence, short enough that a pasted document is refused by the form with a
+# message instead of reaching a page or a history row whole.
+TEXT_MAX_LENGTH = 5000
+
 
 def site_choices(sites, blank: str = "All my sites") -> list[tuple[str, str]]:
     """A site filter's choices: blank for every site the member sees, then each site by code."""
@@ -19,6 +24,7 @@ class SiteStatusForm(forms.Form):
     status = forms.ChoiceField(choices=Site.Status.choices)
     override_reason = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Org admins only: why the site may move despite open readiness items.",
     )

@@ -32,12 +32,27 @@ def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
+# too: some programs strip them and read what follows).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A cell a spreadsheet shows as text, never runs: text starting like a formula gets a
+    leading ``'``. Numbers stay numbers: a negative number is written from a number (never from
+    text a person or partner typed) and a spreadsheet reads ``-3.5`` as minus 3.5, not a formula,
+    so prefixing it would turn every negative figure into text that no longer sums."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    """Written whole inside the request: the tenant scope ends when the view returns, so a
-    streamed body could not query any more."""
+    """The one way a CSV is answered. Written whole inside the request: the tenant scope ends
+    when the view returns, so a streamed body could not query any more."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(name) for name in header])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return response

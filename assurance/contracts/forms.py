@@ -15,6 +15,7 @@ from assurance.contracts.models import (
 )
 from assurance.models import MetricDefinition
 from pathways.models import Pathway, PathwayVersion, Step
+from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Membership, Role, Site
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -48,6 +49,9 @@ class ContractForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Commissioner members who may read this contract (for the sites they hold).",
     )
+    notes = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     class Meta:
         model = Contract
@@ -65,7 +69,6 @@ class ContractForm(forms.ModelForm):
         widgets = {
             "period_start": DATE,
             "period_end": DATE,
-            "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -190,10 +193,14 @@ class CorrectiveClauseForm(forms.ModelForm):
 
 
 class CorrectiveProcessForm(forms.ModelForm):
+    progress = forms.CharField(
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
     class Meta:
         model = CorrectiveProcess
         fields = ["status", "owner", "deadline", "progress", "improvement_action_ref"]
-        widgets = {"deadline": DATE, "progress": forms.Textarea(attrs={"rows": 4})}
+        widgets = {"deadline": DATE}
         labels = {"improvement_action_ref": "Improvement action reference"}
 
     def __init__(self, *args, **kwargs):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from assurance import selectors
 from assurance.forms import SiteMonthFilter
+from assurance.models import AssuranceSnapshot
 from assurance.services import month_parse
 from assurance.tasks import assurance_snapshot_enqueue
 from assurance.views.common import LEADS, dashboard_access, fmt, page_of, this_month
@@ -108,6 +109,9 @@ def snapshot_detail(request, org, pk):
     )
 
 
+REASON_MAX_LENGTH = AssuranceSnapshot._meta.get_field("reason").max_length
+
+
 @require_POST
 @roles_required(*LEADS)
 def snapshot_recompute(request, org):
@@ -121,6 +125,13 @@ def snapshot_recompute(request, org):
         messages.error(request, f"{month:%Y-%m} has not started yet; nothing to compute.")
         return redirect(target)
     reason = (request.POST.get("reason") or "").strip() or "Recomputed on request"
+    if len(reason) > REASON_MAX_LENGTH:
+        messages.error(
+            request,
+            f"The reason is {len(reason):,} characters; keep it to {REASON_MAX_LENGTH} "
+            "(the snapshot stores that much). Nothing was recomputed.",
+        )
+        return redirect(f"{target}?month={month:%Y-%m}")
     try:
         ran_inline = assurance_snapshot_enqueue(
             organization=request.organization, month=month, by=request.user, reason=reason

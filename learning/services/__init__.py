@@ -7,6 +7,7 @@ from learning.services.actions import (
     improvement_action_transition,
     improvement_action_update,
 )
+from learning.services.common import learning_record_publish
 from learning.services.deviations import (
     deviation_log,
     deviation_update,
@@ -40,6 +41,7 @@ __all__ = [
     "improvement_action_raise_from_source",
     "improvement_action_transition",
     "improvement_action_update",
+    "learning_record_publish",
     "learning_review_create",
     "learning_review_raise_action",
     "learning_review_record_decisions",

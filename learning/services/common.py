@@ -1,6 +1,7 @@
 """Shared pieces of the learning services: numbering, who-and-why for the history row."""
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Max
 
 from scaling_ops.access import WRITE_ROLES
@@ -30,3 +31,18 @@ def check_owner(owner) -> None:
         raise ValidationError(
             {"owner": "Choose a supervisor, implementation lead or org admin as the owner."}
         )
+
+
+def learning_record_publish(*, instance: models.Model, by, published: bool):
+    """Publishes a record's free text to commissioners (or withdraws it), with who and when in
+    its history. Commissioners then read it with case refs redacted (``learning.disclosure``)."""
+    if instance.published_to_commissioners == published:
+        return instance
+    instance.published_to_commissioners = published
+    record(
+        instance,
+        by=by,
+        reason="Published to commissioners" if published else "Withdrawn from commissioners",
+    )
+    instance.save(update_fields=["published_to_commissioners"])
+    return instance

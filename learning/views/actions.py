@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
-from learning import selectors
+from learning import disclosure, selectors
 from learning.forms import ActionEditForm, ActionFilter, ActionForm, ActionStatusForm
 from learning.models import ImprovementAction
 from learning.services import (
@@ -106,12 +106,13 @@ def action_list(request, org):
                  a.deadline.isoformat(), a.status,
                  "yes" if selectors.action_is_overdue(a, today) else "no", a.closure_evidence,
                  a.reaudit_on.isoformat() if a.reaudit_on else "", a.created_at.isoformat()]
-                for a in found
+                for a in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
     page, query = page_of(request, found)
     for action in page:
         action.overdue = selectors.action_is_overdue(action, today)
+        disclosure.for_member(action, request.membership)
     overdue_total = selectors.overdue_actions(
         selectors.actions(membership=request.membership), today=today
     ).count()
@@ -239,6 +240,7 @@ def action_detail(request, org, number):
                     )
                     return redirect("learning_action_detail", org=org, number=number)
     today = selectors.organization_today()
+    disclosure.for_member(action, request.membership)
     return render(
         request,
         "learning/action_detail.html",
@@ -249,7 +251,10 @@ def action_detail(request, org, number):
             "editable": editable and action.status != ImprovementAction.Status.VERIFIED,
             "edit": edit,
             "move": move if allowed else None,
-            "history": selectors.history_of(action),
+            "history": disclosure.history_for_member(
+                selectors.history_of(action), action, request.membership
+            ),
+            "can_publish": editable,
             "is_commissioner": request.membership.role == Role.COMMISSIONER,
         },
         status=400 if (edit.errors or move.errors) else 200,

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from learning import selectors
+from learning import disclosure, selectors
 from learning.forms import DeviationFilter, DeviationForm, SettingsForm
 from learning.models import Deviation
 from learning.services import deviation_log, deviation_update, learning_settings_update
@@ -55,10 +55,11 @@ def deviation_list(request, org):
                 [d.reference, d.occurred_on.isoformat(), d.site.code, d.step, d.category,
                  d.referral_source, "yes" if d.exception_id else "no", d.note,
                  d.logged_by.get_username() if d.logged_by else ""]
-                for d in found
+                for d in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
     page, query = page_of(request, found)
+    disclosure.for_member(list(page), request.membership)
     return render(
         request,
         "learning/deviation_list.html",
@@ -147,6 +148,7 @@ def deviation_detail(request, org, number):
         else:
             messages.success(request, f"{deviation.reference} saved.")
             return redirect("learning_deviation_detail", org=org, number=number)
+    disclosure.for_member(deviation, request.membership)
     return render(
         request,
         "learning/deviation_detail.html",
@@ -156,7 +158,10 @@ def deviation_detail(request, org, number):
             "can_write": can_write(request),
             "show_exception": deviation.exception_id
             and request.membership.role != Role.COMMISSIONER,
-            "history": selectors.history_of(deviation),
+            "history": disclosure.history_for_member(
+                selectors.history_of(deviation), deviation, request.membership
+            ),
+            "can_publish": can_write(request),
         },
     )
 

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from learning import selectors
+from learning import disclosure, selectors
 from learning.forms import EvaluateForm, PilotForm, ProposalFilter, ProposalForm, ReasonForm
 from learning.models import ChangeProposal
 from learning.services import (
@@ -48,12 +48,15 @@ def proposal_list(request, org):
                  p.base_version.number if p.base_version else "", p.change_kind, p.step_key,
                  p.status, " ".join(p.evaluation.get("pilot_sites", [])),
                  p.pilot_start.isoformat() if p.pilot_start else "",
-                 p.pilot_end.isoformat() if p.pilot_end else "", p.evaluation_summary,
+                 p.pilot_end.isoformat() if p.pilot_end else "",
+                 selectors.evaluation_summary_for_member(
+                     proposal=p, membership=request.membership),
                  p.decision_reason, p.adopted_version.number if p.adopted_version else ""]
-                for p in found
+                for p in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
     page, query = page_of(request, found)
+    disclosure.for_member(list(page), request.membership)
     return render(
         request,
         "learning/proposal_list.html",
@@ -178,16 +181,26 @@ def proposal_detail(request, org, number):
                 raise Http404("Unknown step.")
         except ValidationError as error:
             add_form_errors(form, error)
+    disclosure.for_member(proposal, request.membership)
     return render(
         request,
         "learning/proposal_detail.html",
         {
             "proposal": proposal,
             "changes": proposal_changes(proposal),
+            "evaluation": selectors.evaluation_for_member(
+                evaluation=proposal.evaluation, membership=request.membership
+            ),
+            "evaluation_summary": selectors.evaluation_summary_for_member(
+                proposal=proposal, membership=request.membership
+            ),
             "pilot_sites": list(proposal.pilot_sites.order_by("code")),
             "forms": forms,
             "is_lead": is_lead(request),
-            "history": selectors.history_of(proposal),
+            "history": disclosure.history_for_member(
+                selectors.history_of(proposal), proposal, request.membership
+            ),
+            "can_publish": is_lead(request),
             "definition_json": json.dumps(proposal.definition, indent=2),
         },
         status=400 if any(f.errors for f in forms.values()) else 200,

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from learning import selectors
+from learning import disclosure, selectors
 from learning.forms import DecisionsForm, ReviewActionForm, ReviewForm
 from learning.services import (
     learning_review_create,
@@ -35,10 +35,11 @@ def review_list(request, org):
                 [r.reference, r.title, r.cadence, r.period_start.isoformat(),
                  r.period_end.isoformat(), r.held_on.isoformat(), " ".join(r.measures),
                  r.decisions]
-                for r in found
+                for r in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
     page, query = page_of(request, found)
+    disclosure.for_member(list(page), request.membership)
     return render(
         request,
         "learning/review_list.html",
@@ -131,7 +132,10 @@ def review_detail(request, org, number):
                 )
                 messages.success(request, "Decisions recorded.")
                 return redirect("learning_review_detail", org=org, number=number)
-    comparison = review.comparison or {}
+    disclosure.for_member(review, request.membership)
+    comparison = selectors.review_comparison_for_member(
+        review=review, membership=request.membership
+    )
     rows = [
         (row, [row["values"].get(m["code"], {}) for m in comparison.get("measures", [])])
         for row in comparison.get("rows", [])
@@ -145,13 +149,22 @@ def review_detail(request, org, number):
         {
             "review": review,
             "comparison": comparison,
+            "patterns": selectors.review_patterns_for_member(
+                review=review, membership=request.membership
+            ),
             "rows": rows,
             "network": network,
-            "actions": review.actions.select_related("owner", "site").order_by("number"),
+            "actions": disclosure.for_member(
+                list(review.actions.select_related("owner", "site").order_by("number")),
+                request.membership,
+            ),
             "decisions": decisions,
             "raise_form": raise_form,
             "is_lead": is_lead(request),
-            "history": selectors.history_of(review),
+            "history": disclosure.history_for_member(
+                selectors.history_of(review), review, request.membership
+            ),
+            "can_publish": is_lead(request),
         },
     )
 

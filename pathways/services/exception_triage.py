@@ -73,10 +73,18 @@ def _assignee_for(key: str, items: list[ExceptionItem]) -> assignees.Assignee:
     return assignee
 
 
+ASSIGNEE_NAME_LENGTH = ExceptionItem._meta.get_field("assignee_name").max_length
+
+
 def _set_assignee(item: ExceptionItem, assignee: assignees.Assignee) -> None:
     item.status = ExceptionItem.Status.ASSIGNED
     item.assignee_key = assignee.key
-    item.assignee_name = assignee.name
+    # A directory name (a staff name of up to 200 characters and its role) can be longer than
+    # the column: shortened to fit, the whole name stays in the history's reason.
+    name = assignee.name
+    if len(name) > ASSIGNEE_NAME_LENGTH:
+        name = name[: ASSIGNEE_NAME_LENGTH - 1] + "…"
+    item.assignee_name = name
 
 
 def _required_text(value: str, field: str, what: str) -> str:

@@ -4,7 +4,6 @@ Org admins and implementation leads propose and decide; supervisors read those o
 commissioners see counts per site and pathway only (what was adapted and why stays with the
 people running the service)."""
 
-import csv
 from collections import defaultdict
 
 from django import forms
@@ -22,6 +21,7 @@ from pathways.services import versions as services
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required, site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import csv_response
 
 ADAPTERS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 CSV_COLUMNS = [
@@ -173,32 +173,23 @@ def adaptation_list(request, org):
 def _summary(request) -> HttpResponse:
     rows = selectors.site_adaptation_summary(membership=request.membership)
     if request.GET.get("format") == "csv":
-        response = _csv_response(request, "adaptation-counts")
-        writer = csv.writer(response)
-        writer.writerow(SUMMARY_COLUMNS)
-        for row in rows:
-            writer.writerow(
+        return csv_response(
+            f"adaptation-counts-{request.organization.slug}.csv",
+            SUMMARY_COLUMNS,
+            (
                 [row["site__code"], row["pathway__slug"]]
                 + [row[name] for name in SUMMARY_COLUMNS[2:]]
-            )
-        return response
+                for row in rows
+            ),
+        )
     return render(request, "pathways/adaptation_summary.html", {"rows": rows})
 
 
-def _csv_response(request, name: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{request.organization.slug}.csv"'
-    )
-    return response
-
-
 def _csv(request, adaptations) -> HttpResponse:
-    response = _csv_response(request, "site-adaptations")
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for a in adaptations.iterator(chunk_size=1000):
-        writer.writerow(
+    return csv_response(
+        f"site-adaptations-{request.organization.slug}.csv",
+        CSV_COLUMNS,
+        (
             [
                 a.site.code,
                 a.pathway.slug,
@@ -211,8 +202,9 @@ def _csv(request, adaptations) -> HttpResponse:
                 a.decided_by.get_username() if a.decided_by else "",
                 a.decided_at.isoformat() if a.decided_at else "",
             ]
-        )
-    return response
+            for a in adaptations.iterator(chunk_size=1000)
+        ),
+    )
 
 
 def _adaptation_or_404(request, pk: int) -> SiteAdaptation:

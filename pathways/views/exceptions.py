@@ -4,7 +4,6 @@ sites, grouped for a huddle, with in-place (htmx) triage, bulk actions, CSV and 
 Supervisors, implementation leads and org admins only: commissioners never see case refs, so
 they get 403 here even to read."""
 
-import csv
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -28,6 +27,7 @@ from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
 from scaling_ops.selectors import visible_sites
+from scaling_ops.views_common import csv_response
 
 QUEUE_ROLES = WRITE_ROLES
 queue_access = roles_required(*QUEUE_ROLES, read_roles=QUEUE_ROLES)
@@ -178,29 +178,29 @@ def _summary(rows, report, zone):
 
 
 def _csv(lines, report, zone) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="exceptions-{report.date}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for line in lines.iterator(chunk_size=2000):
-        item = line.item
-        writer.writerow(
-            [
-                report.date.isoformat(),
-                item.site.code,
-                item.case.external_ref,
-                item.step,
-                line.kind,
-                line.due_at.isoformat() if line.due_at else "",
-                line.completed_at.isoformat() if line.completed_at else "",
-                selectors.exception_age_days(report=report, since=line.since, zone=zone),
-                item.status,
-                item.assignee_name,
-                item.note,
-                item.first_reported_on.isoformat(),
-            ]
-        )
-    return response
+    return csv_response(
+        f"exceptions-{report.date}.csv",
+        CSV_COLUMNS,
+        (_csv_row(line, report, zone) for line in lines.iterator(chunk_size=2000)),
+    )
+
+
+def _csv_row(line, report, zone) -> list:
+    item = line.item
+    return [
+        report.date.isoformat(),
+        item.site.code,
+        item.case.external_ref,
+        item.step,
+        line.kind,
+        line.due_at.isoformat() if line.due_at else "",
+        line.completed_at.isoformat() if line.completed_at else "",
+        selectors.exception_age_days(report=report, since=line.since, zone=zone),
+        item.status,
+        item.assignee_name,
+        item.note,
+        item.first_reported_on.isoformat(),
+    ]
 
 
 def _next_url(request) -> str:

@@ -5,7 +5,6 @@ two versions. Site adaptations live in pathways.views.adaptations (included belo
 Every member may read pathway definitions (commissioners too: there is no case data in them);
 only org admins import, activate and retire versions."""
 
-import csv
 import json
 
 from django import forms
@@ -25,6 +24,7 @@ from pathways.services import versions as services
 from pathways.views import adaptations
 from scaling_ops.access import roles_required
 from scaling_ops.models import Role
+from scaling_ops.views_common import csv_response
 
 # Pathway definitions are organisation-wide and hold no case data: every member reads them
 # (roles_required's default read roles); writes are the org admin's.
@@ -149,17 +149,13 @@ def pathway_list(request, org):
 
 
 def _csv(request, pathways) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="pathway-versions-{request.organization.slug}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
     versions = selectors.pathway_versions_with_counts(
         membership=request.membership, pathway_ids=pathways.values("pk")
     )
-    for version in versions:
-        writer.writerow(
+    return csv_response(
+        f"pathway-versions-{request.organization.slug}.csv",
+        CSV_COLUMNS,
+        (
             [
                 version.pathway.slug,
                 version.pathway.name,
@@ -171,8 +167,9 @@ def _csv(request, pathways) -> HttpResponse:
                 version.case_count,
                 version.rationale,
             ]
-        )
-    return response
+            for version in versions
+        ),
+    )
 
 
 @roles_required(*ADMINS)
