@@ -9,7 +9,7 @@ from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 
 from scaling_ops import tenancy
-from scaling_ops.models import Membership, Organization, PartnerKey, Site
+from scaling_ops.models import Invitation, Membership, Organization, PartnerKey, Site
 
 
 class TenantRowForm(forms.ModelForm):
@@ -81,3 +81,14 @@ class MembershipAdmin(UnscopedAdmin):
 class PartnerKeyAdmin(UnscopedAdmin):
     list_display = ["name", "organization", "prefix", "revoked_at", "last_used_at"]
     readonly_fields = ["prefix", "secret_hash", "last_used_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(UnscopedAdmin):
+    list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["organization", "role"]
+    # The token exists only in the link sent; an invitation is made from the members page.
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "accepted_by", "revoked_at"]
+
+    def has_add_permission(self, request):
+        return False
