@@ -227,7 +227,9 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
     with tenancy.scope(invitation.organization_id):
         # Re-read under a row lock so one link cannot be accepted twice at the same moment.
         invitation = (
-            Invitation.objects.select_for_update()
+            # Only the invitation's row: PostgreSQL refuses to lock the nullable side of
+            # the outer join to its inviter.
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("organization", "created_by")
             .get(pk=invitation.pk)
         )
