@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
@@ -110,7 +111,7 @@ def membership_list(request, org):
                     "sent. Copy the link below and send it yourself: it is shown once.",
                 )
             form = InvitationForm()
-    return render(
+    response = render(
         request,
         "scaling_ops/membership_list.html",
         {
@@ -121,6 +122,10 @@ def membership_list(request, org):
             "new_link": new_link,
         },
     )
+    if new_link:
+        # The link is a credential shown once: no browser or proxy cache may keep the page.
+        add_never_cache_headers(response)
+    return response
 
 
 def _membership_or_404(pk: int):

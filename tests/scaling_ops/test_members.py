@@ -56,6 +56,7 @@ def test_an_invitation_creates_no_membership_and_stores_only_a_hash(personas, ma
     assert invitation.expires_at - invitation.created_at == timedelta(days=7)
     assert "copy it now" in response.content.decode()
     assert 'data-copy="invitation-link"' in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_the_link_is_emailed_to_the_address(personas, mailoutbox):
