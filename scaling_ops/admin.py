@@ -10,7 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from scaling_ops import tenancy
 from scaling_ops.login import SlowedAdminLoginForm
-from scaling_ops.models import Membership, Organization, PartnerKey, Site
+from scaling_ops.models import Invitation, Membership, Organization, PartnerKey, Site
 
 
 class TenantRowForm(forms.ModelForm):
@@ -86,3 +86,14 @@ class PartnerKeyAdmin(UnscopedAdmin):
 
 # The admin's log-in is slowed per account like the site's (scaling_ops/login.py).
 admin.site.login_form = SlowedAdminLoginForm
+
+
+@admin.register(Invitation)
+class InvitationAdmin(UnscopedAdmin):
+    list_display = ["email", "organization", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["organization", "role"]
+    # The token exists only in the link sent; an invitation is made from the members page.
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "accepted_by", "revoked_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -6,10 +6,15 @@ class ScalingOpsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from scaling_ops.extension_points import home_cards, navigation
         from scaling_ops.home import core_cards
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
+        from scaling_ops.sessions import mark_seen_at_login
+
+        user_logged_in.connect(mark_seen_at_login, dispatch_uid="scaling_ops_idle_clock")
 
         everyone = Role.values
         leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]

@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from scaling_ops.models import Role, Site
 
@@ -30,28 +31,61 @@ class SiteStatusForm(forms.Form):
     )
 
 
-class MembershipForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="An existing user account.")
+class SitesField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(queryset=Site.dangerously_unscoped.none(), **kwargs)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(max_length=254, help_text="The invitation link is emailed here.")
     role = forms.ChoiceField(choices=Role.choices)
     all_sites = forms.BooleanField(required=False, label="All sites")
-    sites = forms.ModelMultipleChoiceField(
-        queryset=Site.dangerously_unscoped.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    sites = SitesField(help_text="Org admins always see every site.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sites"].queryset = Site.objects.order_by("code")
 
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise forms.ValidationError(
-                f"No user called {username!r}; ask an operator to create it."
-            )
-        return user
+
+class MemberChangeForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    all_sites = forms.BooleanField(required=False, label="All sites")
+    sites = SitesField(help_text="Org admins always see every site.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sites"].queryset = Site.objects.order_by("code")
+
+
+class InvitationSignupForm(forms.Form):
+    """A new account for an invitee. Uniqueness is checked by the service, which answers a
+    taken username like any unusable one."""
+
+    username = forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Letters, digits and @ . + - _ only; you log in with it.",
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ; type the same one twice.")
+        return cleaned
 
 
 class PartnerKeyForm(forms.Form):

@@ -35,7 +35,7 @@ def core_cards(request, membership) -> list[dict]:
         cards.append(
             card(
                 "People and partner systems",
-                "Give colleagues a role and sites; issue or revoke partner API keys.",
+                "Invite colleagues with a role and sites; issue or revoke partner API keys.",
                 reverse("membership_list", kwargs={"org": org}),
                 "Manage members",
             )

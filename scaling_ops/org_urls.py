@@ -7,6 +7,13 @@ urlpatterns = [
     path("sites/", views.site_list, name="site_list"),
     path("sites/<str:code>/", views.site_detail, name="site_detail"),
     path("members/", views.membership_list, name="membership_list"),
+    path("members/<int:pk>/", views.membership_detail, name="membership_detail"),
+    path("members/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
+    path(
+        "members/invitations/<int:pk>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("keys/", views.partner_key_list, name="partner_key_list"),
     path("keys/<int:pk>/revoke/", views.partner_key_revoke, name="partner_key_revoke"),
 ]

@@ -1,9 +1,11 @@
 """Reads for the platform core."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from scaling_ops.models import Membership, PartnerKey, Site
+from scaling_ops import tenancy
+from scaling_ops.models import Invitation, Membership, PartnerKey, Site
 
 
 def memberships_for_user(*, user) -> QuerySet[Membership]:
@@ -35,5 +37,45 @@ def membership_list() -> QuerySet[Membership]:
     return Membership.objects.select_related("user").order_by("role", "user__username")
 
 
+def membership_for_member_page(*, pk: int) -> Membership | None:
+    return Membership.objects.select_related("user").filter(pk=pk).first()
+
+
 def partner_key_list() -> QuerySet[PartnerKey]:
     return PartnerKey.objects.prefetch_related("sites").order_by("-created_at")
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The pending invitation a link's token opens, in whichever organisation it belongs to
+    (read before any tenant is bound: the invitee is not a member yet); ``None`` for an
+    unknown, expired, used or revoked token alike."""
+    invitation = (
+        Invitation.dangerously_unscoped.select_related("organization", "created_by")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return None
+    with tenancy.scope(invitation.organization_id):
+        invitation.offered_sites = list(invitation.sites.order_by("code"))
+    return invitation
+
+
+def invitation_list_pending() -> list[Invitation]:
+    invitations = (
+        Invitation.objects.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+        .select_related("created_by")
+        .prefetch_related("sites")
+        .order_by("-created_at")
+    )
+    return list(invitations)
+
+
+def membership_activity(*, limit: int = 50) -> QuerySet:
+    """Who added, changed and removed whom, newest first (the membership history)."""
+    # The history table is not tenant-scoped itself: filter it by the bound organisation.
+    return (
+        Membership.history.filter(organization_id=tenancy.current_organization_id())
+        .select_related("history_user", "user")
+        .order_by("-history_date")[:limit]
+    )

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "scaling_ops.sessions.IdleTimeoutMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "scaling_ops.middleware.TenantMiddleware",
     # Axes last: it inspects the response of a failed login.
@@ -104,6 +105,26 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A browser session left alone this long is signed out (scaling_ops.sessions).
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "30")
+if SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured(f"SESSION_IDLE_MINUTES={SESSION_IDLE_MINUTES} must be 1 or more.")
+
+# Invitations and password resets. DEBUG prints mail on the console; production sends by SMTP.
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "scaling_ops <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Guardian's anonymous user is not needed: anonymous visitors never reach tenant data.
 ANONYMOUS_USER_NAME = None

@@ -21,6 +21,34 @@ urlpatterns = [
     path("", views.root, name="home"),
     path("accounts/login/", SlowedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    # Outside /o/<org>/: the invitee is not a member of the organisation yet.
+    path("invitations/<str:token>/", views.invitation_open, name="invitation_open"),
     path("admin/", admin.site.urls),
     path("o/<slug:org>/", include(org_patterns)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),

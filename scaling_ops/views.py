@@ -1,23 +1,29 @@
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
 from scaling_ops.access import member_required, roles_required, site_for_member
-from scaling_ops.forms import MembershipForm, PartnerKeyForm, SiteForm, SiteStatusForm
+from scaling_ops.forms import (
+    InvitationForm,
+    InvitationSignupForm,
+    MemberChangeForm,
+    PartnerKeyForm,
+    SiteForm,
+    SiteStatusForm,
+)
 from scaling_ops.home import home_sections
-from scaling_ops.models import PartnerKey, Role
+from scaling_ops.models import Invitation, PartnerKey, Role
+from scaling_ops.views_common import add_form_errors
 
 LEADS = (Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD)
 ADMINS_ONLY = frozenset({Role.ORG_ADMIN})
-
-
-def add_form_errors(form, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 @login_required
@@ -76,22 +82,166 @@ def site_detail(request, org, code):
 
 @roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
 def membership_list(request, org):
-    form = MembershipForm(request.POST or None)
+    form = InvitationForm(request.POST or None)
+    new_link = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.membership_set(
-            user=data["username"],
-            organization=request.organization,
-            role=data["role"],
-            all_sites=data["all_sites"],
-            sites=data["sites"],
-        )
-        messages.success(request, f"{data['username']} is now {data['role']}.")
-        return redirect("membership_list", org=org)
-    return render(
+        try:
+            invitation, token = services.invitation_create(
+                email=data["email"],
+                role=data["role"],
+                all_sites=data["all_sites"],
+                sites=data["sites"],
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            new_link = request.build_absolute_uri(reverse("invitation_open", args=[token]))
+            if services.invitation_email_send(invitation=invitation, link=new_link):
+                messages.success(
+                    request,
+                    f"Invitation emailed to {invitation.email}. The link is below too: "
+                    "copy it now, it is shown once.",
+                )
+            else:
+                messages.warning(
+                    request,
+                    f"The invitation to {invitation.email} is ready but the email could not be "
+                    "sent. Copy the link below and send it yourself: it is shown once.",
+                )
+            form = InvitationForm()
+    response = render(
         request,
         "scaling_ops/membership_list.html",
-        {"memberships": selectors.membership_list(), "form": form},
+        {
+            "memberships": selectors.membership_list(),
+            "invitations": selectors.invitation_list_pending(),
+            "activity": selectors.membership_activity(),
+            "form": form,
+            "new_link": new_link,
+        },
+    )
+    if new_link:
+        # The link is a credential shown once: no browser or proxy cache may keep the page.
+        add_never_cache_headers(response)
+    return response
+
+
+def _membership_or_404(pk: int):
+    membership = selectors.membership_for_member_page(pk=pk)
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+@roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
+def membership_detail(request, org, pk):
+    membership = _membership_or_404(pk)
+    sites = [] if membership.sees_all_sites else list(selectors.site_list(membership=membership))
+    form = MemberChangeForm(
+        request.POST or None,
+        initial={"role": membership.role, "all_sites": membership.all_sites, "sites": sites},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.membership_set(
+                user=membership.user,
+                organization=request.organization,
+                role=data["role"],
+                all_sites=data["all_sites"],
+                sites=data["sites"],
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(
+                request, f"{membership.user.get_username()} is now {Role(data['role']).label}."
+            )
+            return redirect("membership_list", org=org)
+    return render(
+        request, "scaling_ops/membership_detail.html", {"member": membership, "form": form}
+    )
+
+
+@require_POST
+@roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
+def membership_remove(request, org, pk):
+    membership = _membership_or_404(pk)
+    name = membership.user.get_username()
+    try:
+        services.membership_remove(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{name} is no longer a member of {request.organization.name}.")
+    return redirect("membership_list", org=org)
+
+
+@require_POST
+@roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
+def invitation_revoke(request, org, pk):
+    invitation = Invitation.objects.filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    try:
+        services.invitation_revoke(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"The invitation to {invitation.email} is revoked; its link no longer works."
+        )
+    return redirect("membership_list", org=org)
+
+
+def invitation_open(request, token):
+    """Outside ``/o/<org>/``: the invitee is not a member yet. Everything shown comes from the
+    invitation the token opens; an unknown, expired, used or revoked token gets one answer."""
+    invitation = selectors.invitation_for_token(token=token)
+    if invitation is None:
+        return _invitation_unusable(request)
+    signing_up = request.method == "POST" and not request.user.is_authenticated
+    form = InvitationSignupForm(request.POST if signing_up else None)
+    if request.method == "POST" and (request.user.is_authenticated or form.is_valid()):
+        try:
+            if signing_up:
+                user = services.invitation_accept_with_new_account(
+                    invitation=invitation,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                )
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            else:
+                services.invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                add_form_errors(form, error)
+            elif error.messages == [services.INVITATION_UNUSABLE]:
+                return _invitation_unusable(request)
+            else:
+                messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Welcome to {invitation.organization.name}: you are now "
+                f"{invitation.get_role_display()}.",
+            )
+            return redirect("org_home", org=invitation.organization.slug)
+    return render(
+        request,
+        "scaling_ops/invitation.html",
+        {"invitation": invitation, "form": form},
+    )
+
+
+def _invitation_unusable(request):
+    return render(
+        request,
+        "scaling_ops/invitation_unusable.html",
+        {"message": services.INVITATION_UNUSABLE},
+        status=404,
     )
 
 

@@ -60,3 +60,26 @@ def api_routes() -> list[Route]:
         for r in all_routes()
         if r.pattern.startswith("api/v1/") and r.name not in PUBLIC_API_ROUTES
     ]
+
+
+# Routes outside /o/<org>/, /api/v1/ and the Django admin, with why each may be reached without a
+# membership. None of them reads tenant data except through the user's own memberships or, for
+# an invitation, the one organisation its token names.
+OUTSIDE_ORG_ROUTES = {
+    "home": "the organisation picker lists only the user's own memberships",
+    "login": "logging in",
+    "logout": "logging out",
+    "password_change": "the logged-in user's own password (login required)",
+    "password_change_done": "the logged-in user's own password (login required)",
+    "password_reset": "a reset link by email; the answer is the same for any address",
+    "password_reset_done": "the neutral 'if an account exists' page",
+    "password_reset_confirm": "the emailed link; Django's signed, single-use token",
+    "password_reset_complete": "the page after a reset",
+    "invitation_open": "the invitee is not a member yet; the token alone picks the organisation",
+}
+
+
+def outside_org_routes() -> list[Route]:
+    return [
+        r for r in all_routes() if not r.pattern.startswith(("o/<slug:org>/", "api/v1/", "admin/"))
+    ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.routes import org_routes
+from tests.routes import OUTSIDE_ORG_ROUTES, org_routes, outside_org_routes
 
 ROUTES = org_routes()
 UNSAFE_METHODS = ["post", "put", "patch", "delete"]
@@ -11,6 +11,12 @@ UNSAFE_METHODS = ["post", "put", "patch", "delete"]
 def test_the_walk_sees_the_views():
     names = {route.name for route in ROUTES}
     assert {"org_home", "site_list", "site_detail", "partner_key_list"} <= names
+    assert {"membership_detail", "membership_remove", "invitation_revoke"} <= names
+
+
+def test_every_route_outside_an_organisation_is_declared_with_its_reason():
+    undeclared = {r.name or r.pattern for r in outside_org_routes()} - set(OUTSIDE_ORG_ROUTES)
+    assert undeclared == set(), f"routes outside /o/<org>/ without a stated reason: {undeclared}"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name or r.pattern)

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from scaling_ops import services, tenancy
-from scaling_ops.models import Membership, Role, Site
+from scaling_ops.models import Role, Site
 
 
 def test_a_user_with_one_organisation_lands_on_its_home(personas):
@@ -89,23 +89,6 @@ def test_duplicate_site_code_is_a_form_error(personas):
     )
     assert response.status_code == 200
     assert "already exists" in response.content.decode()
-
-
-def test_admin_adds_a_member_with_sites(personas):
-    from tests.factories import UserFactory
-
-    UserFactory(username="newbie")
-    client = personas.client(personas.admin)
-    response = client.post(
-        "/o/acme/members/",
-        {"username": "newbie", "role": "supervisor", "sites": [personas.south.pk]},
-    )
-    assert response.status_code == 302
-    with tenancy.scope(personas.org):
-        membership = Membership.objects.get(user__username="newbie")
-    assert membership.role == "supervisor"
-    assert membership.user.has_perm("scaling_ops.access_site", personas.south)
-    assert not membership.user.has_perm("scaling_ops.access_site", personas.north)
 
 
 def test_login_page_logs_in_and_lands_home(personas):
