@@ -9,7 +9,7 @@ from django.urls import reverse
 import assurance.contracts.forms as contract_forms
 import assurance.forms as assurance_forms
 import learning.forms as learning_forms
-from assurance.models import PaymentBand
+from assurance.contracts.models import PaymentBand
 from learning.models import ImprovementAction, LearningReview
 from pathways.models import ExceptionItem
 from pathways.services.exceptions import exception_report_compute
