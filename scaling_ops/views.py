@@ -6,12 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
-from scaling_ops.access import member_required, roles_required, site_for_member
+from scaling_ops.access import LEADS, member_required, roles_required, site_for_member
 from scaling_ops.forms import MembershipForm, PartnerKeyForm, SiteForm, SiteStatusForm
 from scaling_ops.home import home_sections
 from scaling_ops.models import PartnerKey, Role
 
-LEADS = (Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD)
 ADMINS_ONLY = frozenset({Role.ORG_ADMIN})
 
 
