@@ -2,7 +2,7 @@
 the member's visible sites: a missing row and one outside them look the same (None -> 404)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, F, Min, QuerySet, Subquery
@@ -12,6 +12,7 @@ from django.utils import timezone
 from pathways import engine
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.selectors.versions import pathway_version_definitions
+from scaling_ops.dates import local_midnight
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 
@@ -66,10 +67,6 @@ def _visible_site_ids(membership: Membership):
     return Subquery(visible_sites(membership).values("pk"))
 
 
-def _local_midnight(day: date, zone) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def exception_queue_lines(
     *, membership: Membership, report: ExceptionReport, filters: QueueFilters
 ) -> QuerySet[ExceptionReportLine]:
@@ -101,11 +98,11 @@ def exception_queue_lines(
         zone = membership.organization.zone
         if low is not None:
             lines = lines.filter(
-                since__lt=_local_midnight(report.date - timedelta(days=low - 1), zone)
+                since__lt=local_midnight(report.date - timedelta(days=low - 1), zone)
             )
         if high is not None:
             lines = lines.filter(
-                since__gte=_local_midnight(report.date - timedelta(days=high), zone)
+                since__gte=local_midnight(report.date - timedelta(days=high), zone)
             )
     return lines.order_by(
         "item__site__code", "item__step", "kind", "since", "item__case__external_ref", "pk"
