@@ -28,8 +28,12 @@ seed: install
 serve: install
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
 
+# Two workers (the target machine has two cores); tests marked xdist_group share one worker.
+# The slowest 15 are printed so a slow test is seen when it arrives.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -16,6 +16,15 @@ def rate(numerator: float | None, denominator: float | None) -> float | None:
     return 100.0 * (numerator or 0.0) / denominator
 
 
+def measure_value(
+    numerator: float | None, denominator: float | None, *, count: bool
+) -> float | None:
+    """A measure's figure: a count measure is its numerator, any other the percent ``rate``."""
+    if count:
+        return None if numerator is None else float(numerator)
+    return rate(numerator, denominator)
+
+
 # --- run charts ---------------------------------------------------------------------------
 
 

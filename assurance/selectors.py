@@ -144,9 +144,7 @@ def pooled(rows: list[Figure]) -> tuple[float, float]:
 
 def network_value(rows: list[Figure], count: bool = False) -> float | None:
     num, den = pooled(rows)
-    if count:
-        return num
-    return analysis.rate(num, den)
+    return analysis.measure_value(num, den, count=count)
 
 
 def run_chart_series(

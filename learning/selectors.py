@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from assurance import analysis
 from assurance.models import MetricDefinition, SnapshotValue
 from assurance.selectors import current_snapshot_ids
 from assurance.services.metrics import BUILTIN_METRICS
@@ -20,6 +21,7 @@ from learning.models import (
     LearningSettings,
 )
 from scaling_ops import tenancy
+from scaling_ops.dates import month_add
 from scaling_ops.models import Membership, Organization, Site
 from scaling_ops.selectors import visible_sites
 
@@ -44,7 +46,7 @@ def month_start(day: date) -> date:
 
 
 def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return month_add(day, 1)
 
 
 def months_between(start: date, end: date) -> list[date]:
@@ -287,11 +289,10 @@ def measure_totals(*, site_ids, months, measures, steps=("",)) -> dict[tuple, li
 
 
 def figure(numerator: float, denominator: float, unit: str) -> float | None:
-    if unit == MetricDefinition.Unit.COUNT:
-        return numerator
-    if not denominator:
-        return None
-    return round(100.0 * numerator / denominator, 1)
+    count = unit == MetricDefinition.Unit.COUNT
+    value = analysis.measure_value(numerator, denominator, count=count)
+    # Learning compares pilots by differences of rounded percents, as its pages show them.
+    return value if count or value is None else round(value, 1)
 
 
 # --- reviews and proposals ---------------------------------------------------------------------

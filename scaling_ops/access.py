@@ -13,6 +13,8 @@ from scaling_ops.selectors import visible_sites
 
 ALL_ROLES = frozenset(Role.values)
 WRITE_ROLES = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR})
+# The roles that run the organisation's set-up: sites, standards, reviews, contracts.
+LEADS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 
 
 def member_required(view):

@@ -9,7 +9,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
-from scaling_ops.access import member_required, roles_required, site_for_member
+from scaling_ops.access import LEADS, member_required, roles_required, site_for_member
 from scaling_ops.forms import (
     InvitationForm,
     InvitationSignupForm,
@@ -22,7 +22,6 @@ from scaling_ops.home import home_sections
 from scaling_ops.models import Invitation, PartnerKey, Role
 from scaling_ops.views_common import add_form_errors
 
-LEADS = (Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD)
 ADMINS_ONLY = frozenset({Role.ORG_ADMIN})
 
 

@@ -7,7 +7,9 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
 from django.test import Client
 
 from scaling_ops import services, tenancy
@@ -18,6 +20,8 @@ from tests.factories import OrganizationFactory, SiteFactory, UserFactory
 # Test configuration: tasks run in-process unless a test starts a real worker.
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
+# Set by pytest-xdist in its workers (gw0, gw1, ...); unset in a plain run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def pytest_configure(config):
@@ -25,6 +29,10 @@ def pytest_configure(config):
 
     # A fast hasher: the suite creates many users and never tests hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if XDIST_WORKER:
+        # Parallel workers share one Redis (cache and broker): each keeps its cache keys apart,
+        # since each worker's database numbers its rows from 1 and the beat marks name them.
+        settings.CACHES["default"]["KEY_PREFIX"] = XDIST_WORKER
 
 
 def pytest_report_header(config):
@@ -34,9 +42,22 @@ def pytest_report_header(config):
     return [f"database: {database}", f"redis: {redis}", f"chromium: {chromium}"]
 
 
+def _clear_cache() -> None:
+    backend = caches["default"]
+    if XDIST_WORKER and isinstance(backend, RedisCache):
+        # Not clear(): on Redis that is FLUSHDB, which would empty the other workers' keys and
+        # the broker's queues under a running worker test. Only this worker's keys go.
+        client = backend._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{backend.key_prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_state():
-    cache.clear()
+    _clear_cache()
     with tenancy.isolated():
         yield
 
@@ -60,8 +81,7 @@ class Personas:
         return client
 
 
-@pytest.fixture
-def personas(db) -> Personas:
+def _make_personas() -> Personas:
     org = OrganizationFactory(slug="acme", name="Acme Community Services")
     other_org = OrganizationFactory(slug="globex", name="Globex Care")
     north = SiteFactory(organization=org, code="north")
@@ -92,6 +112,32 @@ def personas(db) -> Personas:
         commissioner=users["cora"],
         outsider=outsider,
     )
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    return _make_personas()
+
+
+@pytest.fixture(scope="module")
+def module_personas(django_db_setup, django_db_blocker) -> Personas:
+    """The personas built once for a whole module, for walks that only read them (Django's
+    ``setUpTestData``): each test still runs in its own savepoint, so what a test writes is undone
+    after it, and the personas themselves are rolled back when the module ends."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            with tenancy.isolated():
+                built = _make_personas()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """Metric definitions as data, and the organisation's assurance settings."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 
 from assurance.models import AssuranceSettings, MetricDefinition
+from scaling_ops.dates import local_window, month_add
 from scaling_ops.models import Organization
 
 
@@ -185,14 +186,6 @@ def month_parse(value: str) -> date:
     return parsed.date()
 
 
-def month_add(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def month_window(*, organization: Organization, month: date) -> tuple[datetime, datetime]:
     """[start, end) of the organisation-local month in UTC."""
-    zone = organization.zone
-    start = datetime.combine(month.replace(day=1), time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(month_add(month, 1), time.min, tzinfo=zone).astimezone(UTC)
-    return start, end
+    return local_window(zone=organization.zone, start=month.replace(day=1), end=month_add(month, 1))

@@ -274,9 +274,7 @@ def _adjusted_figures(figures: pd.DataFrame) -> list[dict]:
 
 
 def _value(measure: str, numerator, denominator) -> float | None:
-    if measure in COUNT_MEASURES:
-        return float(numerator)
-    return analysis.rate(numerator, denominator)
+    return analysis.measure_value(numerator, denominator, count=measure in COUNT_MEASURES)
 
 
 def _write(

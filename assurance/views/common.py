@@ -8,10 +8,8 @@ from django.utils import timezone
 from assurance import selectors
 from assurance.services import month_parse
 from scaling_ops import views_common
-from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
-from scaling_ops.models import Role
+from scaling_ops.access import ALL_ROLES, LEADS, WRITE_ROLES, roles_required
 
-LEADS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 # Dashboards, snapshots, exports: every role reads (aggregates only); leads recompute.
 dashboard_access = roles_required(*LEADS, read_roles=ALL_ROLES)
 # Audits and incidents carry case refs: commissioners may not even read them.

@@ -2,10 +2,9 @@
 
 from learning.selectors import PAGE_SIZE
 from scaling_ops import views_common
-from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
-from scaling_ops.models import Membership, Role
+from scaling_ops.access import ALL_ROLES, LEADS, WRITE_ROLES, roles_required
+from scaling_ops.models import Membership
 
-LEADS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 # Everyone reads (commissioners: aggregates, no case refs); supervisors and leads write.
 log_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
 # Reviews, proposals and settings are decided by leads; everyone reads.

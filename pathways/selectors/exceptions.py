@@ -5,7 +5,7 @@ Exception rows show their case by reference only, and never load its referral da
 outside the plausible window before the API refused it may be a date Python cannot hold (BC)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db.models import Case as SqlCase
@@ -17,6 +17,7 @@ from pathways import engine
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.plausible_time import EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.selectors.obligations import case_input, implausible_cases, implausible_events
+from scaling_ops.dates import local_midnight
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 
@@ -71,10 +72,6 @@ def _visible_site_ids(membership: Membership):
     return Subquery(visible_sites(membership).values("pk"))
 
 
-def _local_midnight(day: date, zone) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone)
-
-
 def exception_queue_lines(
     *, membership: Membership, report: ExceptionReport, filters: QueueFilters
 ) -> QuerySet[ExceptionReportLine]:
@@ -107,11 +104,11 @@ def exception_queue_lines(
         zone = membership.organization.zone
         if low is not None:
             lines = lines.filter(
-                since__lt=_local_midnight(report.date - timedelta(days=low - 1), zone)
+                since__lt=local_midnight(report.date - timedelta(days=low - 1), zone)
             )
         if high is not None:
             lines = lines.filter(
-                since__gte=_local_midnight(report.date - timedelta(days=high), zone)
+                since__gte=local_midnight(report.date - timedelta(days=high), zone)
             )
     return lines.order_by(
         "item__site__code", "item__step", "kind", "since", "item__case__external_ref", "pk"

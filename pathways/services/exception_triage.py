@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from pathways import assignees
+from pathways import assignees, triage
 from pathways.extension_points import exception_items_triaged, triage_guards
 from pathways.models import ExceptionItem
 
-OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
+OPEN_STATUSES = triage.OPEN_STATUSES
 TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
 
 
@@ -40,14 +40,6 @@ def _announce(action: str, by, items: list[ExceptionItem]) -> None:
             lambda: exception_items_triaged.send(
                 sender=ExceptionItem, action=action, by=by, items=items
             )
-        )
-
-
-def _check_open(item: ExceptionItem) -> None:
-    if item.status not in OPEN_STATUSES:
-        raise ValidationError(
-            f"This exception is already {item.get_status_display().lower()}; "
-            "a closed exception cannot be triaged again."
         )
 
 
@@ -87,13 +79,6 @@ def _set_assignee(item: ExceptionItem, assignee: assignees.Assignee) -> None:
     item.assignee_name = name
 
 
-def _required_text(value: str, field: str, what: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError({field: f"Write {what}: it is kept with the exception's history."})
-    return value
-
-
 def _save(item: ExceptionItem, *, action: str, by, reason: str) -> ExceptionItem:
     item._history_user = by
     item._change_reason = reason
@@ -105,7 +90,7 @@ def _save(item: ExceptionItem, *, action: str, by, reason: str) -> ExceptionItem
 
 def exception_item_assign(*, item: ExceptionItem, by, assignee: str) -> ExceptionItem:
     """Assigns ``item`` to the person the key ``assignee`` names (see ``pathways.assignees``)."""
-    _check_open(item)
+    triage.check_open(item)
     person = _assignee_for(assignee, [item])
     _check_guards(TriageAction.ASSIGN, by, [item])
     _set_assignee(item, person)
@@ -113,24 +98,22 @@ def exception_item_assign(*, item: ExceptionItem, by, assignee: str) -> Exceptio
 
 
 def exception_item_resolve(*, item: ExceptionItem, by, note: str) -> ExceptionItem:
-    _check_open(item)
-    note = _required_text(note, "note", "the corrective action taken")
+    triage.check_open(item)
+    note = triage.RESOLVE.text(note)
     _check_guards(TriageAction.RESOLVE, by, [item])
     item.note = note
-    item.status = ExceptionItem.Status.RESOLVED
-    return _save(
-        item, action=TriageAction.RESOLVE, by=by, reason="Resolved with a corrective action"
-    )
+    item.status = triage.RESOLVE.status
+    return _save(item, action=TriageAction.RESOLVE, by=by, reason=triage.RESOLVE.history_reason)
 
 
 def exception_item_accept(*, item: ExceptionItem, by, reason: str) -> ExceptionItem:
-    _check_open(item)
-    reason = _required_text(reason, "reason", "why this deviation is justified")
+    triage.check_open(item)
+    reason = triage.ACCEPT.text(reason)
     # Guards run before the item changes, so a refusal leaves it as it was, in memory too.
     _check_guards(TriageAction.ACCEPT, by, [item])
     item.note = reason
-    item.status = ExceptionItem.Status.ACCEPTED
-    return _save(item, action=TriageAction.ACCEPT, by=by, reason="Accepted with a reason")
+    item.status = triage.ACCEPT.status
+    return _save(item, action=TriageAction.ACCEPT, by=by, reason=triage.ACCEPT.history_reason)
 
 
 def _bulk(
@@ -174,17 +157,17 @@ def exception_items_bulk_assign(
 def exception_items_bulk_resolve(
     *, items: Iterable[ExceptionItem], by, note: str
 ) -> tuple[int, int]:
-    note = _required_text(note, "note", "the corrective action taken")
+    note = triage.RESOLVE.text(note, many=True)
 
     def change(item):
-        item.status = ExceptionItem.Status.RESOLVED
+        item.status = triage.RESOLVE.status
         item.note = note
 
     return _bulk(
         items,
         action=TriageAction.RESOLVE,
         by=by,
-        reason="Resolved with a corrective action",
+        reason=triage.RESOLVE.history_reason,
         change=change,
     )
 
@@ -192,12 +175,12 @@ def exception_items_bulk_resolve(
 def exception_items_bulk_accept(
     *, items: Iterable[ExceptionItem], by, reason: str
 ) -> tuple[int, int]:
-    reason = _required_text(reason, "reason", "why these deviations are justified")
+    reason = triage.ACCEPT.text(reason, many=True)
 
     def change(item):
-        item.status = ExceptionItem.Status.ACCEPTED
+        item.status = triage.ACCEPT.status
         item.note = reason
 
     return _bulk(
-        items, action=TriageAction.ACCEPT, by=by, reason="Accepted with a reason", change=change
+        items, action=TriageAction.ACCEPT, by=by, reason=triage.ACCEPT.history_reason, change=change
     )

@@ -25,7 +25,7 @@ import logging
 import time as monotonic_clock
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 import pandas as pd
@@ -63,6 +63,7 @@ from pathways.services.exception_triage import (  # noqa: F401  (the triage half
     exception_items_bulk_resolve,
 )
 from scaling_ops import tenancy
+from scaling_ops.dates import local_window
 from scaling_ops.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -83,10 +84,7 @@ CLOSING_FIELDS = [*FIGURE_FIELDS, "status", "note", "closed_automatically"]
 
 def exception_report_window(*, organization: Organization, date: date) -> tuple[datetime, datetime]:
     """[start, end) of the organisation-local ``date`` in UTC; ``end`` is the report's cutoff."""
-    zone = organization.zone
-    start = datetime.combine(date, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(date + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-    return start, end
+    return local_window(zone=organization.zone, start=date, end=date + timedelta(days=1))
 
 
 def exception_report_compute(

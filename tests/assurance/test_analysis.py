@@ -203,3 +203,17 @@ def test_recovery_means_back_within_the_margin_of_the_reference():
     assert analysis.recovered(75.0, reference=84.0, margin=10) is True
     assert analysis.recovered(73.0, reference=84.0, margin=10) is False
     assert analysis.recovered(None, reference=84.0, margin=10) is None
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "count", "expected"),
+    [
+        (3, 4, False, 75.0),
+        (3, 0, False, None),  # nothing counted: no rate, not 0 %
+        (None, 5, False, 0.0),
+        (7, 0, True, 7.0),  # a count measure is its numerator, whatever the denominator
+        (None, None, True, None),
+    ],
+)
+def test_a_measure_value_is_the_count_or_the_percent(numerator, denominator, count, expected):
+    assert analysis.measure_value(numerator, denominator, count=count) == expected

@@ -40,6 +40,8 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.django_db(transaction=True),
+    # Real workers on one Redis: under xdist these run one after another on one worker.
+    pytest.mark.xdist_group("celery_worker"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

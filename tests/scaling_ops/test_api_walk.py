@@ -6,12 +6,19 @@ from rest_framework.test import APIClient
 
 from pathways.models import Case
 from scaling_ops import services, tenancy
+from scaling_ops.models import PartnerKey
 from tests.pathways.api_helpers import case_payload, partner_client
 from tests.pathways.exception_helpers import DAY, at, build_version, make_case
 from tests.routes import api_routes
 
 ROUTES = api_routes()
 METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+@pytest.fixture
+def personas(db, module_personas):
+    # One set for the module (the revoked key lives beside it); each test's writes are undone.
+    return module_personas
 
 
 def test_the_walk_sees_the_partner_api():
@@ -32,13 +39,22 @@ def test_without_a_valid_key_every_route_is_401(db, route, method, header):
     assert "Bearer" in message if header is None else "key" in message
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name or r.pattern)
-def test_a_revoked_key_is_401(personas, route):
-    with tenancy.scope(personas.org):
-        key, raw_key = services.partner_key_create(name="old", sites=[personas.north])
+@pytest.fixture(scope="module")
+def revoked_key(module_personas, django_db_blocker) -> str:
+    # Module-scoped so it is made inside the personas' module transaction, not a test's savepoint.
+    with django_db_blocker.unblock(), tenancy.scope(module_personas.org):
+        key, raw_key = services.partner_key_create(name="old", sites=[module_personas.north])
         services.partner_key_revoke(key=key)
+    return raw_key
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name or r.pattern)
+def test_a_revoked_key_is_401(db, revoked_key, route):
+    # The key must still be there and revoked, or this would only repeat the unknown-key case.
+    prefix = revoked_key.split("_")[1]
+    assert PartnerKey.dangerously_unscoped.get(prefix=prefix).revoked_at is not None
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {revoked_key}")
     assert client.get(route.url(external_ref="C-1")).status_code == 401
 
 

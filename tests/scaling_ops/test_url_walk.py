@@ -8,6 +8,13 @@ ROUTES = org_routes()
 UNSAFE_METHODS = ["post", "put", "patch", "delete"]
 
 
+@pytest.fixture
+def personas(db, module_personas):
+    # Built once for the module: about a thousand cases only read them, and building them per
+    # case was most of the walk's time.
+    return module_personas
+
+
 def test_the_walk_sees_the_views():
     names = {route.name for route in ROUTES}
     assert {"org_home", "site_list", "site_detail", "partner_key_list"} <= names

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from pathways import triage
 from scaling_ops.models import Organization, Site
 from workforce.models import (
     CASELOAD_ROLES,
@@ -344,24 +345,20 @@ def _persist_exceptions(organization, day: date, results: list[Result]) -> None:
 
 
 def _close(
-    row: WorkforceException, *, status: str, by, note: str, reason: str
+    row: WorkforceException, *, closing: triage.Closing, by, note: str
 ) -> WorkforceException:
-    if row.status != WorkforceException.Status.OPEN:
-        raise ValidationError("This workforce exception is already closed.")
-    row.status = status
+    row.status = closing.status
     row.note = note
     row._history_user = by
-    row._change_reason = reason
+    row._change_reason = closing.history_reason
     row.save(update_fields=["status", "note", "updated_at"])
     return row
 
 
 def workforce_exception_resolve(*, row: WorkforceException, by, note: str) -> WorkforceException:
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": "Write the corrective action taken: it is kept."})
-    return _close(row, status=WorkforceException.Status.RESOLVED, by=by, note=note,
-                  reason="Resolved with a corrective action")  # fmt: skip
+    triage.check_open(row)
+    note = triage.RESOLVE.text(note)
+    return _close(row, closing=triage.RESOLVE, by=by, note=note)
 
 
 def workforce_exception_accept(*, row: WorkforceException, by, reason: str) -> WorkforceException:
@@ -369,13 +366,11 @@ def workforce_exception_accept(*, row: WorkforceException, by, reason: str) -> W
     from workforce.models import Decision
     from workforce.services.authority import authority_refusals
 
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Write why this deviation is justified: it is kept."})
+    triage.check_open(row)
+    reason = triage.ACCEPT.text(reason)
     refusals = authority_refusals(
         decision=Decision.ACCEPT_DEVIATION, by=by, site=row.site, pathway_id=None
     )
     if refusals:
         raise ValidationError(refusals)
-    return _close(row, status=WorkforceException.Status.ACCEPTED, by=by, note=reason,
-                  reason="Accepted with a reason")  # fmt: skip
+    return _close(row, closing=triage.ACCEPT, by=by, note=reason)

@@ -1,12 +1,12 @@
 """Training modules, completions with sign-off and expiry, and the "first 30 days" onboarding."""
 
-import calendar
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from scaling_ops.dates import add_months
 from workforce.models import (
     OnboardingPlan,
     OnboardingTask,
@@ -27,14 +27,6 @@ ONBOARDING_STEPS = [
 ]
 CORE_MODULES_BY_DAY = 14
 REVIEW_TITLE = "End of onboarding review with the supervisor"
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
 
 
 def training_module_create(

@@ -1,10 +1,8 @@
 """Who may do what on the workforce pages, and their page size."""
 
 from scaling_ops import views_common
-from scaling_ops.access import WRITE_ROLES, roles_required
-from scaling_ops.models import Role
+from scaling_ops.access import LEADS, WRITE_ROLES, roles_required
 
-LEADS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 # Staff, teams, standards and training modules: leads change them; supervisors read.
 workforce_access = roles_required(*LEADS, read_roles=WRITE_ROLES)
 # Supervision, training sign-off, case assignment, triage of workforce exceptions.

@@ -1,5 +1,6 @@
-/* Draws the server-built plotly figures: each .chart[data-chart] names the json_script element
-   that holds its spec. Served from our own static files with the vendored plotly.min.js. */
+/* Draws the server-built plotly figures of every page with charts (assurance and workforce): each
+   .chart[data-chart] names the json_script element that holds its spec. Served from our own
+   static files with the vendored plotly.min.js. */
 (function () {
   function draw() {
     if (!window.Plotly) { return; }
