@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
+from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.services.bulk_load import event_content_hash
 from scaling_ops import tenancy
 from scaling_ops.models import Site
 
 MAX_BATCH = 1000
-# Partners' clocks drift; an event stamped a little ahead of ours is still accepted.
-CLOCK_SKEW = timedelta(minutes=5)
+# PostgreSQL's timestamptz takes offsets up to 15:59 either way; Python takes up to 23:59.
+MAX_OFFSET = timedelta(hours=15, minutes=59)
 ATTRIBUTE_CHOICES = {
     "rurality": [choice for choice, _ in Case.Rurality.choices],
     "housing": [choice for choice, _ in Case.Housing.choices],
@@ -49,8 +50,12 @@ def _error(field_name: str, message: str, index: int | None = None) -> dict:
     return error
 
 
-def parse_aware_datetime(value, field_name: str, index: int | None = None):
-    """An ISO 8601 datetime with an offset, or (None, error)."""
+def parse_aware_datetime(value, field_name: str, index: int | None = None, *, now: datetime):
+    """An ISO 8601 datetime with an offset inside the plausible window, or (None, error).
+
+    The window is checked here, before anything is stored: a year typo stored once stops every
+    computation of the organisation (pandas holds nothing before 1677), and a year-1 time with a
+    positive offset cannot even be converted to UTC."""
     if not isinstance(value, str) or not value:
         return None, _error(
             field_name,
@@ -67,10 +72,32 @@ def parse_aware_datetime(value, field_name: str, index: int | None = None):
             f"{value!r} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
             index,
         )
-    if parsed.tzinfo is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         return None, _error(
             field_name,
             f"{value!r} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
+            index,
+        )
+    if abs(offset) > MAX_OFFSET:
+        return None, _error(
+            field_name,
+            f"{value!r} has an offset beyond ±15:59; send the time with its real offset "
+            "or in UTC (+00:00).",
+            index,
+        )
+    if parsed < EARLIEST_PLAUSIBLE:
+        return None, _error(
+            field_name,
+            f"{value!r} is before 1900-01-01T00:00Z, the earliest time accepted; check the year.",
+            index,
+        )
+    if parsed > latest_plausible(now):
+        return None, _error(
+            field_name,
+            f"{value!r} is more than {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of "
+            "the server; times from 1900-01-01T00:00Z to now are accepted. Check the year and "
+            "the sender's clock.",
             index,
         )
     return parsed, None
@@ -111,13 +138,11 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         version = PathwayVersion.objects.filter(
             pathway__slug=slug, status=PathwayVersion.Status.ACTIVE
         ).first()
-    referral_at, error = parse_aware_datetime(payload.get("referral_at"), "referral_at")
+    referral_at, error = parse_aware_datetime(
+        payload.get("referral_at"), "referral_at", now=timezone.now()
+    )
     if error:
         errors.append(error)
-    elif referral_at > timezone.now() + CLOCK_SKEW:
-        errors.append(
-            _error("referral_at", "The referral is dated in the future; check the clock.")
-        )
     risk_tier = payload.get("risk_tier")
     if risk_tier not in RiskTier.values:
         errors.append(_error("risk_tier", f"Use one of {', '.join(RiskTier.values)}."))
@@ -306,18 +331,11 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
                 "data.outcome", "outcome_recorded needs an outcome code, e.g. readmission.", index
             )
         )
-    occurred_at, error = parse_aware_datetime(item.get("occurred_at"), "occurred_at", index)
+    occurred_at, error = parse_aware_datetime(
+        item.get("occurred_at"), "occurred_at", index, now=now
+    )
     if error:
         errors.append(error)
-    elif occurred_at > now + CLOCK_SKEW:
-        errors.append(
-            _error(
-                "occurred_at",
-                f"The event is dated in the future (more than {int(CLOCK_SKEW.total_seconds() // 60)}"
-                " minutes ahead of the server); check the sender's clock.",
-                index,
-            )
-        )
     if errors:
         return None, errors
     return (
