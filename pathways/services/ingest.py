@@ -29,6 +29,8 @@ ATTRIBUTE_CHOICES = {
     "housing": [choice for choice, _ in Case.Housing.choices],
 }
 BOOLEAN_ATTRIBUTES = ("language_need", "disability")
+EXTERNAL_REF_LENGTH = Case._meta.get_field("external_ref").max_length
+STEP_KEY_LENGTH = CaseEvent._meta.get_field("step_key").max_length
 # The choices' ``values`` build a new list on every access; an item check reads these instead.
 EVENT_TYPES = tuple(EventType.values)
 RISK_TIERS = tuple(RiskTier.values)
@@ -50,6 +52,12 @@ def _error(field_name: str, message: str, index: int | None = None) -> dict:
     return error
 
 
+def _shown(value) -> str:
+    """A partner's value quoted in a message, cut short: a 200 KB string is not echoed back."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(value)} characters)"
+
+
 def parse_aware_datetime(value, field_name: str, index: int | None = None, *, now: datetime):
     """An ISO 8601 datetime with an offset inside the plausible window, or (None, error).
 
@@ -69,33 +77,33 @@ def parse_aware_datetime(value, field_name: str, index: int | None = None, *, no
     if parsed is None:
         return None, _error(
             field_name,
-            f"{value!r} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
+            f"{_shown(value)} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
             index,
         )
     offset = parsed.utcoffset()
     if offset is None:
         return None, _error(
             field_name,
-            f"{value!r} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
+            f"{_shown(value)} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
             index,
         )
     if abs(offset) > MAX_OFFSET:
         return None, _error(
             field_name,
-            f"{value!r} has an offset beyond ±15:59; send the time with its real offset "
+            f"{_shown(value)} has an offset beyond ±15:59; send the time with its real offset "
             "or in UTC (+00:00).",
             index,
         )
     if parsed < EARLIEST_PLAUSIBLE:
         return None, _error(
             field_name,
-            f"{value!r} is before 1900-01-01T00:00Z, the earliest time accepted; check the year.",
+            f"{_shown(value)} is before 1900-01-01T00:00Z, the earliest time accepted; check the year.",
             index,
         )
     if parsed > latest_plausible(now):
         return None, _error(
             field_name,
-            f"{value!r} is more than {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of "
+            f"{_shown(value)} is more than {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of "
             "the server; times from 1900-01-01T00:00Z to now are accepted. Check the year and "
             "the sender's clock.",
             index,
@@ -128,7 +136,7 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         site = Site.objects.filter(code=site_code).first()
         if site is None:
             errors.append(
-                _error("site", f"No site has the code {site_code!r} in this organisation.")
+                _error("site", f"No site has the code {_shown(site_code)} in this organisation.")
             )
     slug = payload.get("pathway")
     version = None
@@ -214,13 +222,15 @@ def _case_create(external_ref: str, data: CaseInput) -> Case:
             [
                 _error(
                     "pathway",
-                    f"No active version of pathway {data.pathway_slug!r}: a new case is pinned to "
+                    f"No active version of pathway {_shown(data.pathway_slug)}: a new case is pinned to "
                     "the pathway's active version, so one must be active.",
                 )
             ]
         )
-    if not 1 <= len(external_ref) <= 100:
-        raise IngestRefused([_error("external_ref", "Use a reference of 1 to 100 characters.")])
+    if not 1 <= len(external_ref) <= EXTERNAL_REF_LENGTH:
+        raise IngestRefused(
+            [_error("external_ref", f"Use a reference of 1 to {EXTERNAL_REF_LENGTH} characters.")]
+        )
     case = Case(
         external_ref=external_ref,
         site=data.site,
@@ -298,16 +308,29 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
     event_id, case_ref = item.get("id"), item.get("case")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
         errors.append(_error("id", "Send your event id as a string of 1 to 100 characters.", index))
-    if not isinstance(case_ref, str) or not case_ref:
-        errors.append(_error("case", "Name the case by its external_ref.", index))
+    if not isinstance(case_ref, str) or not 1 <= len(case_ref) <= EXTERNAL_REF_LENGTH:
+        errors.append(
+            _error(
+                "case",
+                f"Name the case by its external_ref, 1 to {EXTERNAL_REF_LENGTH} characters.",
+                index,
+            )
+        )
     event_type = item.get("type")
     if event_type not in EVENT_TYPES:
         errors.append(_error("type", f"Use one of {', '.join(EVENT_TYPES)}.", index))
     step = item.get("step") or ""
-    if not isinstance(step, str):
-        errors.append(_error("step", "Send the step key as a string.", index))
+    step_unusable = not isinstance(step, str) or len(step) > STEP_KEY_LENGTH
+    if step_unusable:
+        errors.append(
+            _error(
+                "step",
+                f"Send the step key as a string of at most {STEP_KEY_LENGTH} characters.",
+                index,
+            )
+        )
         step = ""
-    if event_type == EventType.STEP_COMPLETED and not step:
+    if event_type == EventType.STEP_COMPLETED and not step and not step_unusable:
         errors.append(_error("step", "A step_completed event needs the step's key.", index))
     data = item.get("data", {})
     if data is None:
@@ -417,7 +440,7 @@ def _resolve_cases_and_steps(events: list[_Event], site_ids: frozenset[int]) -> 
             errors.append(
                 _error(
                     "step",
-                    f"Step {event.step!r} is not in the case's pathway version; known: {known}.",
+                    f"Step {_shown(event.step)} is not in the case's pathway version; known: {known}.",
                     event.index,
                 )
             )

@@ -132,6 +132,29 @@ def test_a_case_referred_in_the_future_is_refused(north_key):
     assert only_error(response)["field"] == "referral_at"
 
 
+def test_overlong_strings_are_refused_by_length_and_not_echoed_back(case, north_key):
+    huge = "x" * 200_000
+    batch = [
+        event_payload(1, case=huge),
+        event_payload(2, step=huge),
+        event_payload(3, occurred_at=huge),
+    ]
+    response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(error["index"], error["field"]) for error in errors] == [
+        (0, "case"),
+        (1, "step"),
+        (2, "occurred_at"),
+    ]
+    assert "1 to 100 characters" in errors[0]["message"]
+    assert "at most 80 characters" in errors[1]["message"]
+    assert len(response.content) < 2000
+    response = north_key.put("/api/v1/cases/C-9/", case_payload(site=huge), format="json")
+    assert only_error(response)["field"] == "site"
+    assert len(response.content) < 1000
+
+
 # --- bodies the API cannot read ---------------------------------------------------------------
 
 
