@@ -4,25 +4,36 @@ Views parse and answer; the writes are ``pathways.services.ingest`` and the read
 Authentication (``scaling_ops.authentication``) has bound the key's organisation, so every query
 here is tenant-scoped; ``request.user.site_ids`` are the sites the key may use."""
 
+import re
 from datetime import date
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pathways.models import Case, EventType, ExceptionItem, ExceptionKind, RiskTier
+from pathways.api_shapes import (
+    SITE_CODE_LENGTH,
+    CaseInSerializer,
+    CaseOutSerializer,
+    EventBatchSerializer,
+    EventInSerializer,
+    ExceptionPageSerializer,
+    IngestResultSerializer,
+    error_responses,
+)
+from pathways.models import Case, ExceptionItem, ExceptionKind
 from pathways.selectors import exceptions as selectors
 from pathways.services.ingest import (
-    ATTRIBUTE_CHOICES,
     MAX_BATCH,
     IngestRefused,
     case_events_ingest,
@@ -30,131 +41,81 @@ from pathways.services.ingest import (
 )
 from scaling_ops.models import Site
 
-# --- shapes, for the OpenAPI schema and the answers -----------------------------------------
+# Characters PostgreSQL cannot store (NUL) or no UTF-8 encoder can write (a lone surrogate,
+# which JSON's \ud800 escape can produce): refused at the edge, naming where they are.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-class ErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(required=False, help_text="The batch item, for events.")
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
-class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
-
-
-class AttributesSerializer(serializers.Serializer):
-    language_need = serializers.BooleanField(required=False)
-    disability = serializers.BooleanField(required=False)
-    rurality = serializers.ChoiceField(ATTRIBUTE_CHOICES["rurality"], required=False)
-    housing = serializers.ChoiceField(ATTRIBUTE_CHOICES["housing"], required=False)
-
-
-class CaseInSerializer(serializers.Serializer):
-    site = serializers.CharField(help_text="The site's code.")
-    pathway = serializers.CharField(help_text="The pathway's slug.")
-    referral_at = serializers.DateTimeField(help_text="ISO 8601 with an offset.")
-    risk_tier = serializers.ChoiceField(RiskTier.values)
-    attributes = AttributesSerializer(required=False)
-
-
-class CaseOutSerializer(serializers.Serializer):
-    external_ref = serializers.CharField()
-    site = serializers.CharField()
-    pathway = serializers.CharField()
-    pathway_version = serializers.IntegerField()
-    referral_at = serializers.DateTimeField()
-    risk_tier = serializers.ChoiceField(RiskTier.values)
-    attributes = AttributesSerializer()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class EventInSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=100, help_text="Your event id, unique per organisation.")
-    case = serializers.CharField(help_text="The case's external_ref.")
-    type = serializers.ChoiceField(EventType.values)
-    step = serializers.CharField(required=False, help_text="Needed for step_completed.")
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with an offset.")
-    data = serializers.DictField(required=False)
-
-
-class EventResultSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.ChoiceField(["created", "duplicate"])
-
-
-class IngestResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
-    results = EventResultSerializer(many=True)
-
-
-class ExceptionOutSerializer(serializers.Serializer):
-    case = serializers.CharField()
-    site = serializers.CharField()
-    step = serializers.CharField(help_text="The step key; the rule key for missed_escalation.")
-    kind = serializers.ChoiceField(ExceptionKind.values)
-    due_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-    status = serializers.ChoiceField(ExceptionItem.Status.values)
-
-
-class ExceptionPageSerializer(serializers.Serializer):
-    next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
-    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
-    results = ExceptionOutSerializer(many=True)
-
-
-def _holds_nul(value) -> bool:
+def _holds_unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
         for key, item in value.items():
-            if _holds_nul(key) or _holds_nul(item):
+            if _holds_unstorable(key) or _holds_unstorable(item):
                 return True
     elif isinstance(value, list):
         for item in value:
-            if _holds_nul(item):
+            if _holds_unstorable(item):
                 return True
     return False
 
 
-def _first_nul(value, path: str) -> str | None:
-    """The path of the first string (or key) holding a NUL character, which PostgreSQL cannot
-    store: ``[0].data.note`` for a batch item's data, ``site`` for a query parameter."""
+def _printable(key: str) -> str:
+    """A key as it can be written back in the error: a lone surrogate escaped as ``\\ud800``."""
+    return SURROGATE.sub(lambda match: f"\\u{ord(match[0]):04x}", key)
+
+
+def _first_unstorable(value, path: str) -> tuple[str, str] | None:
+    """(path, character) of the first string (or key) holding an unstorable character:
+    ``[0].data.note`` for a batch item's data, ``site`` for a query parameter. The parser has
+    bounded the nesting, so the recursion is shallow."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        found = UNSTORABLE.search(value)
+        return (path, found[0]) if found else None
     # Naming every path of a 1000-event batch would cost more than the walk: name only those
-    # on the way to a NUL.
-    if not _holds_nul(value):
+    # on the way to a bad character.
+    if not _holds_unstorable(value):
         return None
     if isinstance(value, dict):
-        named = (((f"{path}.{key}" if path else key), key, item) for key, item in value.items())
+        named = (
+            ((f"{path}.{_printable(key)}" if path else _printable(key)), key, item)
+            for key, item in value.items()
+        )
     elif isinstance(value, list):
         named = ((f"{path}[{index}]", "", item) for index, item in enumerate(value))
     else:
         return None
     for name, key, item in named:
-        found = _first_nul(key, name) or _first_nul(item, name)
+        found = _first_unstorable(key, name) or _first_unstorable(item, name)
         if found is not None:
             return found
     return None
 
 
 class PartnerAPIView(APIView):
-    """Refuses NUL characters anywhere in the request before a view reads it."""
+    """Refuses NUL characters and lone surrogates anywhere in the request before a view reads
+    it; the body has already been parsed as JSON of bounded depth
+    (``scaling_ops.api_parsers.StrictJSONParser``)."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         query = {key: "".join(request.query_params.getlist(key)) for key in request.query_params}
         found = (
-            _first_nul(kwargs, "")
-            or _first_nul(query, "")
-            or (_first_nul(request.data, "") if request.method in ("POST", "PUT") else None)
+            _first_unstorable(kwargs, "")
+            or _first_unstorable(query, "")
+            or (_first_unstorable(request.data, "") if request.method in ("POST", "PUT") else None)
         )
         if found is not None:
-            raise ValidationError({found: ["Remove the NUL character."]})
+            where, character = found
+            if character == "\x00":
+                message = "Remove the NUL character."
+            else:
+                message = (
+                    f"Remove the lone surrogate \\u{ord(character):04x}: text must be valid "
+                    "Unicode (a \\ud83d-style escape needs its pair)."
+                )
+            raise ValidationError({where: [message]})
 
 
 def _refused(error: IngestRefused) -> Response:
@@ -202,8 +163,21 @@ class CaseView(PartnerAPIView):
     @extend_schema(
         operation_id="case_get",
         parameters=[EXTERNAL_REF],
-        responses={200: CaseOutSerializer, 404: ErrorsSerializer},
+        responses={
+            200: CaseOutSerializer,
+            **error_responses(
+                400,
+                401,
+                404,
+                429,
+                e400="The reference holds a NUL character.",
+                e404="No such case at the key's sites: the same answer whether the case is "
+                "missing or at a site the key does not hold.",
+            ),
+        },
         summary="Read a case",
+        description="The case as stored: its site, the pathway version it is pinned to, its "
+        "referral time, risk tier and coded attributes.",
     )
     def get(self, request, external_ref: str):
         case = (
@@ -221,13 +195,24 @@ class CaseView(PartnerAPIView):
         parameters=[EXTERNAL_REF],
         request=CaseInSerializer,
         responses={
-            200: CaseOutSerializer,
-            201: CaseOutSerializer,
-            400: ErrorsSerializer,
-            403: ErrorsSerializer,
-            409: OpenApiResponse(ErrorsSerializer, description="Written concurrently; retry"),
+            200: OpenApiResponse(CaseOutSerializer, description="Updated."),
+            201: OpenApiResponse(CaseOutSerializer, description="Created."),
+            **error_responses(
+                400,
+                401,
+                403,
+                409,
+                413,
+                429,
+                e403="The key may not write cases at that site, or the case is at such a site.",
+                e409="Written concurrently by another request; retry.",
+            ),
         },
-        summary="Create or update a case (idempotent)",
+        summary="Create or update a case",
+        description="Creates the case (201), pinned to the pathway's active version, or "
+        "updates it (200). Sending the same body again changes nothing. A case cannot move to "
+        "another pathway: refer a new case instead. Every field is checked before anything is "
+        "stored.",
     )
     def put(self, request, external_ref: str):
         try:
@@ -250,19 +235,32 @@ class EventsView(PartnerAPIView):
         operation_id="events_post",
         request=PolymorphicProxySerializer(
             component_name="EventOrBatch",
-            serializers=[EventInSerializer, EventInSerializer(many=True)],
+            serializers=[
+                EventInSerializer,
+                EventBatchSerializer,
+            ],
             resource_type_field_name=None,
             many=False,
         ),
         responses={
             201: IngestResultSerializer,
-            400: ErrorsSerializer,
-            409: ErrorsSerializer,
+            **error_responses(
+                400,
+                401,
+                409,
+                413,
+                429,
+                e400="At least one item is invalid (each error has its index and field), or "
+                f"the body is not one event or an array of 1 to {MAX_BATCH}. Nothing is stored.",
+                e409="An id was used before, or earlier in the batch, for different content. "
+                "Nothing is stored.",
+            ),
         },
         summary=f"Post one event or a batch of up to {MAX_BATCH}",
         description="A batch is validated whole: if any item is invalid nothing is stored. "
         "Replaying an event is a no-op reported as duplicate; reusing an id for different "
-        "content is a 409.",
+        "content is a 409. The case must exist at one of the key's sites and a step must be in "
+        "the case's pathway version.",
     )
     def post(self, request):
         try:
@@ -301,20 +299,54 @@ class ExceptionsView(PartnerAPIView):
     @extend_schema(
         operation_id="exceptions_list",
         parameters=[
-            OpenApiParameter("date", str, description="YYYY-MM-DD; default: the latest report"),
-            OpenApiParameter("site", str, description="A site code on the key"),
-            OpenApiParameter("kind", str, enum=ExceptionKind.values),
-            OpenApiParameter("status", str, enum=ExceptionItem.Status.values),
-            OpenApiParameter("page_size", int, description="1 to 1000; default 100"),
-            OpenApiParameter("cursor", str, description="From the previous page's next link"),
+            OpenApiParameter(
+                "date",
+                OpenApiTypes.DATE,
+                description="The report's day (YYYY-MM-DD); by default the latest report.",
+            ),
+            OpenApiParameter(
+                "site",
+                {"type": "string", "minLength": 1, "maxLength": SITE_CODE_LENGTH},
+                description="Only this site, by its code; the key must hold it.",
+            ),
+            OpenApiParameter("kind", str, enum=ExceptionKind.values, description="Only this kind."),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=ExceptionItem.Status.values,
+                description="Only items in this triage state.",
+            ),
+            OpenApiParameter(
+                "page_size",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": ExceptionCursor.max_page_size,
+                    "default": ExceptionCursor.page_size,
+                },
+                description=f"Items per page, 1 to {ExceptionCursor.max_page_size}.",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="Copied from the previous page's next link."
+            ),
         ],
         responses={
             200: ExceptionPageSerializer,
-            400: ErrorsSerializer,
-            403: ErrorsSerializer,
-            404: OpenApiResponse(ErrorsSerializer, description="No report for that date"),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                429,
+                e400="An unknown parameter, or a value out of range; the error names it.",
+                e403="The key may not read that site.",
+                e404="No report for that day (or none computed yet).",
+            ),
         },
-        summary="The daily exception report's items for the key's sites",
+        summary="List the daily exception report's items",
+        description="The items of one day's exception report (overdue and late steps, missed "
+        "escalations, incomplete assessments) at the key's sites, oldest first and "
+        "cursor-paginated: follow next until it is null.",
     )
     def get(self, request):
         self._check_parameters(request)

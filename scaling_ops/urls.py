@@ -3,10 +3,11 @@ partner API under ``/api/v1/``."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from scaling_ops import views
+from scaling_ops.api_errors import UnknownAPIPath
 from scaling_ops.login import SlowedLoginView
 
 org_patterns = [
@@ -54,4 +55,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/v1/", include("pathways.api_urls")),
+    # Last: whatever the API routes above did not take answers a JSON 404, not HTML.
+    re_path(r"^api/v1/.*$", UnknownAPIPath.as_view(), name="api_unknown"),
 ]

@@ -16,18 +16,21 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
+from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.services.ingest_hash import event_content_hash
 from scaling_ops import tenancy
 from scaling_ops.models import Site
 
 MAX_BATCH = 1000
-# Partners' clocks drift; an event stamped a little ahead of ours is still accepted.
-CLOCK_SKEW = timedelta(minutes=5)
+# PostgreSQL's timestamptz takes offsets up to 15:59 either way; Python takes up to 23:59.
+MAX_OFFSET = timedelta(hours=15, minutes=59)
 ATTRIBUTE_CHOICES = {
     "rurality": [choice for choice, _ in Case.Rurality.choices],
     "housing": [choice for choice, _ in Case.Housing.choices],
 }
 BOOLEAN_ATTRIBUTES = ("language_need", "disability")
+EXTERNAL_REF_LENGTH = Case._meta.get_field("external_ref").max_length
+STEP_KEY_LENGTH = CaseEvent._meta.get_field("step_key").max_length
 # The choices' ``values`` build a new list on every access; an item check reads these instead.
 EVENT_TYPES = tuple(EventType.values)
 RISK_TIERS = tuple(RiskTier.values)
@@ -49,8 +52,18 @@ def _error(field_name: str, message: str, index: int | None = None) -> dict:
     return error
 
 
-def parse_aware_datetime(value, field_name: str, index: int | None = None):
-    """An ISO 8601 datetime with an offset, or (None, error)."""
+def _shown(value) -> str:
+    """A partner's value quoted in a message, cut short: a 200 KB string is not echoed back."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(value)} characters)"
+
+
+def parse_aware_datetime(value, field_name: str, index: int | None = None, *, now: datetime):
+    """An ISO 8601 datetime with an offset inside the plausible window, or (None, error).
+
+    The window is checked here, before anything is stored: a year typo stored once stops every
+    computation of the organisation (pandas holds nothing before 1677), and a year-1 time with a
+    positive offset cannot even be converted to UTC."""
     if not isinstance(value, str) or not value:
         return None, _error(
             field_name,
@@ -64,13 +77,35 @@ def parse_aware_datetime(value, field_name: str, index: int | None = None):
     if parsed is None:
         return None, _error(
             field_name,
-            f"{value!r} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
+            f"{_shown(value)} is not an ISO 8601 datetime; send e.g. 2026-03-02T10:00:00+00:00.",
             index,
         )
-    if parsed.tzinfo is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         return None, _error(
             field_name,
-            f"{value!r} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
+            f"{_shown(value)} has no offset; add one (e.g. +00:00) so the time is unambiguous.",
+            index,
+        )
+    if abs(offset) > MAX_OFFSET:
+        return None, _error(
+            field_name,
+            f"{_shown(value)} has an offset beyond ±15:59; send the time with its real offset "
+            "or in UTC (+00:00).",
+            index,
+        )
+    if parsed < EARLIEST_PLAUSIBLE:
+        return None, _error(
+            field_name,
+            f"{_shown(value)} is before 1900-01-01T00:00Z, the earliest time accepted; check the year.",
+            index,
+        )
+    if parsed > latest_plausible(now):
+        return None, _error(
+            field_name,
+            f"{_shown(value)} is more than {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of "
+            "the server; times from 1900-01-01T00:00Z to now are accepted. Check the year and "
+            "the sender's clock.",
             index,
         )
     return parsed, None
@@ -101,7 +136,7 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         site = Site.objects.filter(code=site_code).first()
         if site is None:
             errors.append(
-                _error("site", f"No site has the code {site_code!r} in this organisation.")
+                _error("site", f"No site has the code {_shown(site_code)} in this organisation.")
             )
     slug = payload.get("pathway")
     version = None
@@ -111,13 +146,11 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         version = PathwayVersion.objects.filter(
             pathway__slug=slug, status=PathwayVersion.Status.ACTIVE
         ).first()
-    referral_at, error = parse_aware_datetime(payload.get("referral_at"), "referral_at")
+    referral_at, error = parse_aware_datetime(
+        payload.get("referral_at"), "referral_at", now=timezone.now()
+    )
     if error:
         errors.append(error)
-    elif referral_at > timezone.now() + CLOCK_SKEW:
-        errors.append(
-            _error("referral_at", "The referral is dated in the future; check the clock.")
-        )
     risk_tier = payload.get("risk_tier")
     if risk_tier not in RiskTier.values:
         errors.append(_error("risk_tier", f"Use one of {', '.join(RiskTier.values)}."))
@@ -189,13 +222,15 @@ def _case_create(external_ref: str, data: CaseInput) -> Case:
             [
                 _error(
                     "pathway",
-                    f"No active version of pathway {data.pathway_slug!r}: a new case is pinned to "
+                    f"No active version of pathway {_shown(data.pathway_slug)}: a new case is pinned to "
                     "the pathway's active version, so one must be active.",
                 )
             ]
         )
-    if not 1 <= len(external_ref) <= 100:
-        raise IngestRefused([_error("external_ref", "Use a reference of 1 to 100 characters.")])
+    if not 1 <= len(external_ref) <= EXTERNAL_REF_LENGTH:
+        raise IngestRefused(
+            [_error("external_ref", f"Use a reference of 1 to {EXTERNAL_REF_LENGTH} characters.")]
+        )
     case = Case(
         external_ref=external_ref,
         site=data.site,
@@ -273,16 +308,29 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
     event_id, case_ref = item.get("id"), item.get("case")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
         errors.append(_error("id", "Send your event id as a string of 1 to 100 characters.", index))
-    if not isinstance(case_ref, str) or not case_ref:
-        errors.append(_error("case", "Name the case by its external_ref.", index))
+    if not isinstance(case_ref, str) or not 1 <= len(case_ref) <= EXTERNAL_REF_LENGTH:
+        errors.append(
+            _error(
+                "case",
+                f"Name the case by its external_ref, 1 to {EXTERNAL_REF_LENGTH} characters.",
+                index,
+            )
+        )
     event_type = item.get("type")
     if event_type not in EVENT_TYPES:
         errors.append(_error("type", f"Use one of {', '.join(EVENT_TYPES)}.", index))
     step = item.get("step") or ""
-    if not isinstance(step, str):
-        errors.append(_error("step", "Send the step key as a string.", index))
+    step_unusable = not isinstance(step, str) or len(step) > STEP_KEY_LENGTH
+    if step_unusable:
+        errors.append(
+            _error(
+                "step",
+                f"Send the step key as a string of at most {STEP_KEY_LENGTH} characters.",
+                index,
+            )
+        )
         step = ""
-    if event_type == EventType.STEP_COMPLETED and not step:
+    if event_type == EventType.STEP_COMPLETED and not step and not step_unusable:
         errors.append(_error("step", "A step_completed event needs the step's key.", index))
     data = item.get("data", {})
     if data is None:
@@ -306,18 +354,11 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
                 "data.outcome", "outcome_recorded needs an outcome code, e.g. readmission.", index
             )
         )
-    occurred_at, error = parse_aware_datetime(item.get("occurred_at"), "occurred_at", index)
+    occurred_at, error = parse_aware_datetime(
+        item.get("occurred_at"), "occurred_at", index, now=now
+    )
     if error:
         errors.append(error)
-    elif occurred_at > now + CLOCK_SKEW:
-        errors.append(
-            _error(
-                "occurred_at",
-                f"The event is dated in the future (more than {int(CLOCK_SKEW.total_seconds() // 60)}"
-                " minutes ahead of the server); check the sender's clock.",
-                index,
-            )
-        )
     if errors:
         return None, errors
     return (
@@ -399,7 +440,7 @@ def _resolve_cases_and_steps(events: list[_Event], site_ids: frozenset[int]) -> 
             errors.append(
                 _error(
                     "step",
-                    f"Step {event.step!r} is not in the case's pathway version; known: {known}.",
+                    f"Step {_shown(event.step)} is not in the case's pathway version; known: {known}.",
                     event.index,
                 )
             )

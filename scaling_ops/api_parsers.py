@@ -1,0 +1,65 @@
+"""The partner API's one request parser: JSON only, and only JSON the rest of the path can hold.
+
+Kept apart from ``api_errors``: DRF imports its parser classes while ``rest_framework.views`` is
+still loading, so this module must not import it."""
+
+import codecs
+import json
+import math
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
+
+# Real partner documents are a few levels deep; a bound keeps every later walk of the data
+# (the NUL check, the content hash, the JSON encoder) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
+
+
+class _Unreadable(ValueError):
+    """Raised from inside the JSON decoder for a value it would accept but we cannot keep."""
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _Unreadable(
+            f"The number {text[:40]} does not fit a 64-bit float; send a smaller one."
+        )
+    return number
+
+
+def _no_constant(name: str):
+    raise _Unreadable(f"{name} is not a JSON number; send null or a finite number.")
+
+
+class StrictJSONParser(JSONParser):
+    """JSON as PostgreSQL's jsonb can hold it: finite numbers, bounded nesting."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = get_encoding(parser_context or {})
+        try:
+            data = json.load(
+                codecs.getreader(encoding)(stream),
+                parse_float=_finite_float,
+                parse_constant=_no_constant,
+            )
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
+        except _Unreadable as error:
+            raise ParseError(str(error)) from None
+        except ValueError as error:
+            raise ParseError(f"The body is not valid JSON: {error}.") from None
+        _check_depth(data)
+        return data
+
+
+def _check_depth(data) -> None:
+    """Without recursion, so that the check cannot fail the way it guards against."""
+    stack = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(TOO_DEEP)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
