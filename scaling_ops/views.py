@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
@@ -95,6 +96,8 @@ def membership_list(request, org):
     )
 
 
+# The page shows a new key once: no browser or proxy may keep a copy of it.
+@never_cache
 @roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
 def partner_key_list(request, org):
     form = PartnerKeyForm(request.POST or None)
