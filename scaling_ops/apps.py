@@ -6,8 +6,12 @@ class ScalingOpsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from scaling_ops import navigation
+        from django.core import checks
+
+        from scaling_ops import health, navigation
         from scaling_ops.models import Role
+
+        checks.register(health.static_manifest_check, "production")
 
         everyone = Role.values
         leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]

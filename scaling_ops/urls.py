@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scaling_ops import views
+from scaling_ops import views, views_health
 
 org_patterns = [
     path("", include("scaling_ops.org_urls")),
@@ -18,6 +18,8 @@ org_patterns = [
 
 urlpatterns = [
     path("", views.root, name="home"),
+    path("healthz/", views_health.healthz, name="healthz"),
+    path("readyz/", views_health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
