@@ -203,3 +203,16 @@ def test_the_worker_check_pings_this_hosts_worker(tmp_path):
     )
     assert gone.returncode == 1
     assert f"The Celery worker {node} did not answer a ping within 1 s." in gone.stderr
+
+
+@pytest.mark.parametrize("path", ["/healthz/", "/readyz/"])
+@pytest.mark.parametrize("who", ["outsider", "commissioner", None])
+def test_the_probes_are_public_read_only_and_carry_no_tenant_data(personas, path, who):
+    # Outside /o/<org>/ by design: probes hold no login. They show no organisation's data
+    # to anyone, and no one can write through them (405, whatever the role).
+    client = personas.client(getattr(personas, who)) if who else Client()
+    response = client.get(path)
+    assert response.status_code == 200
+    assert personas.org.name.encode() not in response.content
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(path).status_code == 405
