@@ -9,6 +9,8 @@ COPY assurance ./assurance
 COPY learning ./learning
 RUN pip install --no-cache-dir .
 COPY . .
+# DEBUG off serves hashed static names from the manifest this writes; without it every page is
+# a 500, so the image always carries it (the readiness check and `manage.py check` say so).
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "scaling_ops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "scaling_ops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 MANAGE := $(BIN)/python manage.py
 # The demo is the embedded shape: SQLite and eager Celery, whatever the shell exports.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DEBUG=1
+# DEBUG unset is production (SECRET_KEY required): the bench takes the embedded defaults and
+# turns DEBUG off itself once Django is set up, as production runs.
+BENCH_ENV := env DEBUG=1
 
 .PHONY: install demo seed serve test lint format bench clean
 
@@ -44,7 +47,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts

@@ -7,7 +7,9 @@ class ScalingOpsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.core import checks
 
+        from scaling_ops import health
         from scaling_ops.extension_points import home_cards, navigation
         from scaling_ops.home import core_cards
         from scaling_ops.models import Role
@@ -15,6 +17,8 @@ class ScalingOpsConfig(AppConfig):
         from scaling_ops.sessions import mark_seen_at_login
 
         user_logged_in.connect(mark_seen_at_login, dispatch_uid="scaling_ops_idle_clock")
+
+        checks.register(health.static_manifest_check, "production")
 
         everyone = Role.values
         leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]

@@ -12,13 +12,17 @@ from scaling_ops.env import envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Defaults favour the embedded first run (SQLite, eager Celery); production sets DEBUG=0.
-DEBUG = envbool("DEBUG", "true")
+# Unset means production: a forgotten variable must not serve debug pages with a known key.
+# The laptop demo (make demo), the bench and the test suite turn it on themselves.
+DEBUG = envbool("DEBUG", "false")
 
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set; "
+            "for a laptop run without a secret, set DEBUG=1)."
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug-runs"
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
@@ -88,6 +92,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=envint("DB_CONN_MAX_AGE", "60"),
+        # A kept connection the server dropped (restart, failover, idle kill) is replaced at
+        # the start of the next request instead of failing it with a 500.
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -129,8 +136,9 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 # Guardian's anonymous user is not needed: anonymous visitors never reach tenant data.
 ANONYMOUS_USER_NAME = None
 
-# The number of reverse proxies in front of gunicorn, each appending to X-Forwarded-For: the
-# client's address is the entry that many from the right (0: the connecting address itself).
+# The number of reverse proxies in front of gunicorn (Caddy in compose: 1), each appending to
+# X-Forwarded-For: the client's address is the entry that many from the right (0: the
+# connecting address itself, and no X-Forwarded-* header is believed).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
@@ -160,7 +168,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -197,9 +205,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# X-Forwarded-* headers are believed only from the trusted proxies counted above (Caddy in
+# compose: 1); with 0 any client could claim HTTPS or another address.
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes (compose healthchecks, load balancers) call gunicorn over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

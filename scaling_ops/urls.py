@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scaling_ops import views
+from scaling_ops import views, views_health
 from scaling_ops.api_errors import UnknownAPIPath
 from scaling_ops.login import SlowedLoginView
 
@@ -20,6 +20,8 @@ org_patterns = [
 
 urlpatterns = [
     path("", views.root, name="home"),
+    path("healthz/", views_health.healthz, name="healthz"),
+    path("readyz/", views_health.readyz, name="readyz"),
     path("accounts/login/", SlowedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

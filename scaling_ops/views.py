@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from scaling_ops import selectors, services
@@ -244,6 +245,8 @@ def _invitation_unusable(request):
     )
 
 
+# The page shows a new key once: no browser or proxy may keep a copy of it.
+@never_cache
 @roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
 def partner_key_list(request, org):
     form = PartnerKeyForm(request.POST or None)

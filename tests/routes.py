@@ -76,6 +76,8 @@ OUTSIDE_ORG_ROUTES = {
     "password_reset_confirm": "the emailed link; Django's signed, single-use token",
     "password_reset_complete": "the page after a reset",
     "invitation_open": "the invitee is not a member yet; the token alone picks the organisation",
+    "healthz": "liveness probe: plain 200, no tenant data, no writes (tests/deploy/test_health.py)",
+    "readyz": "readiness probe: names the failed dependency only, no tenant data, no writes",
 }
 
 

@@ -102,3 +102,14 @@ def test_revoking_another_organisations_key_is_404(personas):
     assert response.status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_page_that_shows_a_new_key_once_is_never_stored(personas):
+    client = personas.client(personas.admin)
+    response = client.post("/o/acme/keys/", {"name": "North EHR", "sites": [personas.north.pk]})
+    assert response.status_code == 200
+    raw_key = response.context["new_key"]
+    assert raw_key and raw_key in response.content.decode()
+    assert "no-store" in response.headers["Cache-Control"]
+    # The list itself is the same page: a later visit must not be served from a cache either.
+    assert "no-store" in client.get("/o/acme/keys/").headers["Cache-Control"]

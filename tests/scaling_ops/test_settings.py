@@ -1,9 +1,13 @@
 """The settings module fails loudly on bad values and is deploy-clean with HTTPS-ready env."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -16,7 +20,14 @@ PRODUCTION_ENV = {
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for their own process; a deployment never has it.
-    unwanted = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    unwanted = {
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "STATIC_ROOT",
+        "TRUSTED_PROXY_COUNT",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in unwanted}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -28,10 +39,94 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_settings_pass_check_deploy_without_warnings():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+def collected(static_root: Path) -> Path:
+    """A STATIC_ROOT as collectstatic leaves it, as far as the settings' checks look: the
+    manifest is there. (The real collectstatic runs in tests/deploy/test_production_smoke.py.)"""
+    static_root.mkdir(parents=True, exist_ok=True)
+    (static_root / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    return static_root
+
+
+def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(collected(tmp_path / "static"))}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_without_collectstatic_the_system_check_fails_naming_the_manifest_and_the_fix(tmp_path):
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "never-collected")}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "scaling_ops.E001" in result.stderr
+    assert f"{tmp_path / 'never-collected' / 'staticfiles.json'} is missing" in result.stderr
+    assert "manage.py collectstatic --noinput" in result.stderr
+
+
+def test_the_static_manifest_is_not_needed_with_debug_on(tmp_path):
+    env = {**PRODUCTION_ENV, "DEBUG": "1", "STATIC_ROOT": str(tmp_path / "never-collected")}
+    result = manage("check", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+SETTINGS_PROBE = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "static": settings.STORAGES["staticfiles"]["BACKEND"],
+    "proxy_header": settings.SECURE_PROXY_SSL_HEADER,
+    "trusted_proxies": settings.TRUSTED_PROXY_COUNT,
+}))
+"""
+
+
+def probe_settings(env: dict) -> dict:
+    result = manage("shell", "-c", SETTINGS_PROBE, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_debug_unset_means_production():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
+    seen = probe_settings(env)
+    assert seen["debug"] is False
+    assert seen["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_debug_unset_without_a_secret_key_says_how_to_run_on_a_laptop():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "set DEBUG=1" in result.stderr
+
+
+def test_the_proxy_header_is_trusted_only_behind_a_configured_proxy():
+    assert probe_settings(PRODUCTION_ENV)["proxy_header"] is None
+    behind_caddy = probe_settings({**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "1"})
+    assert behind_caddy["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert behind_caddy["trusted_proxies"] == 1
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("one", "TRUSTED_PROXY_COUNT='one' is not an integer"),
+        ("-1", "TRUSTED_PROXY_COUNT=-1 must be 0 or more"),
+    ],
+)
+def test_a_bad_proxy_count_names_the_variable(value, message):
+    result = manage("check", env={**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_kept_database_connections_are_health_checked():
+    # A connection the server dropped is replaced before the next request uses it (see
+    # tests/deploy/test_connection_drop.py for the drop itself, on PostgreSQL).
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
 def test_missing_secret_key_with_debug_off_fails_loudly():

@@ -79,3 +79,38 @@ def test_production_settings_send_hsts_redirect_to_https_and_secure_cookies():
     for header, value in EXPECTED.items():
         assert headers[header] == value
     assert seen["cookies"] == [True, True, True]
+
+
+FORWARDED_PROBE = """
+import json
+from django.test import Client
+client = Client()
+claimed = client.get(
+    "/api/v1/exceptions/", HTTP_HOST="scaling-ops.example.org", HTTP_X_FORWARDED_PROTO="https"
+)
+probe = client.get("/healthz/", HTTP_HOST="scaling-ops.example.org")
+print(json.dumps({
+    "claimed": [claimed.status_code, claimed.headers.get("Location")],
+    "probe": probe.status_code,
+}))
+"""
+
+
+def forwarded(env: dict) -> dict:
+    result = manage("shell", "-c", FORWARDED_PROBE, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_client_sent_forwarded_proto_is_ignored_without_a_trusted_proxy():
+    seen = forwarded(PRODUCTION_ENV)
+    assert seen["claimed"] == [301, "https://scaling-ops.example.org/api/v1/exceptions/"]
+
+
+def test_behind_a_trusted_proxy_its_forwarded_proto_is_believed():
+    seen = forwarded({**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "1"})
+    assert seen["claimed"] == [401, None]
+
+
+def test_probes_over_plain_http_are_not_redirected():
+    assert forwarded(PRODUCTION_ENV)["probe"] == 200
