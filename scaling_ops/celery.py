@@ -47,9 +47,10 @@ class QueueUnavailable(Exception):
 def enqueue(task: Task, **kwargs) -> bool:
     """Sends ``task`` with keyword arguments once the surrounding transaction commits (at once
     outside one), fire-and-forget. Returns True when the task has already run in this process
-    (eager mode, outside a transaction), so a caller can say "recomputed" rather than "queued".
+    (eager mode), so a caller can say "recomputed" rather than "queued".
 
-    After the commit, so a worker never reads rows the request has not committed yet. No result
+    After the commit, so a worker never reads rows the request has not committed yet; an eager
+    task runs at once, on the caller's own connection, which sees them already. No result
     is kept: nothing reads one, and a dead result store would hold the caller for many seconds
     before failing. An unreachable broker raises ``QueueUnavailable`` after Celery's short
     publish retry, so callers can say so instead of failing with a 500."""
@@ -63,7 +64,7 @@ def enqueue(task: Task, **kwargs) -> bool:
             raise QueueUnavailable(f"The task queue is unavailable: {error}") from error
         ran_inline = isinstance(result, EagerResult)
 
-    if transaction.get_connection().in_atomic_block:
+    if not task.app.conf.task_always_eager and transaction.get_connection().in_atomic_block:
         transaction.on_commit(send)
     else:
         send()  # without asking the database: a sender with no connection open needs none

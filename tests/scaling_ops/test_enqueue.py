@@ -19,15 +19,30 @@ def test_enqueue_outside_a_transaction_in_eager_mode_has_run_when_it_returns(per
         assert ExceptionReport.objects.filter(date=DAY).exists()
 
 
-def test_enqueue_inside_a_transaction_waits_for_the_commit(
-    personas, django_capture_on_commit_callbacks
+def test_enqueue_to_a_broker_inside_a_transaction_waits_for_the_commit(
+    personas, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr(compute_exception_report.app.conf, "task_always_eager", False)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ran_inline = enqueue(
             compute_exception_report, organization_id=personas.org.pk, date=str(DAY)
         )
     assert ran_inline is False
     assert len(callbacks) == 1  # sent once the request's transaction commits
+
+
+def test_enqueue_in_eager_mode_inside_a_transaction_runs_at_once_on_its_connection(
+    personas, django_capture_on_commit_callbacks
+):
+    from pathways.models import ExceptionReport
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ran_inline = enqueue(
+            compute_exception_report, organization_id=personas.org.pk, date=str(DAY)
+        )
+    assert ran_inline is True and not callbacks
+    with tenancy.scope(personas.org):
+        assert ExceptionReport.objects.filter(date=DAY).exists()
 
 
 BUTTONS = [
