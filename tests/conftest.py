@@ -4,11 +4,14 @@ admin of another organisation."""
 
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
@@ -119,25 +122,51 @@ def personas(db) -> Personas:
     return _make_personas()
 
 
-@pytest.fixture(scope="module")
-def module_personas(django_db_setup, django_db_blocker) -> Personas:
-    """The personas built once for a whole module, for walks that only read them (Django's
-    ``setUpTestData``): each test still runs in its own savepoint, so what a test writes is undone
-    after it, and the personas themselves are rolled back when the module ends."""
+@contextmanager
+def built_for_the_module(django_db_blocker, build):
+    """What ``build()`` writes, kept for a whole module (Django's ``setUpTestData``): each test
+    still runs in its own savepoint, so what a test writes is undone after it, and the built rows
+    are rolled back when the module ends."""
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
             with tenancy.isolated():
-                built = _make_personas()
+                built = build()
         except BaseException:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
             raise
-    yield built
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        atomic.__exit__(None, None, None)
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def module_personas(django_db_setup, django_db_blocker) -> Personas:
+    """The personas built once for a whole module, for walks that only read them."""
+    with built_for_the_module(django_db_blocker, _make_personas) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def module_short_demo(django_db_setup, django_db_blocker) -> str:
+    """``seed_demo`` over two weeks instead of the demo's 92 days (the same shape), run once for
+    a module; its printed output."""
+    import pathways.demo
+
+    def seed() -> str:
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        return out.getvalue()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pathways.demo, "DEMO_DAYS", 14)
+        with built_for_the_module(django_db_blocker, seed) as output:
+            yield output
 
 
 @pytest.fixture

@@ -1,10 +1,7 @@
 """The assurance part of ``seed_demo``: baselines, audits with recorded seeds, incidents mapped to
 steps and a snapshot for every month with cases, so the dashboards have something on first run."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -22,12 +19,8 @@ from scaling_ops.models import Organization
 
 
 @pytest.fixture
-def short_demo(db, monkeypatch):
-    import pathways.demo
-
-    monkeypatch.setattr(pathways.demo, "DEMO_DAYS", 14)
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
+def short_demo(module_short_demo, db) -> Organization:
+    # Seeded once for the module; each test's writes are undone after it.
     return Organization.objects.get(slug=demo.DEMO_SLUG)
 
 

@@ -10,14 +10,9 @@ from scaling_ops.models import Organization, Site
 
 
 @pytest.fixture
-def short_demo(db, monkeypatch):
-    import pathways.demo
-
-    # Two weeks of data keep the test quick; the shape is the same as the 92-day demo.
-    monkeypatch.setattr(pathways.demo, "DEMO_DAYS", 14)
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
+def short_demo(module_short_demo, db) -> str:
+    # Seeded once for the module; each test's writes are undone after it.
+    return module_short_demo
 
 
 def test_seed_demo_builds_sites_in_every_lifecycle_state(short_demo):
