@@ -15,6 +15,7 @@ from django.utils import timezone
 from pathways import assignees
 from pathways.extension_points import exception_items_triaged, triage_guards
 from pathways.models import ExceptionItem
+from scaling_ops.forms import TEXT_MAX_LENGTH
 
 OPEN_STATUSES = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED)
 TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
@@ -91,6 +92,15 @@ def _required_text(value: str, field: str, what: str) -> str:
     value = (value or "").strip()
     if not value:
         raise ValidationError({field: f"Write {what}: it is kept with the exception's history."})
+    # The queue posts the note straight here (no form), and it reaches pages, CSVs and
+    # deviation notes: the same limit every form's text box has.
+    if len(value) > TEXT_MAX_LENGTH:
+        raise ValidationError(
+            {
+                field: f"The {field} is {len(value):,} characters: keep it to "
+                f"{TEXT_MAX_LENGTH:,} (a summary, with the details in the case record)."
+            }
+        )
     return value
 
 
