@@ -47,7 +47,8 @@ def is_commissioner(membership: Membership | None) -> bool:
 
 
 def is_published(record) -> bool:
-    return type(record) in BY_DESIGN or record.published_to_commissioners
+    # A model without the flag (no one can publish it yet) stays unpublished: fail closed.
+    return type(record) in BY_DESIGN or getattr(record, "published_to_commissioners", False)
 
 
 def case_refs_in(texts) -> set[str]:
