@@ -51,6 +51,8 @@ class AssuranceConfig(AppConfig):
         from assurance.contracts import register_contracts
 
         register_contracts()
+        # Registers assurance's free-text fields with the commissioner disclosure rule.
+        import_module(f"{self.name}.disclosure")
 
 
 def assurance_cards(request, membership) -> list[dict]:

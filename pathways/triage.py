@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from scaling_ops.forms import TEXT_MAX_LENGTH
+
 OPEN, ASSIGNED, RESOLVED, ACCEPTED = "open", "assigned", "resolved", "accepted"
 # Only an open exception can be triaged; a closed one stays closed.
 OPEN_STATUSES = (OPEN, ASSIGNED)
@@ -28,6 +30,15 @@ class Closing:
             what = self.what_many if many else self.what
             raise ValidationError(
                 {self.field: f"Write {what}: it is kept with the exception's history."}
+            )
+        # The queues post the text straight to the services (no form), and it reaches pages,
+        # CSVs and deviation notes: the same limit every form's text box has.
+        if len(value) > TEXT_MAX_LENGTH:
+            raise ValidationError(
+                {
+                    self.field: f"The {self.field} is {len(value):,} characters: keep it to "
+                    f"{TEXT_MAX_LENGTH:,} (a summary, with the details in the case record)."
+                }
             )
         return value
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from scaling_ops.forms import TEXT_MAX_LENGTH
 from workforce.models import Decision, ExperienceBand, StaffRole, TrainingModule
 
 # HTML date inputs take ISO dates, whatever the locale's display format.
@@ -51,8 +52,10 @@ class SessionForm(forms.Form):
     supervisor = forms.ChoiceField()
     staff = forms.ChoiceField(label="Supervisee")
     held_on = forms.DateField(widget=date_input())
-    cases = forms.CharField(required=False, help_text="Case refs reviewed, comma-separated.")
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cases = forms.CharField(required=False, max_length=TEXT_MAX_LENGTH,
+                            help_text="Case refs reviewed, comma-separated.")  # fmt: skip
+    notes = forms.CharField(required=False, max_length=TEXT_MAX_LENGTH,
+                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, supervisors, staff, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +95,8 @@ class DecisionForm(forms.Form):
         choices=[(Decision.CLOSE_CASE, Decision.CLOSE_CASE.label),
                  (Decision.APPROVE_ESCALATION, Decision.APPROVE_ESCALATION.label)]
     )  # fmt: skip
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Grounds")
+    note = forms.CharField(max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+                           label="Grounds")  # fmt: skip
 
 
 class ModuleForm(forms.Form):
@@ -121,20 +125,21 @@ class StandardForm(forms.Form):
 
 
 class AttestForm(forms.Form):
-    evidence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    evidence = forms.CharField(max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     evidence_file = forms.FileField(required=False, label="Evidence file (optional)")
 
 
 class GoLiveForm(forms.Form):
     override_reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Org admins only: why the site goes live despite the blockers. Recorded.",
     )  # fmt: skip
 
 
 class ChecklistVersionForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What changes and why")
-    new_key = forms.SlugField(required=False, label="New attested item: key")
+    note = forms.CharField(max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}),
+                           label="What changes and why")  # fmt: skip
+    new_key = forms.SlugField(required=False, max_length=60, label="New attested item: key")
     new_title = forms.CharField(required=False, max_length=200, label="New attested item: title")
     remove = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
                                        label="Remove items")  # fmt: skip

@@ -21,6 +21,7 @@ from assurance.contracts.forms import (
 from assurance.contracts.models import CorrectiveProcess, Phase, TermEvaluation
 from assurance.services import improvement_action_providers, improvement_action_raise, month_parse
 from assurance.views.common import LEADS, fmt, page_of, this_month
+from pathways.disclosure import each_for_member, for_member, history_for_member
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
 from scaling_ops.views_common import add_form_errors, csv_response
 
@@ -119,6 +120,15 @@ def contract_detail(request, org, pk):
         selectors.corrective_processes(membership=request.membership, contract=contract)
     )
     phases = [(cs, cs.phase_for(month)) for cs in covered]
+    components = list(contract.components.order_by("kind"))
+    bands = list(contract.bands.order_by("order", "name"))
+    clauses = list(contract.clauses.select_related("term__metric", "owner"))
+    # One batch, so the case refs of all their text are looked up once.
+    for_member(
+        [*processes, *components, *bands, *clauses,
+         *(line.band for line in statement.lines), *statement.components],
+        request.membership,
+    )  # fmt: skip
     return render(
         request,
         "assurance/contracts/detail.html",
@@ -134,10 +144,10 @@ def contract_detail(request, org, pk):
             "statement": statement,
             "open_processes": [p for p in processes if p.status == CorrectiveProcess.Status.OPEN],
             "closed_processes": [p for p in processes if p.status != CorrectiveProcess.Status.OPEN],
-            "components": list(contract.components.order_by("kind")),
+            "components": components,
             "protected": list(contract.protected.select_related("pathway").order_by("clause")),
-            "bands": list(contract.bands.order_by("order", "name")),
-            "clauses": list(contract.clauses.select_related("term__metric", "owner")),
+            "bands": bands,
+            "clauses": clauses,
             "is_lead": request.membership.role in LEADS,
             "mature": Phase.MATURE,
             "status_labels": dict(TermEvaluation.Status.choices),
@@ -167,6 +177,7 @@ def contract_export(request, org, pk):
         if error or month is None:
             month = this_month(request)
         statement = selectors.payment_statement(contract=contract, month=month, sites=sites)
+        for_member([line.band for line in statement.lines], request.membership)
         rows = [
             [contract.reference, f"{month:%Y-%m}", line.site.code, line.band.name,
              line.band.activity, line.band.risk_tier or "all", line.count, line.band.unit_rate,
@@ -189,7 +200,7 @@ def contract_export(request, org, pk):
                 [contract.reference, p.clause.clause, p.term.metric.code, p.site.code,
                  f"{p.trigger_month:%Y-%m}", p.trigger, p.owner or "", p.deadline, p.status,
                  p.improvement_action_ref]
-                for p in processes
+                for p in each_for_member(processes, request.membership)
             ),
         )  # fmt: skip
     terms = {t.pk: t for t in selectors.terms(contract)}
@@ -361,6 +372,7 @@ def process_detail(request, org, pk):
     process = selectors.corrective_process_for_member(membership=request.membership, pk=pk)
     if process is None:
         raise Http404("No such corrective process.")
+    for_member(process, request.membership)
     form = None
     if request.membership.role in WRITE_ROLES:
         form = CorrectiveProcessForm(request.POST or None, instance=process)
@@ -381,7 +393,11 @@ def process_detail(request, org, pk):
             else:
                 messages.success(request, "Joint improvement process updated.")
                 return redirect("contract_process_detail", org=org, pk=process.pk)
-    history = process.history.select_related("history_user").order_by("-history_date")[:30]
+    history = history_for_member(
+        process.history.select_related("history_user").order_by("-history_date")[:30],
+        process,
+        request.membership,
+    )
     return render(
         request,
         "assurance/contracts/process.html",

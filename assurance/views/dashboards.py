@@ -23,6 +23,7 @@ from assurance.services import (
 )
 from assurance.services.metrics import PROCESS_MEASURES, month_add
 from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
+from pathways.disclosure import each_for_member, for_member, history_for_member
 from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
 
@@ -52,8 +53,13 @@ def overview(request, org):
         return _empty(request, "Assurance")
     settings = selectors.settings_current()
     report = reports.month_report(membership=request.membership, month=month, settings=settings)
-    signals = list(
-        selectors.drift_signals(membership=request.membership, status="active").filter(month=month)
+    signals = for_member(
+        list(
+            selectors.drift_signals(membership=request.membership, status="active").filter(
+                month=month
+            )
+        ),
+        request.membership,
     )
     return render(
         request,
@@ -302,10 +308,11 @@ def drift_list(request, org):
                  fmt(s.reference), fmt(s.margin), fmt(s.denominator), s.status, s.coaching,
                  s.extra_supervision, s.reaudit_from, s.reaudit_until, s.recovery,
                  fmt(s.reaudit_value), s.improvement_action_ref]
-                for s in signals
+                for s in each_for_member(signals, request.membership)
             ],
         )  # fmt: skip
     page, query = page_of(request, signals)
+    for_member(list(page), request.membership)
     measure = data.get("measure") or "timeliness"
     chart = _drift_chart(request, sites, measure, definitions)
     return render(
@@ -358,6 +365,7 @@ def drift_detail(request, org, pk):
     signal = selectors.drift_signal_for_member(membership=request.membership, pk=pk)
     if signal is None:
         raise Http404("No such drift signal.")
+    for_member(signal, request.membership)
     initial = {
         "coaching": signal.coaching,
         "extra_supervision": signal.extra_supervision,
@@ -374,7 +382,11 @@ def drift_detail(request, org, pk):
         else:
             messages.success(request, "Response recorded.")
             return redirect("assurance_drift_detail", org=org, pk=pk)
-    history = signal.history.select_related("history_user").order_by("-history_date")[:50]
+    history = history_for_member(
+        signal.history.select_related("history_user").order_by("-history_date")[:50],
+        signal,
+        request.membership,
+    )
     return render(
         request,
         "assurance/drift_detail.html",
@@ -436,13 +448,21 @@ def pack(request, org):
         return _empty(request, "Monthly assurance pack")
     settings = selectors.settings_current()
     report = reports.month_report(membership=request.membership, month=month, settings=settings)
-    signals = list(
-        selectors.drift_signals(membership=request.membership, status="active").filter(month=month)
+    signals = for_member(
+        list(
+            selectors.drift_signals(membership=request.membership, status="active").filter(
+                month=month
+            )
+        ),
+        request.membership,
     )
-    reaudits = list(
-        selectors.drift_signals(membership=request.membership, status="active").filter(
-            reaudit_until__gte=month, reaudit_until__lt=month_add(month, 1)
-        )
+    reaudits = for_member(
+        list(
+            selectors.drift_signals(membership=request.membership, status="active").filter(
+                reaudit_until__gte=month, reaudit_until__lt=month_add(month, 1)
+            )
+        ),
+        request.membership,
     )
     return render(
         request,

@@ -15,6 +15,7 @@ from assurance.models import AssuranceSnapshot
 from assurance.services import month_parse
 from assurance.tasks import assurance_snapshot_enqueue
 from assurance.views.common import LEADS, dashboard_access, fmt, page_of, this_month
+from pathways.disclosure import for_member
 from scaling_ops.access import roles_required
 from scaling_ops.celery import QueueUnavailable
 from scaling_ops.views_common import csv_response
@@ -58,6 +59,7 @@ def snapshot_list(request, org):
             rows = rows.filter(snapshot__site__code=data["site"])
         return csv_response("assurance-snapshots.csv", VALUE_COLUMNS, _value_rows(rows))
     page, query = page_of(request, snapshots)
+    for_member(list(page), request.membership)
     return render(
         request,
         "assurance/snapshot_list.html",
@@ -75,6 +77,7 @@ def snapshot_detail(request, org, pk):
     snapshot = selectors.snapshot_for_member(membership=request.membership, pk=pk)
     if snapshot is None:
         raise Http404("No such snapshot.")
+    for_member(snapshot, request.membership)
     form = ValueFilter(request.GET)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
@@ -92,8 +95,13 @@ def snapshot_detail(request, org, pk):
             ),
         )  # fmt: skip
     page, query = page_of(request, values, size=100)
-    revisions = selectors.snapshot_list(
-        membership=request.membership, site=snapshot.site.code, month=snapshot.month
+    revisions = for_member(
+        list(
+            selectors.snapshot_list(
+                membership=request.membership, site=snapshot.site.code, month=snapshot.month
+            )
+        ),
+        request.membership,
     )
     return render(
         request,

@@ -433,3 +433,25 @@ def test_a_new_site_added_to_a_supervisor_shows_up(personas, version):
     )
     response = personas.client(personas.supervisor).get(url(personas))
     assert refs(response) == ["C-E1"]
+
+
+def test_an_overlong_resolve_note_is_refused_with_its_limit(personas, queue):
+    target = item("C-N1")
+    response = personas.client(personas.supervisor).post(
+        url(personas, "exception_resolve", pk=target.pk), {"note": "n" * 5001}, **HTMX
+    )
+    assert response.status_code == 200
+    assert "The note is 5,001 characters: keep it to 5,000" in response.content.decode()
+    target.refresh_from_db()
+    assert (target.status, target.note) == ("open", "")
+
+
+def test_an_overlong_bulk_accept_reason_changes_nothing(personas, queue):
+    chosen = [item("C-N1"), item("C-N2")]
+    response = personas.client(personas.lead).post(
+        url(personas, "exception_bulk"),
+        {"items": [i.pk for i in chosen], "action": "accept", "note": "r" * 20_000},
+        follow=True,
+    )
+    assert "The reason is 20,000 characters: keep it to 5,000" in response.content.decode()
+    assert [item(i.case.external_ref).status for i in chosen] == ["open", "open"]

@@ -9,6 +9,7 @@ from django.urls import reverse
 import assurance.contracts.forms as contract_forms
 import assurance.forms as assurance_forms
 import learning.forms as learning_forms
+import workforce.forms as workforce_forms
 from assurance.contracts.models import PaymentBand
 from learning.models import ImprovementAction, LearningReview
 from pathways.models import ExceptionItem
@@ -135,11 +136,11 @@ def test_exception_assignee_name(personas, wf, assignee):  # noqa: F811 (the fix
             assert target.status == "open" and target.assignee_name == ""
 
 
-def test_free_text_boxes_of_learning_and_assurance_forms_have_a_limit():
+def test_free_text_boxes_of_learning_assurance_and_workforce_forms_have_a_limit():
     """Every character field of these forms is bounded (a TextField's box by TEXT_MAX_LENGTH)."""
     unbounded = [
         f"{form_class.__name__}.{name}"
-        for module in (learning_forms, assurance_forms, contract_forms)
+        for module in (learning_forms, assurance_forms, contract_forms, workforce_forms)
         for form_class in vars(module).values()
         if isinstance(form_class, type)
         and issubclass(form_class, django_forms.BaseForm)

@@ -278,3 +278,17 @@ def test_htmx_accept_refused_by_the_matrix_answers_the_row_with_the_reason(perso
         HTTP_HX_REQUEST="true",
     )  # fmt: skip
     assert "Accepted with reason" in response.content.decode()
+
+
+def test_overlong_supervision_notes_are_refused_with_a_message_and_nothing_stored(
+    personas, staffed
+):
+    ann = StaffMember.objects.get(name="Ann")
+    response = personas.client(personas.supervisor).post(
+        url(personas, "/workforce/supervision/"),
+        {"session-supervisor": staffed["supervisor"].pk, "session-staff": ann.pk,
+         "session-held_on": "2026-03-18", "session-cases": "", "session-notes": "n" * 5001},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Ensure this value has at most 5000 characters" in response.content.decode()
+    assert not ann.supervision_sessions.exists()
