@@ -157,30 +157,23 @@ def exception_items_bulk_assign(
 def exception_items_bulk_resolve(
     *, items: Iterable[ExceptionItem], by, note: str
 ) -> tuple[int, int]:
-    note = triage.RESOLVE.text(note, many=True)
-
-    def change(item):
-        item.status = triage.RESOLVE.status
-        item.note = note
-
-    return _bulk(
-        items,
-        action=TriageAction.RESOLVE,
-        by=by,
-        reason=triage.RESOLVE.history_reason,
-        change=change,
-    )
+    return _bulk_close(items, by=by, text=note, closing=triage.RESOLVE, action=TriageAction.RESOLVE)
 
 
 def exception_items_bulk_accept(
     *, items: Iterable[ExceptionItem], by, reason: str
 ) -> tuple[int, int]:
-    reason = triage.ACCEPT.text(reason, many=True)
+    return _bulk_close(items, by=by, text=reason, closing=triage.ACCEPT, action=TriageAction.ACCEPT)
+
+
+def _bulk_close(
+    items: Iterable[ExceptionItem], *, by, text: str, closing: triage.Closing, action
+) -> tuple[int, int]:
+    """Closes the open ones of ``items`` the one way ``closing`` says, with the person's text."""
+    text = closing.text(text, many=True)
 
     def change(item):
-        item.status = triage.ACCEPT.status
-        item.note = reason
+        item.status = closing.status
+        item.note = text
 
-    return _bulk(
-        items, action=TriageAction.ACCEPT, by=by, reason=triage.ACCEPT.history_reason, change=change
-    )
+    return _bulk(items, action=action, by=by, reason=closing.history_reason, change=change)
