@@ -90,7 +90,15 @@ class SlowdownMixin:
     """For an ``AuthenticationForm``: the account's slow-down is checked before the password."""
 
     slowed_message = "Too many attempts for this account; try again in %(wait)s."
+    last_attempt_message = (
+        "One more failed attempt locks this account for %(minutes)s minutes from this address."
+    )
     retry_after = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
 
     def clean(self):
         username = self.cleaned_data.get("username")
@@ -113,6 +121,15 @@ class SlowdownMixin:
             # The failure that makes axes lock the pair still counts for the account.
             if error.code == "invalid_login" and not locked:
                 login_failure_record(username=username)
+                # Axes has counted this failure already (its signal fires inside authenticate):
+                # warn while one attempt is left, not after the lock.
+                failures = AxesProxyHandler.get_failures(self.request, {"username": username})
+                if failures == settings.AXES_FAILURE_LIMIT - 1:
+                    minutes = _window_seconds() // 60
+                    warning = ValidationError(
+                        self.last_attempt_message, code="last_attempt", params={"minutes": minutes}
+                    )
+                    raise ValidationError([error, warning]) from None
             raise
         login_slowdown_reset(username=username)
         return cleaned

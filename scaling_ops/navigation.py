@@ -23,6 +23,7 @@ class NavItem:
 def navigation_for(request, membership) -> list[dict]:
     if membership is None:
         return []
+    home = reverse("org_home", kwargs={"org": membership.organization.slug})
     entries = []
     for item in navigation.providers():
         if membership.role not in item.roles:
@@ -31,5 +32,25 @@ def navigation_for(request, membership) -> list[dict]:
             url = reverse(item.url_name, kwargs={"org": membership.organization.slug})
         except NoReverseMatch:
             continue
-        entries.append({"label": item.label, "url": url, "active": request.path.startswith(url)})
+        entries.append({"label": item.label, "url": url, "active": False})
+    current = _current_entry(entries, request.path, home)
+    if current is not None:
+        current["active"] = True
     return entries
+
+
+def _section(path: str, home: str) -> str:
+    return path[len(home) :].split("/", 1)[0] if path.startswith(home) else ""
+
+
+def _current_entry(entries: list[dict], path: str, home: str) -> dict | None:
+    """One entry at most: the deepest link the page sits under, else the first link of the same
+    section (a proposal page belongs to Learning, whose link is its action list). Every page sits
+    under the organisation's home, so Home is current only on itself."""
+    under = [e for e in entries if e["url"] != home and path.startswith(e["url"])]
+    if under:
+        return max(under, key=lambda e: len(e["url"]))
+    section = _section(path, home)
+    if section:
+        return next((e for e in entries if _section(e["url"], home) == section), None)
+    return next((e for e in entries if e["url"] == path), None)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from scaling_ops import selectors, services
 from scaling_ops.access import LEADS, member_required, roles_required, site_for_member
@@ -270,12 +270,16 @@ def partner_key_list(request, org):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
 def partner_key_revoke(request, org, pk):
-    key = PartnerKey.objects.filter(pk=pk).first()
+    """Asks first, on a page of its own so it works without JavaScript: a revoked key cannot be
+    restored and the partner's calls fail at once. Only a POST carrying the confirm step revokes."""
+    key = PartnerKey.objects.filter(pk=pk).prefetch_related("sites").first()
     if key is None:
         raise Http404("No such key.")
-    services.partner_key_revoke(key=key)
-    messages.success(request, f"Key {key.name} revoked; calls with it now get 401.")
-    return redirect("partner_key_list", org=org)
+    if request.method == "POST" and request.POST.get("confirm") == "revoke" and key.is_active:
+        services.partner_key_revoke(key=key)
+        messages.success(request, f"Key {key.name} revoked; calls with it now get 401.")
+        return redirect("partner_key_list", org=org)
+    return render(request, "scaling_ops/partner_key_revoke.html", {"key": key})

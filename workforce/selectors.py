@@ -15,6 +15,7 @@ from workforce.models import (
     CaseAssignment,
     CaseDecision,
     CheckKind,
+    ChecklistItem,
     LaunchDecision,
     ReadinessAttestation,
     ReviewSample,
@@ -231,14 +232,23 @@ def case_workforce(*, case: Case) -> dict:
 def readiness_history(*, site: Site) -> list[dict]:
     """Sign-offs, withdrawals and go-live decisions, newest first."""
     events = []
-    for row in ReadinessAttestation.objects.filter(site=site).select_related(
-        "attested_by", "withdrawn_by"
-    ):
+    rows = list(
+        ReadinessAttestation.objects.filter(site=site).select_related("attested_by", "withdrawn_by")
+    )
+    # A sign-off is keyed by its item's key so it carries across checklist versions; people read
+    # the title, the newest version's where the wording changed.
+    titles = dict(
+        ChecklistItem.objects.filter(key__in={row.item_key for row in rows})
+        .order_by("template__version")
+        .values_list("key", "title")
+    )
+    for row in rows:
+        title = titles.get(row.item_key, row.item_key)
         events.append({"at": row.attested_at, "who": row.attested_by, "what": "Signed off",
-                       "item": row.item_key, "text": row.evidence, "attestation": row})  # fmt: skip
+                       "item": title, "text": row.evidence, "attestation": row})  # fmt: skip
         if row.withdrawn_at:
             events.append({"at": row.withdrawn_at, "who": row.withdrawn_by, "what": "Withdrawn",
-                           "item": row.item_key, "text": "", "attestation": row})  # fmt: skip
+                           "item": title, "text": "", "attestation": row})  # fmt: skip
     for decision in LaunchDecision.objects.filter(site=site).select_related("by", "template"):
         what = "Override: went live" if decision.override_reason else "Went live"
         text = decision.override_reason

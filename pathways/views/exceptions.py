@@ -48,7 +48,17 @@ CSV_COLUMNS = [
 
 
 class QueueFilterForm(forms.Form):
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # One format, the one the date picker sends and _requested_date reads: a hand-typed
+    # 15/11/2026 is named as wrong instead of being read as another day or silently dropped.
+    date = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "invalid": "Enter the date as YYYY-MM-DD, for example 2026-11-15. "
+            "The latest report is shown until then."
+        },
+    )
     site = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *ExceptionKind.choices])
     status = forms.ChoiceField(

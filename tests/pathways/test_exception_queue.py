@@ -368,6 +368,19 @@ def test_date_parameter_shows_another_days_report(personas, queue):
     assert "C-N2" in refs(older)  # late during DAY only
 
 
+@pytest.mark.parametrize("typed", ["15/11/2026", "11/15/2026", "yesterday"])
+def test_an_unreadable_date_is_named_with_the_expected_format(personas, queue, typed):
+    compute(personas, DAY + timedelta(days=1))
+    response = personas.client(personas.admin).get(url(personas), {"date": typed})
+    assert response.status_code == 200
+    assert response.context["form"].errors["date"] == [
+        "Enter the date as YYYY-MM-DD, for example 2026-11-15. "
+        "The latest report is shown until then."
+    ]
+    assert "Enter the date as YYYY-MM-DD" in response.content.decode()
+    assert response.context["report"].date == DAY + timedelta(days=1)
+
+
 def test_page_says_when_the_report_was_computed(personas, queue):
     body = personas.client(personas.supervisor).get(url(personas)).content.decode()
     assert "Daily report for <strong>2026-03-02</strong>" in body

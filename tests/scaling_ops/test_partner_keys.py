@@ -80,11 +80,36 @@ def test_admin_creates_and_revokes_a_key_in_the_ui(personas):
     raw_key = response.context["new_key"]
     assert raw_key.startswith("sok_")
     key = PartnerKey.dangerously_unscoped.get(name="South EHR")
-    client.post(f"/o/acme/keys/{key.pk}/revoke/")
+    client.post(f"/o/acme/keys/{key.pk}/revoke/", {"confirm": "revoke"})
     key.refresh_from_db()
     assert key.revoked_at is not None
     # the key is never shown again
     assert raw_key not in client.get("/o/acme/keys/").content.decode()
+
+
+def test_the_new_key_page_has_a_copy_button(personas):
+    client = personas.client(personas.admin)
+    body = client.post("/o/acme/keys/", {"name": "South EHR", "sites": [personas.south.pk]})
+    body = body.content.decode()
+    assert 'data-copy="new-key"' in body
+    assert "js/copy.js" in body
+
+
+def test_revoking_asks_first_and_the_question_changes_nothing(personas):
+    with tenancy.scope(personas.org):
+        key, _ = services.partner_key_create(name="North EHR", sites=[personas.north])
+    client = personas.client(personas.admin)
+    listed = client.get("/o/acme/keys/").content.decode()
+    assert f'href="/o/acme/keys/{key.pk}/revoke/"' in listed
+    question = client.get(f"/o/acme/keys/{key.pk}/revoke/")
+    assert question.status_code == 200
+    assert "Revoke the key “North EHR”?" in question.content.decode()
+    assert 'name="confirm" value="revoke"' in question.content.decode()
+    # a POST without the confirm step (an old form, a stray request) only asks again
+    again = client.post(f"/o/acme/keys/{key.pk}/revoke/")
+    assert again.status_code == 200
+    key.refresh_from_db()
+    assert key.revoked_at is None
 
 
 def test_a_key_needs_a_site(personas):
@@ -113,3 +138,14 @@ def test_the_page_that_shows_a_new_key_once_is_never_stored(personas):
     assert "no-store" in response.headers["Cache-Control"]
     # The list itself is the same page: a later visit must not be served from a cache either.
     assert "no-store" in client.get("/o/acme/keys/").headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("persona", ["commissioner", "supervisor", "lead"])
+def test_only_an_admin_sees_the_revoke_question(personas, persona):
+    with tenancy.scope(personas.org):
+        key, _ = services.partner_key_create(name="North EHR", sites=[personas.north])
+    client = personas.client(getattr(personas, persona))
+    assert client.get(f"/o/acme/keys/{key.pk}/revoke/").status_code == 403
+    assert client.post(f"/o/acme/keys/{key.pk}/revoke/", {"confirm": "revoke"}).status_code == 403
+    key.refresh_from_db()
+    assert key.revoked_at is None

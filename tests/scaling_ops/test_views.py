@@ -109,3 +109,28 @@ def test_login_is_locked_after_repeated_failures(personas):
     response = client.post("/accounts/login/", {"username": "alice", "password": "pw-for-test-123"})
     assert response.status_code == 429
     assert "Too many failed" in response.content.decode()
+
+
+def test_an_empty_login_names_each_missing_field(personas):
+    response = Client().post("/accounts/login/", {"username": "", "password": ""})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Enter your username." in body
+    assert "Enter your password." in body
+
+
+def test_the_last_attempt_before_the_lockout_is_warned_and_the_lockout_says_how_long(personas):
+    personas.admin.set_password("pw-for-test-123")
+    personas.admin.save()
+    client = Client()
+    warning = "One more failed attempt locks this account for 15 minutes from this address."
+    for _ in range(3):
+        response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        assert "Please enter a correct username and password" in response.content.decode()
+        assert warning not in response.content.decode()
+    fourth = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert warning in fourth.content.decode()
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    locked = client.post("/accounts/login/", {"username": "alice", "password": "pw-for-test-123"})
+    assert locked.status_code == 429
+    assert "locked for 15 minutes from this address" in locked.content.decode()

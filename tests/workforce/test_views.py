@@ -158,6 +158,21 @@ def test_a_lead_signs_off_with_evidence_and_a_file(personas, staffed, settings, 
     assert page.index('data-status="blocker"') < page.index('id="item-partner-contacts"')
 
 
+def test_the_sign_off_history_names_items_by_title(personas, staffed):
+    launching(personas)
+    client = personas.client(personas.lead)
+    client.post(
+        url(personas, "/readiness/north/attest/partner-contacts/"), {"evidence": "Met them"}
+    )
+    response = client.get(url(personas, "/readiness/north/"))
+    (event,) = [e for e in response.context["history"] if e["what"] == "Signed off"]
+    assert event["item"] == "Partner contacts established"
+    body = response.content.decode()
+    history = body[body.index('id="signoff-history"') :]
+    assert "<td>Partner contacts established</td>" in history
+    assert "<td>partner-contacts</td>" not in history
+
+
 def test_the_readiness_list_renders_in_few_queries(
     personas, staffed, django_assert_max_num_queries
 ):
