@@ -25,6 +25,20 @@ def month_label(month: date) -> str:
     return month.strftime("%Y-%m")
 
 
+def partial_label(to: date | None) -> str:
+    """How a month still running is named on every page, chart and CSV: its extent, never a
+    verdict (``to``: the organisation-local day its figures run to, when known)."""
+    return f"partial (to {to.day} {to:%b %Y})" if to else "partial (month to date)"
+
+
+def month_title(month: date, partial: dict | None = None) -> str:
+    """ "June 2026", or "June 2026, partial (to 10 Jun 2026)" for a month still running."""
+    title = f"{month:%B %Y}"
+    if partial and month in partial:
+        title += ", " + partial_label(partial[month])
+    return title
+
+
 def history_months(month: date, count: int) -> list[date]:
     return [month_add(month, -offset) for offset in range(count - 1, -1, -1)]
 

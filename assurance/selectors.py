@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
 from assurance import analysis
 from assurance.models import (
@@ -68,6 +69,29 @@ def latest_complete_month(*, membership: Membership) -> date | None:
         .order_by("-month")
         .values_list("month", flat=True)
         .first()
+    )
+
+
+def partial_months(*, site_ids, zone, months=None) -> dict[date, date]:
+    """Month -> the organisation-local day its figures run to, for each month whose current
+    snapshot at any of the sites was computed before the month ended."""
+    cutoffs = (
+        AssuranceSnapshot.objects.filter(
+            pk__in=current_snapshot_ids(months=months, site_ids=site_ids), partial=True
+        )
+        .values_list("month", "cutoff")
+        .order_by("month", "cutoff")
+    )
+    # The earliest cutoff: the figures of every site run at least that far.
+    found: dict[date, date] = {}
+    for month, cutoff in cutoffs:
+        found.setdefault(month, timezone.localdate(cutoff, timezone=zone))
+    return found
+
+
+def partial_months_for(membership: Membership, months=None) -> dict[date, date]:
+    return partial_months(
+        site_ids=_site_ids(membership), zone=membership.organization.zone, months=months
     )
 
 
@@ -268,6 +292,7 @@ def values_for_export(*, membership: Membership, months=None, current_only: bool
         "snapshot__site__code",
         "snapshot__revision",
         "snapshot__partial",
+        "snapshot__cutoff",
         "measure",
         "step",
         "dimension",

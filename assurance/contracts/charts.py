@@ -7,17 +7,21 @@ import plotly.graph_objects as go
 from assurance.charts import PALETTE, Chart, _chart
 from assurance.contracts.models import TermEvaluation
 from assurance.models import MetricDefinition
+from assurance.reports import partial_label
 
 STATUS_COLOURS = {
     TermEvaluation.Status.MET: "#2f855a",
     TermEvaluation.Status.AT_RISK: "#b7791f",
     TermEvaluation.Status.BREACHED: "#c53030",
     TermEvaluation.Status.NO_DATA: "#9aa5b1",
+    TermEvaluation.Status.IN_PROGRESS: "#ffffff",
 }
 
 
-def term_chart(chart_id: str, term, sites, rows) -> Chart:
-    """``rows``: the term's EvaluationRows for ``sites``, oldest month first."""
+def term_chart(chart_id: str, term, sites, rows, partial: dict | None = None) -> Chart:
+    """``rows``: the term's EvaluationRows for ``sites``, oldest month first; ``partial``: month
+    -> the day a month still running has figures to (its point has no status colour)."""
+    partial = partial or {}
     figure = go.Figure()
     percent = term.metric.unit == MetricDefinition.Unit.PERCENT
     suffix = "%" if percent else ""
@@ -45,7 +49,7 @@ def term_chart(chart_id: str, term, sites, rows) -> Chart:
                     r.phase,
                     r.target,
                     r.threshold,
-                    " (month to date)" if r.partial else "",
+                    f", {partial_label(partial.get(r.month))}" if r.partial else "",
                 ]
                 for r in mine
             ],  # fmt: skip

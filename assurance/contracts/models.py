@@ -272,6 +272,8 @@ class TermEvaluation(TenantModel):
         AT_RISK = "at_risk", "At risk"
         BREACHED = "breached", "Breached"
         NO_DATA = "no_data", "No data"
+        # A month still running: its figures so far are shown, never judged against the target.
+        IN_PROGRESS = "in_progress", "In progress"
 
     term = models.ForeignKey(PerformanceTerm, on_delete=models.CASCADE, related_name="evaluations")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
@@ -282,7 +284,7 @@ class TermEvaluation(TenantModel):
     numerator = models.FloatField(null=True, blank=True)
     denominator = models.FloatField(null=True, blank=True)
     value = models.FloatField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
     # A month still running: shown, never counted towards a corrective trigger.
     partial = models.BooleanField(default=False)
     # [{month, snapshot_id, revision, numerator, denominator}] for each month pooled.

@@ -113,6 +113,21 @@ def evaluations(*, contract: Contract, site_ids: list[int]) -> list[EvaluationRo
     ]  # fmt: skip
 
 
+def latest_complete_evaluation_month(*, contract: Contract, site_ids: list[int]) -> date | None:
+    """The newest month evaluated after it ended at every covered site: what a contract page
+    opens on (a month in progress has no status to show)."""
+    running = TermEvaluation.objects.filter(
+        term__contract=contract, site_id__in=site_ids, month=OuterRef("month"), partial=True
+    )
+    return (
+        TermEvaluation.objects.filter(term__contract=contract, site_id__in=site_ids)
+        .filter(~Exists(running))
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+
+
 def evaluation_months(*, contract: Contract, site_ids: list[int]) -> list[date]:
     return list(
         TermEvaluation.objects.filter(term__contract=contract, site_id__in=site_ids)

@@ -10,6 +10,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from assurance import reports
+from assurance import selectors as assurance_selectors
 from assurance.contracts import charts, selectors, services
 from assurance.contracts.forms import (
     PART_FORMS,
@@ -19,8 +21,8 @@ from assurance.contracts.forms import (
     CorrectiveProcessForm,
 )
 from assurance.contracts.models import CorrectiveProcess, Phase, TermEvaluation
-from assurance.services import improvement_action_providers, improvement_action_raise, month_parse
-from assurance.views.common import LEADS, fmt, page_of, this_month
+from assurance.services import improvement_action_providers, improvement_action_raise
+from assurance.views.common import LEADS, chosen_month, fmt, page_of, this_month
 from pathways.disclosure import each_for_member, for_member, history_for_member
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
 from scaling_ops.views_common import add_form_errors, csv_response
@@ -31,7 +33,7 @@ process_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
 
 TERM_COLUMNS = [
     "contract", "clause", "metric", "step", "site", "month", "phase", "target", "threshold",
-    "numerator", "denominator", "value", "status", "month_to_date",
+    "numerator", "denominator", "value", "status", "partial",
 ]  # fmt: skip
 STATEMENT_COLUMNS = [
     "contract", "month", "site", "band", "activity", "risk_tier", "count", "unit_rate", "amount",
@@ -80,14 +82,11 @@ def contract_list(request, org):
     )
 
 
-def _chosen_month(request, months):
-    raw = request.GET.get("month", "").strip()
-    if raw:
-        try:
-            return month_parse(raw), ""
-        except ValidationError as error:
-            return (months[0] if months else None), " ".join(error.messages)
-    return (months[0] if months else None), ""
+def _chosen_month(request, contract, site_ids, months):
+    complete = selectors.latest_complete_evaluation_month(contract=contract, site_ids=site_ids)
+    # Without a complete month yet, the newest month (in progress) rather than the
+    # organisation-wide default, which may be a month this contract never evaluated.
+    return chosen_month(request, months, complete=complete or (months[0] if months else None))
 
 
 @contract_read
@@ -97,12 +96,15 @@ def contract_detail(request, org, pk):
     sites = [cs.site for cs in covered]
     site_ids = [s.pk for s in sites]
     months = selectors.evaluation_months(contract=contract, site_ids=site_ids)
-    month, month_error = _chosen_month(request, months)
+    month, month_error = _chosen_month(request, contract, site_ids, months)
     month = month or this_month(request)
     terms = selectors.terms(contract)
     rows = selectors.evaluations(contract=contract, site_ids=site_ids)
+    partial = _partial_months(request, site_ids, rows)
     chart_list = [
-        charts.term_chart(f"term-{term.pk}", term, sites, [r for r in rows if r.term_id == term.pk])
+        charts.term_chart(
+            f"term-{term.pk}", term, sites, [r for r in rows if r.term_id == term.pk], partial
+        )
         for term in terms
     ]
     chart_list = [c for c in chart_list if c.spec.get("data")]
@@ -137,6 +139,7 @@ def contract_detail(request, org, pk):
             "covered": phases,
             "months": months,
             "month": month,
+            "partial_months": partial,
             "month_error": month_error,
             "terms": terms,
             "current": current,
@@ -156,6 +159,16 @@ def contract_detail(request, org, pk):
     )
 
 
+def _partial_months(request, site_ids, rows):
+    """Month -> the day its figures run to (None when only the calendar says it is running),
+    for each month evaluated while in progress."""
+    running = {r.month for r in rows if r.partial}
+    found = assurance_selectors.partial_months(
+        site_ids=site_ids, zone=request.organization.zone, months=running
+    )
+    return {m: found.get(m) for m in running}
+
+
 def _evaluated_at(contract, site_ids, month):
     return (
         TermEvaluation.objects.filter(term__contract=contract, site_id__in=site_ids, month=month)
@@ -172,8 +185,9 @@ def contract_export(request, org, pk):
     sites = [cs.site for cs in covered]
     what = request.GET.get("what", "terms")
     if what == "statement":
-        months = selectors.evaluation_months(contract=contract, site_ids=[s.pk for s in sites])
-        month, error = _chosen_month(request, months)
+        site_ids = [s.pk for s in sites]
+        months = selectors.evaluation_months(contract=contract, site_ids=site_ids)
+        month, error = _chosen_month(request, contract, site_ids, months)
         if error or month is None:
             month = this_month(request)
         statement = selectors.payment_statement(contract=contract, month=month, sites=sites)
@@ -206,14 +220,17 @@ def contract_export(request, org, pk):
     terms = {t.pk: t for t in selectors.terms(contract)}
     codes = {s.pk: s.code for s in sites}
     rows = selectors.evaluations(contract=contract, site_ids=list(codes))
+    partial = _partial_months(request, list(codes), rows)
+    status_labels = dict(TermEvaluation.Status.choices)
     return csv_response(
         f"contract-{contract.reference}-terms.csv",
         TERM_COLUMNS,
         (
             [contract.reference, terms[r.term_id].clause, terms[r.term_id].metric.code,
              terms[r.term_id].step, codes[r.site_id], f"{r.month:%Y-%m}", r.phase, fmt(r.target),
-             fmt(r.threshold), fmt(r.numerator), fmt(r.denominator), fmt(r.value), r.status,
-             r.partial]
+             fmt(r.threshold), fmt(r.numerator), fmt(r.denominator), fmt(r.value),
+             status_labels[r.status], reports.partial_label(partial.get(r.month)) if r.partial
+             else ""]
             for r in rows
         ),
     )  # fmt: skip

@@ -31,9 +31,12 @@ def drift_signals_update(
     now: datetime,
 ) -> list[DriftSignal]:
     """Raises a signal per (site, process measure, basis) below the network median or the site's
-    own 3-month baseline by more than the margin; withdraws this month's signals a recompute no
+    own 3-month baseline by more than the margin (complete months only); withdraws this month's signals a recompute no
     longer supports; records the re-audit figure of signals whose window ends in ``month``."""
     by_site = {snapshot.site_id: snapshot for snapshot in snapshots}
+    # Only a whole month can drift: a month still running has figures that move every day, so
+    # its snapshots raise nothing (they still give a re-audit its interim figure, below).
+    complete = {snapshot.site_id for snapshot in snapshots if not snapshot.partial}
     current: dict[str, dict[int, tuple[float, float]]] = defaultdict(dict)
     for site_id, measure, num, den in SnapshotValue.objects.filter(
         snapshot__in=snapshots, measure__in=PROCESS_MEASURES, step="", dimension="all"
@@ -56,7 +59,7 @@ def drift_signals_update(
     found = {}
     for measure in PROCESS_MEASURES:
         for finding in analysis.drift_findings(
-            current[measure],
+            {site_id: pair for site_id, pair in current[measure].items() if site_id in complete},
             history[measure],
             margin=settings.drift_margin,
             min_denominator=settings.min_denominator,

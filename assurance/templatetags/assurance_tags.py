@@ -1,5 +1,6 @@
 from django import template
 
+from assurance import reports
 from scaling_ops.models import Role
 
 register = template.Library()
@@ -42,3 +43,13 @@ def is_lead(membership) -> bool:
         Role.ORG_ADMIN,
         Role.IMPLEMENTATION_LEAD,
     )
+
+
+@register.filter
+def month_title(month, partial=None) -> str:
+    return reports.month_title(month, partial)
+
+
+@register.filter
+def partial_label(to) -> str:
+    return reports.partial_label(to)

@@ -18,12 +18,16 @@ records_access = roles_required(*WRITE_ROLES, read_roles=WRITE_ROLES)
 drift_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
 
 
-def chosen_month(request, months: list[date]) -> tuple[date | None, str]:
-    """The ``?month=YYYY-MM`` asked for, else the newest month computed after it ended (else
-    the newest at all), and an error to show."""
+def chosen_month(
+    request, months: list[date], complete: date | None = None
+) -> tuple[date | None, str]:
+    """The ``?month=YYYY-MM`` asked for, else the newest complete month (``complete``, by
+    default the newest month computed after it ended; else the newest at all), and an error to
+    show. A month still running is never the default: its figures read as a verdict."""
     default = None
     if months:
-        default = selectors.latest_complete_month(membership=request.membership) or months[0]
+        complete = complete or selectors.latest_complete_month(membership=request.membership)
+        default = complete or months[0]
     raw = request.GET.get("month", "").strip()
     if raw:
         try:

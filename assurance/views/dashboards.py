@@ -67,6 +67,7 @@ def overview(request, org):
         {
             "months": months,
             "month": month,
+            "partial_months": selectors.partial_months_for(request.membership, months),
             "report": report,
             "signals": signals,
             "settings": settings,
@@ -113,12 +114,7 @@ def run_charts(request, org):
     by_site = defaultdict(dict)
     for row in figures:
         by_site[row.site_id][row.month] = row
-    partial = {
-        s.month
-        for s in selectors.snapshot_list(membership=request.membership).filter(
-            month__in=window, partial=True, superseded=False
-        )
-    }
+    partial = selectors.partial_months_for(request.membership, window)
     panels = []
     name = definitions[measure].name if measure in definitions else measure
     for site in selectors.sites_for(request.membership):
@@ -127,7 +123,8 @@ def run_charts(request, org):
             continue
         points = [
             (
-                reports.month_label(m) + (" (to date)" if m in partial else ""),
+                reports.month_label(m)
+                + (f", {reports.partial_label(partial[m])}" if m in partial else ""),
                 series[m].numerator if m in series else 0.0,
                 (series[m].denominator or 0.0) if m in series else 0.0,
             )
@@ -355,9 +352,12 @@ def _drift_chart(request, sites, measure, definitions):
             ]
     series["Network median (sites shown)"] = medians
     name = definitions[measure].name if measure in definitions else measure
-    return charts.lines(
-        "chart-drift", f"{name} by site", [reports.month_label(m) for m in window], series
-    )
+    partial = selectors.partial_months_for(request.membership, window)
+    labels = [
+        reports.month_label(m) + (f", {reports.partial_label(partial[m])}" if m in partial else "")
+        for m in window
+    ]
+    return charts.lines("chart-drift", f"{name} by site", labels, series)
 
 
 @drift_access
@@ -433,6 +433,7 @@ def outcomes(request, org):
         {
             "months": months,
             "month": month,
+            "partial_months": selectors.partial_months_for(request.membership, months),
             "report": report,
             "charts": [
                 c for c in (report.charts.get(k) for k in ("comparators", "attribution")) if c
@@ -470,6 +471,7 @@ def pack(request, org):
         {
             "months": months,
             "month": month,
+            "partial_months": selectors.partial_months_for(request.membership, months),
             "report": report,
             "signals": signals,
             "reaudits": reaudits,

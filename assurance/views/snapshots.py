@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from assurance import selectors
+from assurance import reports, selectors
 from assurance.forms import SiteMonthFilter
 from assurance.models import AssuranceSnapshot
 from assurance.services import month_parse
@@ -35,9 +36,11 @@ VALUE_COLUMNS = [
 ]
 
 
-def _value_rows(rows):
-    for month, site, revision, partial, *rest in rows:
-        yield [month.strftime("%Y-%m"), site, revision, partial, *(fmt(v) for v in rest)]
+def _value_rows(rows, zone):
+    for month, site, revision, partial, cutoff, *rest in rows:
+        to = timezone.localdate(cutoff, timezone=zone) if partial else None
+        label = reports.partial_label(to) if partial else ""
+        yield [month.strftime("%Y-%m"), site, revision, label, *(fmt(v) for v in rest)]
 
 
 @dashboard_access
@@ -57,7 +60,9 @@ def snapshot_list(request, org):
         )
         if data.get("site"):
             rows = rows.filter(snapshot__site__code=data["site"])
-        return csv_response("assurance-snapshots.csv", VALUE_COLUMNS, _value_rows(rows))
+        return csv_response(
+            "assurance-snapshots.csv", VALUE_COLUMNS, _value_rows(rows, request.organization.zone)
+        )
     page, query = page_of(request, snapshots)
     for_member(list(page), request.membership)
     return render(
@@ -175,7 +180,7 @@ def export_month(request, org):
             return redirect("assurance_overview", org=org)
     rows = selectors.values_for_export(membership=request.membership, months=months)
     name = f"assurance-{raw or 'all-months'}.csv"
-    return csv_response(name, VALUE_COLUMNS, _value_rows(rows))
+    return csv_response(name, VALUE_COLUMNS, _value_rows(rows, request.organization.zone))
 
 
 urlpatterns = [

@@ -19,14 +19,16 @@ from pathways.models import Pathway
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 
 
-def snapshot(site, month: date, figures: dict, *, partial: bool = False, revision: int = 1):
+def snapshot(
+    site, month: date, figures: dict, *, partial: bool = False, revision: int = 1, cutoff=NOW
+):
     """``figures``: measure -> (numerator, denominator); overall figures of the site."""
     snap = AssuranceSnapshot(
         site=site,
         month=month,
         revision=revision,
         computed_at=NOW,
-        cutoff=NOW,
+        cutoff=cutoff,
         partial=partial,
     )
     snap.save()

@@ -262,6 +262,46 @@ def test_a_month_still_running_never_triggers(personas, tenant):
     assert not CorrectiveProcess.objects.exists()
 
 
+def test_a_month_still_running_has_no_status_until_complete_and_re_evaluated(personas, tenant):
+    _, term, _ = make_contract(personas, mature_from={"north": JAN})
+    snapshot(personas.north, FEB, {"timeliness": (10, 100)}, partial=True)
+    evaluate(personas, FEB)
+    running = status_of(term, personas.north, FEB)
+    assert (running.status, running.partial) == (Status.IN_PROGRESS, True)
+    assert running.value == pytest.approx(10.0)  # the figure so far is still shown
+    snapshot(personas.north, FEB, {"timeliness": (10, 100)}, revision=2)
+    evaluate(personas, FEB)
+    complete = status_of(term, personas.north, FEB)
+    assert (complete.status, complete.partial) == (Status.BREACHED, False)
+
+
+def test_a_month_not_yet_ended_has_no_status_even_from_a_complete_looking_snapshot(
+    personas, tenant
+):
+    # NOW is 10 June: June has not ended in the organisation's time zone.
+    _, term, _ = make_contract(personas, mature_from={"north": JAN})
+    june = date(2026, 6, 1)
+    snapshot(personas.north, june, {"timeliness": (10, 100)})
+    evaluate(personas, june)
+    assert status_of(term, personas.north, june).status == Status.IN_PROGRESS
+    contract_terms_evaluate(
+        organization=personas.org, month=june, now=datetime(2026, 7, 2, tzinfo=UTC)
+    )
+    assert status_of(term, personas.north, june).status == Status.BREACHED
+
+
+def test_a_running_month_counts_towards_a_breach_run_only_once_complete(personas, tenant):
+    # Two clause months needed: January breached, February still running and breaching so far.
+    make_contract(personas, mature_from={"north": JAN}, breaches=2)
+    breach(personas, JAN)
+    snapshot(personas.north, FEB, {"timeliness": (10, 100)}, partial=True)
+    evaluate(personas, FEB)
+    assert not CorrectiveProcess.objects.exists()
+    snapshot(personas.north, FEB, {"timeliness": (10, 100)}, revision=2)
+    evaluate(personas, FEB)
+    assert CorrectiveProcess.objects.get().trigger_month == FEB
+
+
 def status_of_any(month):
     return TermEvaluation.objects.get(month=month)
 

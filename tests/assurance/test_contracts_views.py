@@ -1,6 +1,8 @@
 """Contract pages: a commissioner reads only the contracts that name them, only for the sites
 they hold, never a case ref, and can write nothing; leads create and edit contracts and parts."""
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -218,3 +220,44 @@ def test_the_corrective_process_shows_on_the_lead_and_commissioner_pages(persona
         assert "Open joint improvement processes" in body
         assert f"/contracts/processes/{process.pk}/" in body
     assert Case.objects.count() == 0
+
+
+# --- a month in progress ---------------------------------------------------------------------
+
+APR = date(2026, 4, 1)
+
+
+@pytest.fixture
+def april_running(personas, contracts):
+    """April computed on 5 April for north: 10/100 so far, which would read as a breach."""
+    with tenancy.scope(personas.org):
+        snapshot(personas.north, APR, {"timeliness": (10, 100)}, partial=True, cutoff=APRIL_5)
+        contract_terms_evaluate(organization=personas.org, month=APR, now=APRIL_5)
+    return contracts
+
+
+def test_the_contract_page_opens_on_the_last_complete_month(personas, april_running):
+    client = personas.client(personas.commissioner)
+    page = client.get(url(personas, f"{april_running['a'].pk}/"))
+    assert page.context["month"] == MAR
+    text = page.content.decode()
+    assert "April 2026, partial (to 5 Apr 2026)</option>" in text
+    # Asked for, the running month shows its figure with no verdict.
+    april = client.get(url(personas, f"{april_running['a'].pk}/?month=2026-04")).content.decode()
+    assert "In progress" in april and "partial (to 5 Apr 2026)" in april
+    assert "Breached" not in april[april.index("Performance terms in") : april.index("<h2>Terms")]
+
+
+def test_the_terms_csv_labels_the_running_month_partial_and_gives_it_no_status(
+    personas, april_running
+):
+    export = personas.client(personas.commissioner).get(
+        url(personas, f"{april_running['a'].pk}/export/?what=terms")
+    )
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    april = [r for r in rows if r["month"] == "2026-04"]
+    assert april and all(
+        (r["status"], r["partial"]) == ("In progress", "partial (to 5 Apr 2026)") for r in april
+    )
+    march = [r for r in rows if r["month"] == "2026-03"]
+    assert march and all(r["partial"] == "" and r["status"] != "In progress" for r in march)

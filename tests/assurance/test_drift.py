@@ -70,6 +70,16 @@ def test_a_site_more_than_the_margin_below_the_network_median_raises_drift(perso
     assert (signal.reaudit_from, signal.reaudit_until) == (date(2026, 7, 1), date(2026, 7, 30))
 
 
+def test_a_month_still_running_raises_no_drift_until_it_is_complete(personas, east):
+    figures = [(personas.north, (90, 100)), (east, (84, 100)), (personas.south, (70, 100))]
+    running = [snapshot(site, JUNE, rate, partial=True) for site, rate in figures]
+    assert update(JUNE, running) == []
+    assert not DriftSignal.objects.exists()
+    # The same figures once June has ended: South is 14 points below the median.
+    [signal] = update(JUNE, [snapshot(site, JUNE, rate, revision=2) for site, rate in figures])
+    assert (signal.site, signal.basis, signal.value) == (personas.south, "network", 70.0)
+
+
 def test_a_site_below_its_own_three_month_baseline_raises_drift(personas, tenant):
     for month, met in [(date(2026, 3, 1), 85), (date(2026, 4, 1), 90), (date(2026, 5, 1), 80)]:
         snapshot(personas.north, month, (met, 100))

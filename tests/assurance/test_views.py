@@ -4,7 +4,7 @@ never a write), filters, CSV, the recompute button, and query counts that do not
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -17,6 +17,7 @@ from assurance.services import (
 )
 from pathways.models import Case
 from scaling_ops import tenancy
+from tests.assurance.contract_helpers import snapshot
 from tests.assurance.helpers import APRIL_5, MONTH, march
 from tests.routes import org_routes
 
@@ -368,12 +369,12 @@ def more_rows(personas, count):
 # (page, query string, the most queries it may make: session, user, membership, sites...)
 LIST_PAGES = [
     ("assurance_snapshot_list", "", 6),
-    ("assurance_drift_list", "?status=", 10),
+    ("assurance_drift_list", "?status=", 11),  # +1: the chart labels months still running
     ("assurance_audit_list", "", 6),
     ("assurance_incident_list", "", 7),
     ("assurance_baseline_list", "", 7),
     ("assurance_metric_list", "", 4),
-    ("assurance_overview", "?month=2026-03", 14),
+    ("assurance_overview", "?month=2026-03", 15),  # +1: the months still running
 ]
 
 
@@ -415,3 +416,28 @@ def test_an_improvement_action_reference_is_kept_on_the_drift_signal(personas, a
     )
     with tenancy.scope(personas.org):
         assert DriftSignal.objects.get(pk=assured["signal"].pk).improvement_action_ref == "IA-12"
+
+
+def test_the_overview_opens_on_the_last_complete_month_and_labels_the_running_one(
+    personas, assured
+):
+    with tenancy.scope(personas.org):
+        snapshot(
+            personas.north,
+            date(2026, 4, 1),
+            {"timeliness": (1, 4)},
+            partial=True,
+            cutoff=APRIL_5 + timedelta(days=5),
+        )
+    client = personas.client(personas.commissioner)
+    for name in ("assurance_overview", "assurance_pack"):
+        response = client.get(url(personas, name))
+        assert response.context["month"] == MONTH, name
+        assert "April 2026, partial (to 10 Apr 2026)</option>" in response.content.decode()
+    running = client.get(url(personas, "assurance_overview") + "?month=2026-04")
+    assert "<h1>Assurance · April 2026, partial (to 10 Apr 2026)</h1>" in running.content.decode()
+    export = client.get(url(personas, "assurance_export"))
+    labels = {
+        (r["month"], r["partial"]) for r in csv.DictReader(io.StringIO(export.content.decode()))
+    }
+    assert labels == {("2026-03", ""), ("2026-04", "partial (to 10 Apr 2026)")}

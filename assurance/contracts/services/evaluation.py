@@ -16,7 +16,7 @@ from assurance.contracts.models import (
 )
 from assurance.contracts.services.corrective import corrective_clauses_check
 from assurance.models import AssuranceSnapshot, MetricDefinition, SnapshotValue
-from assurance.services.metrics import month_add
+from assurance.services.metrics import month_add, month_window
 from scaling_ops import tenancy
 from scaling_ops.models import Organization
 
@@ -93,13 +93,14 @@ def contract_terms_evaluate(
                 month=month, term_id__in={t.pk for _, t in pairs}
             )
         }
+        running = month_window(organization=organization, month=month)[1] > now
         created, updated = [], []
         for cs, term in pairs:
             evaluation = existing.get((term.pk, cs.site_id)) or TermEvaluation(
                 organization_id=organization.pk, term=term, site_id=cs.site_id, month=month
             )
             _fill(evaluation, cs=cs, term=term, months=months, snapshots=snapshots,
-                  figures=figures, now=now)  # fmt: skip
+                  figures=figures, running=running, now=now)  # fmt: skip
             (updated if evaluation.pk else created).append(evaluation)
         with transaction.atomic():
             TermEvaluation.objects.bulk_create(created)
@@ -114,7 +115,7 @@ def contract_terms_evaluate(
     return created + updated
 
 
-def _fill(evaluation, *, cs, term, months, snapshots, figures, now) -> None:
+def _fill(evaluation, *, cs, term, months, snapshots, figures, running, now) -> None:
     phase = cs.phase_for(evaluation.month)
     target, threshold = term.target_for(phase)
     window = months[: term.evaluation_months]
@@ -151,10 +152,15 @@ def _fill(evaluation, *, cs, term, months, snapshots, figures, now) -> None:
         denominator_out,
         value,
     )
-    evaluation.status = term_status(
-        value=value, target=target, threshold=threshold, direction=term.metric.direction
-    )
-    evaluation.partial = bool(own and own[2])
+    # A month still running (its snapshot computed to date, or the organisation-local month not
+    # yet ended) gets no verdict: a figure one day old would read as a breach.
+    evaluation.partial = bool(own and own[2]) or running
+    if evaluation.partial:
+        evaluation.status = TermEvaluation.Status.IN_PROGRESS
+    else:
+        evaluation.status = term_status(
+            value=value, target=target, threshold=threshold, direction=term.metric.direction
+        )
     evaluation.evidence = evidence
     evaluation.evaluated_at = now
 
