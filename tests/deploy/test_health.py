@@ -151,6 +151,9 @@ def test_beat_health_across_processes_through_redis(tmp_path, settings):
     require_redis()
     # The suite's cache is Redis exactly when REDIS_URL was set before the settings were read.
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    # The command's process knows nothing of this xdist worker's cache key prefix: the
+    # heartbeat is written under the keys production uses.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": ""}}
     scheduler = beat_scheduler(tmp_path)
     try:
         scheduler.tick()

@@ -81,8 +81,8 @@ def test_the_partner_api_is_unaffected(personas, settings):
 
 
 def test_a_bad_value_stops_start_up():
-    result = manage("check", env={"SESSION_IDLE_MINUTES": "0"})
+    result = manage("check", env={"DEBUG": "1", "SESSION_IDLE_MINUTES": "0"})
     assert result.returncode != 0
     assert "SESSION_IDLE_MINUTES=0 must be 1 or more" in result.stderr
-    result = manage("check", env={"SESSION_IDLE_MINUTES": "half an hour"})
+    result = manage("check", env={"DEBUG": "1", "SESSION_IDLE_MINUTES": "half an hour"})
     assert "SESSION_IDLE_MINUTES='half an hour' is not an integer" in result.stderr
