@@ -352,3 +352,19 @@ class CorrectiveProcess(TenantModel):
             f"Joint improvement: {self.contract.reference} clause {self.clause.clause}, "
             f"{self.term.metric.name} at {self.site.name}"
         )
+
+
+# django-simple-history names a history model's module after the app ("assurance") when its
+# model lives outside the app's models.py, but puts the class in this module: say where it is, so
+# whatever imports a model by its module (``manage.py shell``'s automatic imports) finds it.
+for _model in (
+    Contract,
+    ContractSite,
+    FundedComponent,
+    ProtectedComponent,
+    PerformanceTerm,
+    PaymentBand,
+    CorrectiveClause,
+    CorrectiveProcess,
+):
+    _model.history.model.__module__ = __name__
