@@ -32,10 +32,10 @@ if os.environ.get("FAULTS_CHUNK_SIZE"):
 if os.environ.get("FAULTS_PAUSE_AFTER_CHUNK"):
     _pause_after = int(os.environ["FAULTS_PAUSE_AFTER_CHUNK"])
     _persisted = [0]
-    _persist_chunk = exceptions._persist_chunk
+    _chunk_persist = exceptions.chunk_persist
 
     def _pausing_persist_chunk(run, rows):
-        _persist_chunk(run, rows)
+        _chunk_persist(run, rows)
         _persisted[0] += 1
         if _persisted[0] == _pause_after:
             Path(os.environ["FAULTS_PAUSED"]).write_text(f"{run.date} chunk {_persisted[0]}")
@@ -44,7 +44,7 @@ if os.environ.get("FAULTS_PAUSE_AFTER_CHUNK"):
             while not release.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-    exceptions._persist_chunk = _pausing_persist_chunk
+    exceptions.chunk_persist = _pausing_persist_chunk  # the name the report's loop calls
 
 if os.environ.get("FAULTS_VISIBILITY_TIMEOUT"):
     app.conf.broker_transport_options = {
