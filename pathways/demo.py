@@ -11,12 +11,12 @@ from django.utils import timezone
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem
 from pathways.services import bulk_load
-from pathways.services.exceptions import (
+from pathways.services.exception_triage import (
     exception_item_accept,
     exception_item_assign,
     exception_item_resolve,
-    exception_report_compute,
 )
+from pathways.services.exceptions import exception_report_compute
 from pathways.services.versions import pathway_version_import
 from pathways.synthetic import Generator, SiteProfile
 

@@ -47,15 +47,6 @@ from pathways.selectors.obligations import (
     plausible_cases,
 )
 from pathways.services.exception_items import BATCH_SIZE, ReportRun, chunk_persist
-from pathways.services.exception_triage import (  # noqa: F401  (the triage half of this service)
-    OPEN_STATUSES,
-    exception_item_accept,
-    exception_item_assign,
-    exception_item_resolve,
-    exception_items_bulk_accept,
-    exception_items_bulk_assign,
-    exception_items_bulk_resolve,
-)
 from scaling_ops import tenancy
 from scaling_ops.dates import local_window
 from scaling_ops.models import Organization

@@ -22,7 +22,7 @@ from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.selectors import exceptions as selectors
-from pathways.services import exceptions as services
+from pathways.services import exception_triage as triage_services
 from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
@@ -260,7 +260,7 @@ def exception_assign(request, org, pk):
     item = _item_or_404(request, pk)
 
     def action():
-        services.exception_item_assign(
+        triage_services.exception_item_assign(
             item=item, by=request.user, assignee=request.POST.get("assignee", "")
         )
         return f"assigned to {item.assignee_name}."
@@ -274,7 +274,9 @@ def exception_resolve(request, org, pk):
     item = _item_or_404(request, pk)
 
     def action():
-        services.exception_item_resolve(item=item, by=request.user, note=request.POST.get("note"))
+        triage_services.exception_item_resolve(
+            item=item, by=request.user, note=request.POST.get("note")
+        )
         return "resolved."
 
     return _act(request, item, action)
@@ -286,7 +288,7 @@ def exception_accept(request, org, pk):
     item = _item_or_404(request, pk)
 
     def action():
-        services.exception_item_accept(
+        triage_services.exception_item_accept(
             item=item, by=request.user, reason=request.POST.get("reason")
         )
         return "accepted with a reason."
@@ -313,18 +315,18 @@ def exception_bulk(request, org):
     try:
         if action == "assign":
             key = request.POST.get("assignee", "")
-            changed, skipped = services.exception_items_bulk_assign(
+            changed, skipped = triage_services.exception_items_bulk_assign(
                 items=items, by=request.user, assignee=key
             )
             name = next((i.assignee_name for i in items if i.assignee_key == key), key)
             done = f"assigned to {name}"
         elif action == "resolve":
-            changed, skipped = services.exception_items_bulk_resolve(
+            changed, skipped = triage_services.exception_items_bulk_resolve(
                 items=items, by=request.user, note=note
             )
             done = "resolved"
         elif action == "accept":
-            changed, skipped = services.exception_items_bulk_accept(
+            changed, skipped = triage_services.exception_items_bulk_accept(
                 items=items, by=request.user, reason=note
             )
             done = "accepted with a reason"

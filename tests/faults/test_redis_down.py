@@ -14,7 +14,8 @@ from assurance.models import AssuranceSnapshot
 from assurance.services import assurance_snapshot_compute
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport
-from pathways.services.exceptions import exception_item_assign, exception_report_compute
+from pathways.services.exception_triage import exception_item_assign
+from pathways.services.exceptions import exception_report_compute
 from pathways.tasks import compute_exception_report
 from scaling_ops import tenancy
 from scaling_ops.celery import QueueUnavailable, enqueue

@@ -22,13 +22,12 @@ from pathways import demo as pathway_demo
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.services import bulk_load
-from pathways.services.exceptions import (
-    _advisory_key,
+from pathways.services.exception_triage import (
     exception_item_accept,
     exception_item_assign,
     exception_item_resolve,
-    exception_report_compute,
 )
+from pathways.services.exceptions import _advisory_key, exception_report_compute
 from pathways.services.versions import pathway_version_import
 from pathways.synthetic import Generator, SiteProfile
 from pathways.tasks import compute_exception_report

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from pathways.assignees import user_key
 from pathways.models import CaseEvent
-from pathways.services.exceptions import exception_item_assign, exception_report_compute
+from pathways.services.exception_triage import exception_item_assign
+from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import DAY, at, build_version, complete, event, make_case
 

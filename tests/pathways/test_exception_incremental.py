@@ -13,11 +13,8 @@ from pathways import demo as pathway_demo
 from pathways.assignees import user_key
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, TimeStandard
 from pathways.services import bulk_load
-from pathways.services.exceptions import (
-    exception_item_assign,
-    exception_item_resolve,
-    exception_report_compute,
-)
+from pathways.services.exception_triage import exception_item_assign, exception_item_resolve
+from pathways.services.exceptions import exception_report_compute
 from pathways.services.versions import pathway_version_import
 from pathways.synthetic import Generator, SiteProfile
 from tests.pathways.exception_helpers import (

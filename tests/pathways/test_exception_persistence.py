@@ -8,14 +8,12 @@ from django.db import connection, transaction
 
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport
-from pathways.services.exceptions import (
-    _advisory_key,
-    _lock_organization,
+from pathways.services.exception_triage import (
     exception_item_accept,
     exception_item_assign,
     exception_item_resolve,
-    exception_report_compute,
 )
+from pathways.services.exceptions import _advisory_key, _lock_organization, exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import (
     DAY,

@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from pathways.assignees import user_key
 from pathways.models import Case, ExceptionItem
-from pathways.services.exceptions import exception_item_resolve, exception_report_compute
+from pathways.services.exception_triage import exception_item_resolve
+from pathways.services.exceptions import exception_report_compute
 from scaling_ops import services, tenancy
 from tests.factories import SiteFactory
 from tests.pathways.exception_helpers import (

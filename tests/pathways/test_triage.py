@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from pathways.models import ExceptionItem
-from pathways.services.exceptions import exception_item_accept, exception_item_resolve
+from pathways.services.exception_triage import exception_item_accept, exception_item_resolve
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import DAY, at, build_version, overdue_case
 from workforce.models import CheckKind, WorkforceException

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from pathways.models import ExceptionItem
-from pathways.services.exceptions import exception_item_accept, exception_items_bulk_accept
+from pathways.services.exception_triage import exception_item_accept, exception_items_bulk_accept
 from tests.factories import UserFactory
 from tests.pathways.exception_helpers import DAY, at, build_version, overdue_case
 from tests.workforce.conftest import person

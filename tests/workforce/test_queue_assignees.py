@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem
-from pathways.services.exceptions import exception_item_assign, exception_report_compute
+from pathways.services.exception_triage import exception_item_assign
+from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import DAY, build_version, overdue_case
 from tests.workforce.conftest import LONG_AGO, person
