@@ -32,6 +32,7 @@ from pathways.api_shapes import (
     error_responses,
 )
 from pathways.models import Case, ExceptionItem, ExceptionKind
+from pathways.plausible_time import EARLIEST_PLAUSIBLE
 from pathways.selectors import exceptions as selectors
 from pathways.services.ingest import (
     MAX_BATCH,
@@ -169,8 +170,11 @@ class CaseView(PartnerAPIView):
                 400,
                 401,
                 404,
+                409,
                 429,
                 e400="The reference holds a NUL character.",
+                e409="The stored referral time is unusable (before 1900, stored before the API "
+                "checked it); a PUT with the real referral_at corrects it.",
                 e404="No such case at the key's sites: the same answer whether the case is "
                 "missing or at a site the key does not hold.",
             ),
@@ -182,12 +186,35 @@ class CaseView(PartnerAPIView):
     def get(self, request, external_ref: str):
         case = (
             Case.objects.select_related("site", "version__pathway")
+            # A referral date stored before the API checked its window (a year typo, BC on
+            # PostgreSQL) cannot even be read into Python: read it only where it is plausible.
+            .defer("referral_at")
             .filter(external_ref=external_ref, site_id__in=request.user.site_ids)
             .first()
         )
         if case is None:
             # The same answer for "missing" and "at a site this key may not read".
             raise Http404("No such case for this key.")
+        referral_at = (
+            Case.objects.filter(pk=case.pk, referral_at__gte=EARLIEST_PLAUSIBLE)
+            .values_list("referral_at", flat=True)
+            .first()
+        )
+        if referral_at is None:
+            return Response(
+                {
+                    "errors": [
+                        {
+                            "field": "referral_at",
+                            "message": "The stored referral time is before 1900-01-01 (a year "
+                            "typo stored before the API checked it); send the case again with "
+                            "PUT and its real referral_at to correct it.",
+                        }
+                    ]
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        case.referral_at = referral_at
         return Response(_case_out(case))
 
     @extend_schema(

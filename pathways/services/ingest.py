@@ -206,7 +206,14 @@ def case_upsert(*, external_ref: str, payload, site_ids: frozenset[int]) -> tupl
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                case = Case.objects.select_for_update().filter(external_ref=external_ref).first()
+                # The stored referral is replaced, never read: one stored before the API checked
+                # its window (BC on PostgreSQL) cannot be read into Python, and this PUT repairs it.
+                case = (
+                    Case.objects.select_for_update()
+                    .defer("referral_at")
+                    .filter(external_ref=external_ref)
+                    .first()
+                )
                 if case is None:
                     return _case_create(external_ref, data), True
                 return _case_update(case, data, site_ids), False

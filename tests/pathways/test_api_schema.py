@@ -21,7 +21,7 @@ from tests.pathways.exception_helpers import DAY, build_version, overdue_case
 ERRORS_REF = "#/components/schemas/Errors"
 # The refusals each operation can answer; 401 and 429 come from the key check and throttle.
 EXPECTED_ERRORS = {
-    ("/api/v1/cases/{external_ref}/", "get"): {"400", "401", "404", "429"},
+    ("/api/v1/cases/{external_ref}/", "get"): {"400", "401", "404", "409", "429"},
     ("/api/v1/cases/{external_ref}/", "put"): {"400", "401", "403", "409", "413", "429"},
     ("/api/v1/events/", "post"): {"400", "401", "409", "413", "429"},
     ("/api/v1/exceptions/", "get"): {"400", "401", "403", "404", "429"},

@@ -298,3 +298,26 @@ def test_pages_listing_a_bc_referral_case_exceptions_still_render(personas, heal
     assert client.get(queue, {"format": "csv"}).status_code == 200
     detail = reverse("exception_detail", kwargs={"org": "acme", "pk": item.pk})
     assert client.get(detail).status_code == 200
+
+
+def test_the_api_reads_a_bc_referral_case_as_a_conflict_and_a_put_repairs_it(personas, healthy):
+    from tests.pathways.api_helpers import partner_client
+
+    with tenancy.scope(personas.org):
+        bc = make_case(healthy, personas.north, "C-BC", at(DAY, 9), "high")
+        pathway = bc.version.pathway.slug
+    store_bc_referral(bc)
+    client = partner_client(personas.org, [personas.north])
+    response = client.get("/api/v1/cases/C-BC/")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "referral_at"
+    payload = {
+        "site": "north",
+        "pathway": pathway,
+        "referral_at": "2026-03-01T09:00:00+00:00",
+        "risk_tier": "high",
+    }
+    assert client.put("/api/v1/cases/C-BC/", payload, format="json").status_code == 200
+    response = client.get("/api/v1/cases/C-BC/")
+    assert response.status_code == 200
+    assert response.json()["referral_at"] == "2026-03-01T09:00:00+00:00"
