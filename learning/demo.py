@@ -25,6 +25,7 @@ from learning.services import (
     improvement_action_raise_from_source,
     improvement_action_transition,
     improvement_action_update,
+    learning_record_publish,
     learning_review_create,
     learning_review_raise_action,
 )
@@ -141,17 +142,20 @@ def _improvement_log(context, today) -> None:
     )
     improvement_action_transition(action=verified, by=lead, status="verified")
     actions.append(verified)
-    actions.append(
-        improvement_action_create(
-            title="Agree the response time clause for escalations with the commissioner",
-            site=None,
-            source_kind=ImprovementAction.Source.CONTRACT_CLAUSE,
-            source_label="Contract corrective-action clause: escalation adherence",
-            owner=lead,
-            deadline=today - timedelta(days=2),
-            by=lead,
-        )
+    clause_action = improvement_action_create(
+        title="Agree the response time clause for escalations with the commissioner",
+        site=None,
+        source_kind=ImprovementAction.Source.CONTRACT_CLAUSE,
+        source_label="Contract corrective-action clause: escalation adherence",
+        owner=lead,
+        deadline=today - timedelta(days=2),
+        by=lead,
     )
+    actions.append(clause_action)
+    # The lead chose to show the commissioner these two (no case or person in their text); the
+    # rest of the log reads "(not published to commissioners)" for them.
+    for published in (verified, clause_action):
+        learning_record_publish(instance=published, by=lead, published=True)
     actions.append(
         improvement_action_create(
             title="Interpreter booking at first contact in East",
@@ -193,6 +197,7 @@ def _learning_review(context, today):
         deadline=today + timedelta(days=14),
         site=sites["south"],
     )
+    learning_record_publish(instance=review, by=lead, published=True)
     context.say(f"learning review {review.reference} with its comparison and patterns")
     return review
 

@@ -41,3 +41,12 @@ def test_each_printed_login_lands_on_its_home(short_demo, username):
 def test_seed_demo_can_run_twice(short_demo):
     call_command("seed_demo", stdout=StringIO())
     assert Organization.objects.filter(slug=demo.DEMO_SLUG).count() == 1
+
+
+def test_the_demo_commissioner_reads_only_the_learning_records_published_to_them(short_demo):
+    client = Client()
+    client.post("/accounts/login/", {"username": "commissioner", "password": demo.DEMO_PASSWORD})
+    body = client.get("/o/demo/learning/actions/").content.decode()
+    assert "Agree the response time clause for escalations with the commissioner" in body
+    assert "Interpreter booking at first contact in East" not in body
+    assert "(not published to commissioners)" in body
