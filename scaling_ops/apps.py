@@ -18,7 +18,10 @@ class ScalingOpsConfig(AppConfig):
 
         user_logged_in.connect(mark_seen_at_login, dispatch_uid="scaling_ops_idle_clock")
 
-        checks.register(health.static_manifest_check, "production")
+        # Deploy checks (`manage.py check --deploy`, which compose runs before migrate): offline
+        # commands such as makemigrations run without a secret or collected static files.
+        checks.register(health.production_settings_check, "production", deploy=True)
+        checks.register(health.static_manifest_check, "production", deploy=True)
 
         everyone = Role.values
         leads = [Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD]

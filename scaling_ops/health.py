@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core import checks
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 
@@ -36,6 +37,29 @@ def static_manifest_problem() -> str | None:
         f"The static manifest {manifest} is missing, so every page would fail with DEBUG off: "
         "run `manage.py collectstatic --noinput` (the Docker image does it at build time)."
     )
+
+
+def production_settings_problem() -> str | None:
+    """What a served process cannot run without once DEBUG is off (settings.py leaves the
+    refusal to this check, so offline commands still run)."""
+    problems = []
+    try:
+        settings.SECRET_KEY  # noqa: B018  (Django refuses to hand out an empty one)
+    except ImproperlyConfigured:
+        problems.append(
+            "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set; "
+            "for a laptop run without a secret, set DEBUG=1)."
+        )
+    if not settings.ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS must list the served host names when DEBUG is off.")
+    return " ".join(problems) or None
+
+
+def production_settings_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    problem = production_settings_problem()
+    if problem is None:
+        return []
+    return [checks.Error(problem, id="scaling_ops.E002")]
 
 
 def database_problem() -> str | None:
@@ -67,6 +91,7 @@ def redis_problem() -> str | None:
 def readiness() -> dict[str, str | None]:
     """Every readiness probe of the web process by the name a person reads."""
     return {
+        "settings": production_settings_problem(),
         "database": database_problem(),
         "static manifest": static_manifest_problem(),
         "redis": redis_problem(),

@@ -16,18 +16,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # The laptop demo (make demo), the bench and the test suite turn it on themselves.
 DEBUG = envbool("DEBUG", "false")
 
-SECRET_KEY = envstr("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (DEBUG is off unless set; "
-            "for a laptop run without a secret, set DEBUG=1)."
-        )
-    SECRET_KEY = "insecure-development-key-only-for-debug-runs"
-
+# With DEBUG off, a missing secret or host list is refused where it matters, loudly: by a deploy
+# check (scaling_ops.health) that compose runs before migrate, and by wsgi.py when gunicorn loads
+# the app. Offline commands that need neither (makemigrations) still run.
+SECRET_KEY = envstr("SECRET_KEY") or (
+    "insecure-development-key-only-for-debug-runs" if DEBUG else ""
+)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
-if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must list the served host names when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [

@@ -56,7 +56,7 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
 
 def test_without_collectstatic_the_system_check_fails_naming_the_manifest_and_the_fix(tmp_path):
     env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path / "never-collected")}
-    result = manage("check", env=env)
+    result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "scaling_ops.E001" in result.stderr
     assert f"{tmp_path / 'never-collected' / 'staticfiles.json'} is missing" in result.stderr
@@ -96,7 +96,7 @@ def test_debug_unset_means_production():
 
 def test_debug_unset_without_a_secret_key_says_how_to_run_on_a_laptop():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k not in {"DEBUG", "SECRET_KEY"}}
-    result = manage("check", env=env)
+    result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
     assert "set DEBUG=1" in result.stderr
@@ -129,9 +129,30 @@ def test_kept_database_connections_are_health_checked():
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
+def test_migrations_match_the_models_from_a_plain_shell():
+    # Offline commands run without a secret or DEBUG: only serving and migrating need them.
+    result = manage("makemigrations", "--check", "--dry-run", env={})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_gunicorns_entry_point_refuses_to_load_without_a_secret():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import scaling_ops.wsgi"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
 def test_missing_secret_key_with_debug_off_fails_loudly():
     env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
-    result = manage("check", env=env)
+    result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
