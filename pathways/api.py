@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,8 +33,8 @@ from pathways.api_shapes import (
     error_responses,
 )
 from pathways.models import Case, ExceptionItem, ExceptionKind
-from pathways.plausible_time import EARLIEST_PLAUSIBLE
 from pathways.selectors import exceptions as selectors
+from pathways.selectors.obligations import plausible_referral
 from pathways.services.ingest import (
     MAX_BATCH,
     IngestRefused,
@@ -184,37 +185,32 @@ class CaseView(PartnerAPIView):
         "referral time, risk tier and coded attributes.",
     )
     def get(self, request, external_ref: str):
-        case = (
-            Case.objects.select_related("site", "version__pathway")
-            # A referral date stored before the API checked its window (a year typo, BC on
-            # PostgreSQL) cannot even be read into Python: read it only where it is plausible.
-            .defer("referral_at")
-            .filter(external_ref=external_ref, site_id__in=request.user.site_ids)
-            .first()
-        )
+        # A referral stored before the API checked its window (a year typo, BC on PostgreSQL)
+        # cannot even be read into Python: it is read only where it is plausible.
+        case = plausible_referral(
+            Case.objects.select_related("site", "version__pathway").filter(
+                external_ref=external_ref, site_id__in=request.user.site_ids
+            ),
+            now=timezone.now(),
+        ).first()
         if case is None:
             # The same answer for "missing" and "at a site this key may not read".
             raise Http404("No such case for this key.")
-        referral_at = (
-            Case.objects.filter(pk=case.pk, referral_at__gte=EARLIEST_PLAUSIBLE)
-            .values_list("referral_at", flat=True)
-            .first()
-        )
-        if referral_at is None:
+        if case.plausible_referral_at is None:
             return Response(
                 {
                     "errors": [
                         {
                             "field": "referral_at",
-                            "message": "The stored referral time is before 1900-01-01 (a year "
-                            "typo stored before the API checked it); send the case again with "
-                            "PUT and its real referral_at to correct it.",
+                            "message": "The stored referral time is outside 1900-01-01 to now "
+                            "(a year typo stored before the API checked it); send the case "
+                            "again with PUT and its real referral_at to correct it.",
                         }
                     ]
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        case.referral_at = referral_at
+        case.referral_at = case.plausible_referral_at
         return Response(_case_out(case))
 
     @extend_schema(

@@ -7,6 +7,7 @@ one row never stops an organisation's computation. The window is in ``../shared/
 
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 EARLIEST_PLAUSIBLE = datetime(1900, 1, 1, tzinfo=UTC)
@@ -20,3 +21,9 @@ def latest_plausible(now: datetime | None = None) -> datetime:
 
 def is_plausible(value: datetime, *, now: datetime | None = None) -> bool:
     return EARLIEST_PLAUSIBLE <= value <= latest_plausible(now)
+
+
+def plausible(field_name: str, *, until: datetime) -> Q:
+    """Rows whose ``field_name`` lies in the window, read up to ``until`` (at most
+    ``latest_plausible``; a cutoff before it for a computation at a past instant)."""
+    return Q(**{f"{field_name}__gte": EARLIEST_PLAUSIBLE, f"{field_name}__lte": until})

@@ -8,15 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from django.db.models import Case as SqlCase
-from django.db.models import Count, DateTimeField, F, Min, QuerySet, Subquery, Value, When
+from django.db.models import Count, F, Min, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pathways import engine
 from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
-from pathways.plausible_time import EARLIEST_PLAUSIBLE, latest_plausible
-from pathways.selectors.obligations import case_input, implausible_cases, implausible_events
+from pathways.plausible_time import latest_plausible, plausible
+from pathways.selectors.obligations import (
+    case_input,
+    implausible_cases,
+    implausible_events,
+    plausible_referral,
+)
 from scaling_ops.dates import local_midnight
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
@@ -195,24 +199,12 @@ def case_for_member(*, membership: Membership, external_ref: str) -> Case | None
     """The case, its ``referral_at`` None when it lies outside the plausible window: the
     stored value may be one Python cannot even hold (a BC date on PostgreSQL), so it is only
     read through a CASE that leaves it out (``case_ignored_rows`` shows it as text)."""
-    now = timezone.now()
-    case = (
-        Case.objects.filter(external_ref=external_ref, site_id__in=_visible_site_ids(membership))
-        .select_related("site", "version", "version__pathway")
-        .defer("referral_at")
-        .annotate(
-            plausible_referral_at=SqlCase(
-                When(
-                    referral_at__gte=EARLIEST_PLAUSIBLE,
-                    referral_at__lte=latest_plausible(now),
-                    then=F("referral_at"),
-                ),
-                default=Value(None),
-                output_field=DateTimeField(),
-            )
-        )
-        .first()
-    )
+    case = plausible_referral(
+        Case.objects.filter(
+            external_ref=external_ref, site_id__in=_visible_site_ids(membership)
+        ).select_related("site", "version", "version__pathway"),
+        now=timezone.now(),
+    ).first()
     if case is not None:
         case.referral_at = case.plausible_referral_at
     return case
@@ -223,7 +215,7 @@ def case_timeline(*, case: Case, now: datetime) -> list[CaseEvent]:
     the order they arrived), each marked when it reached us long after it happened."""
     events = list(
         CaseEvent.objects.filter(
-            case=case, occurred_at__gte=EARLIEST_PLAUSIBLE, occurred_at__lte=latest_plausible(now)
+            plausible("occurred_at", until=latest_plausible(now)), case=case
         ).order_by("occurred_at", "id")
     )
     for event in events:

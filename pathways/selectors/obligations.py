@@ -14,13 +14,13 @@ from datetime import datetime
 
 import pandas as pd
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, F, JSONField, Q, QuerySet, Value, When
+from django.db.models import CharField, Count, DateTimeField, F, JSONField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 from pathways import engine
 from pathways.definitions import PathwayDefinition
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion
-from pathways.plausible_time import EARLIEST_PLAUSIBLE, latest_plausible
+from pathways.plausible_time import latest_plausible, plausible
 from pathways.selectors.versions import pathway_version_definitions
 
 # The engine's case columns (engine.CASE_COLUMNS) first, then the site.
@@ -61,8 +61,20 @@ def readable_until(*, cutoff: datetime, now: datetime) -> datetime:
 def plausible_cases(*, cutoff: datetime, now: datetime) -> QuerySet[Case]:
     """The cases referred by ``cutoff`` whose referral lies inside the plausible window."""
     return Case.objects.filter(
-        referral_at__gte=EARLIEST_PLAUSIBLE,
-        referral_at__lte=readable_until(cutoff=cutoff, now=now),
+        plausible("referral_at", until=readable_until(cutoff=cutoff, now=now))
+    )
+
+
+def plausible_referral(cases: QuerySet[Case], *, now: datetime) -> QuerySet[Case]:
+    """``cases`` with the referral read only where it is plausible, as ``plausible_referral_at``
+    (None otherwise): the stored value may be one Python cannot even hold (a BC date on
+    PostgreSQL), so ``referral_at`` itself is never loaded."""
+    return cases.defer("referral_at").annotate(
+        plausible_referral_at=SqlCase(
+            When(plausible("referral_at", until=latest_plausible(now)), then=F("referral_at")),
+            default=Value(None),
+            output_field=DateTimeField(),
+        )
     )
 
 
@@ -104,9 +116,8 @@ def case_frames(
     cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
     event_rows = (
         CaseEvent.objects.filter(
+            plausible("occurred_at", until=readable_until(cutoff=cutoff, now=now)),
             case_id__in=[row[0] for row in case_rows],
-            occurred_at__gte=EARLIEST_PLAUSIBLE,
-            occurred_at__lte=readable_until(cutoff=cutoff, now=now),
         )
         .annotate(payload=payload)
         .values_list("id", "case_id", "type", "step_key", "occurred_at", "payload")
@@ -130,9 +141,7 @@ def case_input(
 
 
 def _outside(field_name: str, now: datetime) -> Q:
-    return Q(**{f"{field_name}__lt": EARLIEST_PLAUSIBLE}) | Q(
-        **{f"{field_name}__gt": latest_plausible(now)}
-    )
+    return ~plausible(field_name, until=latest_plausible(now))
 
 
 @dataclass(frozen=True)
