@@ -197,18 +197,18 @@ class CaseView(PartnerAPIView):
             # The same answer for "missing" and "at a site this key may not read".
             raise Http404("No such case for this key.")
         if case.plausible_referral_at is None:
-            return Response(
-                {
-                    "errors": [
+            return _refused(
+                IngestRefused(
+                    [
                         {
                             "field": "referral_at",
                             "message": "The stored referral time is outside 1900-01-01 to now "
                             "(a year typo stored before the API checked it); send the case "
                             "again with PUT and its real referral_at to correct it.",
                         }
-                    ]
-                },
-                status=status.HTTP_409_CONFLICT,
+                    ],
+                    status=status.HTTP_409_CONFLICT,
+                )
             )
         case.referral_at = case.plausible_referral_at
         return Response(_case_out(case))
