@@ -86,6 +86,20 @@ def test_the_image_collects_static_files_and_keeps_secrets_out():
     assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
+def test_the_image_runs_as_an_unprivileged_user_who_owns_only_private_media():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    instructions = [
+        line.split()[0] for line in dockerfile.splitlines() if line and line[0].isalpha()
+    ]
+    user_lines = [line for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert user_lines == ["USER scaling_ops"]
+    # USER comes after every build step that needs root, so the served process is not root.
+    assert instructions.index("USER") > max(
+        index for index, word in enumerate(instructions) if word == "RUN"
+    )
+    assert "chown scaling_ops /app/private-media" in dockerfile
+
+
 def compose_client() -> list[str]:
     docker = shutil.which("docker")
     if (
