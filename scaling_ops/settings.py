@@ -188,6 +188,12 @@ EVIDENCE_MAX_MB = envint("EVIDENCE_MAX_MB", "10")
 if EVIDENCE_MAX_MB < 1:
     raise ImproperlyConfigured(f"EVIDENCE_MAX_MB={EVIDENCE_MAX_MB} must be 1 or more.")
 
+# Small files stay in memory; a larger one is spooled to disk only up to the limit above.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "scaling_ops.uploads.CappedTemporaryFileUploadHandler",
+]
+
 DEMO_TIME_ZONE = envstr("DEMO_TIME_ZONE", "Europe/London")
 try:
     ZoneInfo(DEMO_TIME_ZONE)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import FileResponse
 
 
@@ -62,6 +63,23 @@ ZIP_MARKERS = {DOCX: "word/document.xml", XLSX: "xl/workbook.xml"}
 
 def max_upload_bytes() -> int:
     return settings.EVIDENCE_MAX_MB * 1024 * 1024
+
+
+class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Django's handler for files too big to hold in memory, except that it stops keeping a
+    file's bytes once it passes the upload limit: an oversized upload costs reading the request,
+    never its size in temporary disk. The file it hands on carries the full size received, so
+    ``upload_check`` refuses it naming the real size and the limit."""
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > max_upload_bytes():
+            return None
+        return super().receive_data_chunk(raw_data, start)
 
 
 def upload_check(file) -> str:

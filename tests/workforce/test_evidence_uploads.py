@@ -3,6 +3,7 @@ first bytes, stored privately under a random name, and served only as an attachm
 may see the site's readiness."""
 
 import io
+import os
 import zipfile
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from scaling_ops import services
 from scaling_ops.models import Role
-from scaling_ops.uploads import download_name, private_storage
+from scaling_ops.uploads import CappedTemporaryFileUploadHandler, download_name, private_storage
 from tests.factories import UserFactory
 from tests.scaling_ops.test_settings import PRODUCTION_ENV, manage
 from workforce.models import ReadinessAttestation
@@ -133,6 +134,31 @@ def test_a_file_over_the_limit_is_refused_naming_the_limit(personas, wf, private
     assert stored_files(private_root) == []
     # Exactly at the limit is accepted.
     assert attest(personas.client(personas.lead), "ok.csv", big[: 1024 * 1024]).status_code == 302
+
+
+def test_an_oversized_upload_is_not_spooled_past_the_limit(settings, tmp_path):
+    """The request body is read, but the file's bytes beyond the limit never reach the disk."""
+    settings.EVIDENCE_MAX_MB = 1
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    handler = CappedTemporaryFileUploadHandler()
+    handler.new_file("file", "big.csv", "text/csv", None)
+    chunk = b"a" * (256 * 1024)
+    for start in range(0, 12 * len(chunk), len(chunk)):
+        handler.receive_data_chunk(chunk, start)
+    upload = handler.file_complete(12 * len(chunk))
+    assert upload.size == 3 * 1024 * 1024  # what the parser counted: the real size
+    assert os.path.getsize(upload.temporary_file_path()) == 1024 * 1024  # what was kept
+
+
+def test_an_upload_too_big_for_memory_is_refused_with_its_real_size(
+    personas, wf, private_root, settings
+):
+    settings.EVIDENCE_MAX_MB = 1
+    response = attest(personas.client(personas.lead), "big.csv", b"a,b\n" * (768 * 1024))
+    assert response.status_code == 400
+    assert "“big.csv” is 3.0 MB; the limit is 1 MB" in response.content.decode()
+    assert not ReadinessAttestation.objects.exists()
+    assert stored_files(private_root) == []
 
 
 def test_the_default_limit_is_ten_megabytes(settings):
