@@ -272,7 +272,8 @@ def machine() -> str:
 
 
 def write_results(figures: Figures, args, started: datetime, argv: list[str]) -> str:
-    command = "make bench" + (f' BENCH_ARGS="{" ".join(argv)}"' if argv else "")
+    shown = [arg for arg in argv if arg != "--note" and arg != args.note]
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(shown)}"' if shown else "")
     text = "\n".join(
         [
             "# Bench results",
