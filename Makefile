@@ -2,33 +2,50 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check
+# The demo needs the runtime packages only; tests and lint add the dev extra (Playwright,
+# schemathesis, hypothesis, an OpenAPI client generator: most of a fresh install's time).
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 MANAGE := $(BIN)/python manage.py
+# pyproject.toml's runtime dependencies, installed as they are: the demo runs from the checkout,
+# so nothing is built (no setuptools in an isolated build environment).
+RUNTIME_DEPS = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(repr(d) for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))')
 # The demo is the embedded shape: SQLite and eager Celery, whatever the shell exports.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DEBUG=1
 # DEBUG unset is production (SECRET_KEY required): the bench takes the embedded defaults and
 # turns DEBUG off itself once Django is set up, as production runs.
 BENCH_ENV := env DEBUG=1
 
-.PHONY: install demo seed serve test lint format bench clean
+.PHONY: install install-runtime demo seed serve test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing the runtime packages into $(VENV)…"
+	$(PIP) install --quiet --prefer-binary $(RUNTIME_DEPS)
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml $(RUNTIME_STAMP)
+	@echo "Installing the project with its dev tools into $(VENV)…"
+	$(PIP) install --quiet --prefer-binary -e '.[dev]'
 	touch $(STAMP)
+
+install-runtime: $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
+# `make demo`: install (runtime only), migrate, seed with a progress bar, serve.
 demo: seed
 	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop)"
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
 
-seed: install
+seed: install-runtime
 	$(DEMO_ENV) $(MANAGE) migrate --noinput
 	$(DEMO_ENV) $(MANAGE) seed_demo
 
-serve: install
+serve: install-runtime
 	$(DEMO_ENV) $(MANAGE) runserver 127.0.0.1:8000
 
 # Two workers (the target machine has two cores); tests marked xdist_group share one worker.
@@ -46,7 +63,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install
+bench: install-runtime
 	$(BENCH_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

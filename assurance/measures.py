@@ -2,9 +2,10 @@
 
 Input: the chunk's cases (the engine's CASE_COLUMNS plus ``site_id`` and the coded attributes),
 all their events up to the cutoff (the engine's EVENT_COLUMNS), and the engine's obligations at
-the cutoff. Output: partial sums, one row per site x measure x step x dimension x segment, with a
-numerator and a denominator. Chunks hold disjoint cases, so the partial sums of all chunks add up
-to the month's figures. Nothing here touches the database.
+the cutoff. Output: partial sums with a numerator and a denominator: per site x measure x step x
+segment combination (a cube, one group-by per measure and chunk), rolled up once by ``combine``
+into one row per site x measure x step x dimension x segment. Chunks hold disjoint cases, so the
+partial sums of all chunks add up to the month's figures. Nothing here touches the database.
 
 Segmentation uses each case's attributes and its risk tier **at referral** (a later
 ``risk_tier_changed`` moves which time standards apply, not which group the case is counted in).
@@ -39,34 +40,45 @@ def empty_figures() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype="object") for column in FIGURE_COLUMNS})
 
 
-def _aggregate(
-    rows: pd.DataFrame,
-    segs: pd.DataFrame,
-    measure: str,
-    by_step: bool,
-    dimensions=("all", *DIMENSIONS),
-) -> pd.DataFrame:
-    """rows: case_id, step, numerator, denominator -> figures overall and per step, by segment."""
+CUBE_COLUMNS = ["site_id", "measure", "step", "by_step", *DIMENSIONS, "numerator", "denominator"]
+
+
+def _aggregate(rows: pd.DataFrame, segs: pd.DataFrame, measure: str, by_step: bool) -> pd.DataFrame:
+    """rows: case_id, step, numerator, denominator -> one chunk's partial sums per site x step x
+    segment combination (CUBE_COLUMNS, one group-by). ``combine`` adds the chunks' cubes and
+    rolls them up once into the figures overall and per step (``by_step``), by segment."""
     if rows.empty:
-        return empty_figures()
+        return pd.DataFrame(columns=CUBE_COLUMNS)
     joined = rows.merge(segs, on="case_id", how="inner")
+    keys = ["site_id", "step", *DIMENSIONS]
+    cube = joined.groupby(keys, as_index=False, sort=False, dropna=False)[
+        ["numerator", "denominator"]
+    ].sum()
+    cube["measure"] = measure
+    cube["by_step"] = by_step
+    return cube[CUBE_COLUMNS]
+
+
+def _roll_up(cube: pd.DataFrame) -> pd.DataFrame:
+    """The figures of summed cubes: each measure overall (step "") and, where ``by_step``, per
+    step, in every dimension ("all" and each of DIMENSIONS) by segment."""
     parts = []
-    for dimension in dimensions:
-        labelled = joined.assign(
-            segment="all" if dimension == "all" else joined[dimension], dimension=dimension
+    for dimension in ("all", *DIMENSIONS):
+        labelled = cube.assign(
+            segment="all" if dimension == "all" else cube[dimension], dimension=dimension
         )
-        levels = [False, True] if by_step else [False]
-        for per_step in levels:
-            keys = ["site_id", "dimension", "segment"] + (["step"] if per_step else [])
-            grouped = labelled.groupby(keys, as_index=False, sort=False)[
-                ["numerator", "denominator"]
-            ].sum()
-            if not per_step:
-                grouped["step"] = ""
-            parts.append(grouped)
-    figures = pd.concat(parts, ignore_index=True)
-    figures["measure"] = measure
-    return figures[FIGURE_COLUMNS]
+        overall = labelled.groupby(
+            ["site_id", "measure", "dimension", "segment"], as_index=False, sort=False
+        )[["numerator", "denominator"]].sum()
+        overall["step"] = ""
+        parts.append(overall)
+        stepped = labelled[labelled["by_step"].astype(bool)]
+        parts.append(
+            stepped.groupby(
+                ["site_id", "measure", "dimension", "segment", "step"], as_index=False, sort=False
+            )[["numerator", "denominator"]].sum()
+        )
+    return pd.concat(parts, ignore_index=True)[FIGURE_COLUMNS]
 
 
 def _step_kinds(definitions: dict[int, PathwayDefinition]) -> pd.DataFrame:
@@ -101,12 +113,13 @@ def month_figures(
     end,
     cutoff,
     adverse_outcomes,
-) -> pd.DataFrame:
+) -> list[pd.DataFrame]:
     """The chunk's partial sums of every event-derived measure for the month [start, end),
-    counted up to ``cutoff`` (the month's end, or now for a month still running)."""
+    counted up to ``cutoff`` (the month's end, or now for a month still running): a cube
+    (CUBE_COLUMNS) and figures (FIGURE_COLUMNS), for ``combine``."""
     start, end, cutoff = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(cutoff)
     if cases.empty:
-        return empty_figures()
+        return []
     segs = segments(cases)
     versions = cases[["case_id", "version_id"]]
     kinds = _step_kinds(definitions)
@@ -168,8 +181,14 @@ def month_figures(
             )
         )
         parts.append(_attribution(outcomes, obligations, versions, definitions, segs))
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else empty_figures()
+    cubes = [p for p in parts if not p.empty and "by_step" in p.columns]
+    figures = [p for p in parts if not p.empty and "by_step" not in p.columns]
+    result = []
+    if cubes:
+        result.append(pd.concat(cubes, ignore_index=True))
+    if figures:
+        result.append(pd.concat(figures, ignore_index=True))
+    return result
 
 
 def _assessments(in_month, versions, kinds, segs) -> pd.DataFrame:
@@ -179,7 +198,7 @@ def _assessments(in_month, versions, kinds, segs) -> pd.DataFrame:
     done = done.merge(kinds, on=["version_id", "step"])
     done = done[done["kind"] == "assessment"]
     if done.empty:
-        return empty_figures()
+        return pd.DataFrame(columns=CUBE_COLUMNS)
     complete = [
         isinstance(data, dict)
         and data.get("complete") is not False
@@ -256,11 +275,24 @@ def _attribution(outcomes, obligations, versions, definitions, segs) -> pd.DataF
 
 
 def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The month's figures from the chunks' partial sums."""
+    """The month's figures from the chunks' partial sums: cubes (CUBE_COLUMNS, from
+    ``month_figures``) are added up and rolled up once; parts already in FIGURE_COLUMNS (other
+    measures' figures) are added as they are."""
     parts = [p for p in parts if not p.empty]
-    if not parts:
+    cubes = [p for p in parts if "by_step" in p.columns]
+    figures = [p for p in parts if "by_step" not in p.columns]
+    if cubes:
+        cube = pd.concat(cubes, ignore_index=True)
+        cube = cube.groupby(
+            ["site_id", "measure", "step", "by_step", *DIMENSIONS],
+            as_index=False,
+            sort=False,
+            dropna=False,
+        )[["numerator", "denominator"]].sum()
+        figures.append(_roll_up(cube))
+    if not figures:
         return empty_figures()
-    frame = pd.concat(parts, ignore_index=True)
+    frame = pd.concat(figures, ignore_index=True)
     return frame.groupby(
         ["site_id", "measure", "step", "dimension", "segment"], as_index=False, sort=True
     )[["numerator", "denominator"]].sum()

@@ -1,33 +1,52 @@
 """Benchmark: a large synthetic organisation on PostgreSQL, each figure a ratio against a bare
-baseline measured in the same run. Not part of `make test`; run with `make bench`.
+baseline measured in the same run and printed beside its goal (met / not met). Not part of
+`make test`; run with `make bench`.
 
-Figures: daily exception computation (built on the previous day's report, as the beat task runs
-it) and a full evaluation of every case, each vs a bare SQL query of the same overdue set;
-supervisor queue page and API list
-vs a bare ``values()`` page; monthly assurance snapshot vs a bare SQL rollup
-(bench/assurance_monthly.py); bulk ingest over HTTP vs raw COPY; peak memory growth of each
-computation.
+Figures, each against the same rows read bare: the daily exception computation (built on the
+previous day's report, as the beat task runs it) and a full evaluation of every case, vs a bare
+SQL query of the same overdue set; the monthly assurance snapshot vs a bare SQL rollup of the
+month's obligations by site x step (bench/assurance_monthly.py); the supervisor queue page and
+the API list (bench/queue_figures.py when present, else a plain page of each); bulk ingest over
+HTTP against gunicorn with a realistic mix of events vs a COPY of the same rows from a buffer
+built beforehand, for 1, 4 and 8 clients; peak memory growth of each computation.
 
-    make bench BENCH_ARGS="--cases 250000"
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scaling_ops make bench
+    make bench BENCH_ARGS="--cases 20000"     # a small run while developing
 
-Needs DATABASE_URL to point at PostgreSQL (the server is used, a scratch database
-`scaling_ops_bench` is created and dropped)."""
+The run uses a scratch database on the server of DATABASE_URL, named by BENCH_DATABASE (default:
+DATABASE_URL's database name + ``_bench``). It refuses a database of that name that an earlier
+bench run did not create (marked by a comment), and drops it at the end unless ``--keep``.
+The table is written to bench/results/latest.md with the date, the machine and the command."""
 
 import argparse
 import json
 import os
+import platform
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "scaling_ops_bench"
+sys.path.insert(0, str(ROOT / "bench"))
+MARKER = "scaling_ops bench scratch database"
+
+# The goals of issue 20 (ratios in one run, 250k cases, 2 cores).
+GOALS = {
+    "daily": ("<=", 3.0),
+    "full": ("<=", 5.0),
+    "snapshot": ("<=", 3.0),
+    "queue": ("<=", 2.0),
+    "api": ("<=", 2.0),
+    "ingest": (">=", 0.5),
+}
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=250_000)
     parser.add_argument("--days", type=int, default=120)
@@ -35,45 +54,92 @@ def parse_args():
         "--http-events",
         type=int,
         default=50_000,
-        help="events posted over HTTP for the ingest ratio",
+        help="events posted over HTTP for each ingest figure (1, 4 and 8 clients)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
-    return parser.parse_args()
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--note", default="", help="a sentence written under the table (e.g. the machine's load)"
+    )
+    return parser.parse_args(argv)
 
 
-def prepare_database(name: str = BENCH_DB) -> str:
-    """(Re)creates the scratch database ``name`` on the server of DATABASE_URL and points
-    DATABASE_URL at it."""
+def scratch_name(url: str, environ=os.environ) -> str:
+    """The scratch database's name: BENCH_DATABASE, else DATABASE_URL's database + ``_bench``.
+    Never DATABASE_URL's own database."""
+    import re
+
+    import dj_database_url
+
+    own = dj_database_url.parse(url)["NAME"] or "scaling_ops"
+    name = environ.get("BENCH_DATABASE") or f"{own}_bench"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        sys.exit(f"bench: BENCH_DATABASE={name!r}: use lower-case letters, digits and _")
+    if name == own:
+        sys.exit(f"bench: BENCH_DATABASE={name!r} is DATABASE_URL's own database; name another")
+    return name
+
+
+def _admin_connection(url: str):
     import dj_database_url
     import psycopg2
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench: set DATABASE_URL to a PostgreSQL server, e.g. "
-            "postgres://postgres@127.0.0.1:5432/scaling_ops"
-        )
     config = dj_database_url.parse(url)
-    admin = psycopg2.connect(
+    connection = psycopg2.connect(
         dbname="postgres",
         user=config["USER"],
         host=config["HOST"],
         port=config["PORT"] or 5432,
         password=config["PASSWORD"] or None,
     )
-    admin.autocommit = True
+    connection.autocommit = True
+    return connection
+
+
+def prepare_database(name: str, url: str) -> str:
+    """Creates the scratch database ``name`` on the server of ``url`` (dropping one an earlier
+    bench run left, refusing any other) and returns its URL."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench: set DATABASE_URL to a PostgreSQL server, e.g. "
+            "postgres://postgres@127.0.0.1:5432/scaling_ops"
+        )
+    admin = _admin_connection(url)
+    with admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [name],
+        )
+        existing = cursor.fetchone()
+        if existing is not None and existing[0] != MARKER:
+            admin.close()
+            sys.exit(
+                f"bench: a database {name!r} exists that no bench run created; set "
+                "BENCH_DATABASE to another name (nothing was dropped)"
+            )
+        if existing is not None:
+            cursor.execute(f"DROP DATABASE {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
+        cursor.execute(f"COMMENT ON DATABASE {name} IS %s", [MARKER])
+    admin.close()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(name: str, url: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    admin = _admin_connection(url)
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        cursor.execute(f"CREATE DATABASE {name}")
     admin.close()
-    bench_url = url.rsplit("/", 1)[0] + f"/{name}"
+    print(f"Dropped the scratch database {name}.", flush=True)
+
+
+def setup_django(name: str, url: str) -> str:
+    """A fresh scratch database ``name``, Django on it with Celery eager, migrated; returns its
+    URL."""
+    bench_url = prepare_database(name, url)
     os.environ["DATABASE_URL"] = bench_url
-    return bench_url
-
-
-def setup_django(name: str = BENCH_DB) -> None:
-    """A fresh scratch database ``name``, Django on it with Celery eager, migrated."""
-    prepare_database(name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
     os.environ.pop("REDIS_URL", None)
     import django
@@ -88,6 +154,7 @@ def setup_django(name: str = BENCH_DB) -> None:
 
     print(f"Migrating {name}…", flush=True)
     call_command("migrate", verbosity=0)
+    return bench_url
 
 
 def bench_organization():
@@ -113,34 +180,118 @@ def bench_organization():
     return organization, sites, definitions
 
 
-class Figures:
-    def __init__(self):
-        self.rows: list[tuple[str, str, str, str]] = []
+def goal_text(goal) -> str:
+    op, target = goal
+    return f"within {target:g}x" if op == "<=" else f"at least {target:g}x"
 
-    def ratio(self, name: str, measured: float, baseline: float, unit: str, higher_is_better: bool):
+
+def goal_met(goal, ratio: float) -> bool:
+    op, target = goal
+    return ratio <= target if op == "<=" else ratio >= target
+
+
+class Figures:
+    """The run's table: every figure with its bare baseline, the ratio, the goal and whether
+    it was met."""
+
+    HEADER = ["measure", "platform", "bare baseline", "ratio", "goal", "met"]
+
+    def __init__(self):
+        self.rows: list[list[str]] = []
+        self.verdicts: list[tuple[str, bool]] = []
+
+    def ratio(
+        self,
+        name: str,
+        measured: float,
+        baseline: float,
+        unit: str,
+        goal: tuple[str, float] | None = None,
+        higher_is_better: bool = False,
+    ):
         ratio = measured / baseline if baseline else float("nan")
-        digits = 3 if unit == "s" else 0  # page timings are milliseconds; rates are whole
+        digits = 3 if unit == "s" else 0
+        verdict = ""
+        if goal is not None:
+            met = goal_met(goal, ratio)
+            verdict = "met" if met else "**not met**"
+            self.verdicts.append((name, met))
         self.rows.append(
-            (
+            [
                 name,
                 f"{measured:,.{digits}f} {unit}",
                 f"{baseline:,.{digits}f} {unit}",
                 f"{ratio:.2f}x" + (" (higher is better)" if higher_is_better else ""),
-            )
+                goal_text(goal) if goal else "",
+                verdict,
+            ]
         )
         print(
-            f"  {name}: {measured:,.{digits}f} vs {baseline:,.{digits}f} {unit} -> {ratio:.2f}x",
+            f"  {name}: {measured:,.{digits}f} vs {baseline:,.{digits}f} {unit} -> {ratio:.2f}x"
+            + (f"   goal {goal_text(goal)}: {verdict}" if goal else ""),
             flush=True,
         )
 
     def note(self, name: str, value: str):
-        self.rows.append((name, value, "", ""))
+        self.rows.append([name, value, "", "", "", ""])
         print(f"  {name}: {value}", flush=True)
 
     def table(self) -> str:
-        lines = ["| measure | platform | bare baseline | ratio |", "|---|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        lines = ["| " + " | ".join(self.HEADER) + " |", "|" + "---|" * len(self.HEADER)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(lines)
+
+    def summary(self) -> str:
+        met = [name for name, ok in self.verdicts if ok]
+        missed = [name for name, ok in self.verdicts if not ok]
+        text = f"Goals met: {len(met)} of {len(self.verdicts)}."
+        if missed:
+            text += " Not met: " + "; ".join(missed) + "."
+        return text
+
+
+def machine() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({model or platform.machine()}), PostgreSQL {server} on the "
+        f"same host, Python {platform.python_version()}; load average at the end: {load}"
+    )
+
+
+def write_results(figures: Figures, args, started: datetime, argv: list[str]) -> str:
+    shown = [arg for arg in argv if arg != "--note" and arg != args.note]
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(shown)}"' if shown else "")
+    text = "\n".join(
+        [
+            "# Bench results",
+            "",
+            f"Run on {started:%Y-%m-%d %H:%M} UTC with `{command}`, "
+            f"{(datetime.now(UTC) - started).total_seconds() / 60:.0f} min in all.",
+            f"Machine: {machine()}.",
+            *([f"\n{args.note}"] if args.note else []),
+            "",
+            figures.table(),
+            "",
+            figures.summary(),
+            "",
+        ]
+    )
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "latest.md").write_text(text)
+    return text
 
 
 def _rss_mb() -> float:
@@ -187,29 +338,78 @@ def best_of(function, repeat: int = 3) -> float:
     return min(timings)
 
 
-def main():
-    args = parse_args()
-    setup_django()
-    from django.db.models import F
-    from django.test import Client
+def analyze() -> None:
+    """Fresh planner statistics before a timing, for the platform and its baseline alike."""
+    from django.db import connection
 
-    from pathways.models import Case, ExceptionReportLine
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def settle() -> None:
+    """VACUUM ANALYZE and CHECKPOINT after a bulk load: the state autovacuum keeps a live
+    database in, so the next measurement (and its bare baseline) does not pay for the load's
+    hint bits and dirty pages."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
+
+
+@dataclass
+class Bench:
+    """What a figure module (bench/queue_figures.py) gets: the organisation, yesterday's
+    report, the table and the helpers. Its ``measure(bench)`` adds rows with ``bench.figures``
+    and calls ``bench.analyze()`` before each timing."""
+
+    organization: object
+    sites: list
+    report: object
+    figures: Figures
+    raw_key: str
+    users: dict = field(default_factory=dict)
+    analyze: object = analyze
+    best_of: object = best_of
+    measured: object = measured
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    started_at = datetime.now(UTC)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench: set DATABASE_URL to a PostgreSQL server, e.g. "
+            "postgres://postgres@127.0.0.1:5432/scaling_ops"
+        )
+    name = scratch_name(url)
+    bench_url = setup_django(name, url)
+    try:
+        figures = run(args, bench_url)
+        text = write_results(figures, args, started_at, argv)
+        print("\n" + text)
+    finally:
+        if args.keep:
+            print(f"Kept the scratch database {name} (--keep).", flush=True)
+        else:
+            drop_database(name, url)
+
+
+def run(args, bench_url: str) -> Figures:
+    from django.db.models import F
+
+    from pathways.models import Case
     from pathways.services.exceptions import exception_report_compute, exception_report_window
-    from pathways.synthetic import Generator, SiteProfile
+    from pathways.synthetic import Generator
     from scaling_ops import services, tenancy
-    from scaling_ops.models import Role
 
     figures = Figures()
     organization, sites, definitions = bench_organization()
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=args.days)
-    per_day = args.cases / args.days / 4
-    profiles = [
-        SiteProfile("north", per_day, 0.06, 0.08),
-        SiteProfile("south", per_day, 0.10, 0.34, missed_share=0.06),
-        SiteProfile("east", per_day, 0.12, 0.15),
-        SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
-    ]
+    profiles = site_profiles(args.cases / args.days / 4)
     with tenancy.scope(organization):
         print(f"Generating ~{args.cases:,} cases over {args.days} days…", flush=True)
         generator = Generator(definitions, profiles, start, end, seed=7, contacts=(0, 2))
@@ -255,6 +455,7 @@ def main():
         settle()
         with measured("exception report, the daily run") as daily:
             report = exception_report_compute(organization=organization, date=day)
+        analyze()
         bare_set = []  # the overdue count, kept from the timed runs for the report size line
         bare = best_of(lambda: bare_set.append(bare_overdue(organization, day)))
         figures.ratio(
@@ -262,7 +463,7 @@ def main():
             daily["seconds"],
             bare,
             "s",
-            False,
+            GOALS["daily"],
         )
         figures.note(
             "cases evaluated by the daily run",
@@ -273,7 +474,7 @@ def main():
             full["seconds"],
             best_of(lambda: bare_overdue(organization, day - timedelta(days=1))),
             "s",
-            False,
+            GOALS["full"],
         )
         figures.note(
             "exception computation peak memory growth",
@@ -287,54 +488,112 @@ def main():
             f"{bare_set[-1]:,} (tiers and closures ignored)",
         )
 
-        # --- supervisor queue page and API list vs a bare values() page ---
-        from django.contrib.auth import get_user_model
-
-        admin = get_user_model().objects.create_user("bench-admin")
-        services.membership_set(user=admin, organization=organization, role=Role.ORG_ADMIN)
-        client = Client()
-        client.force_login(admin)
-
-        def bare_page():
-            list(
-                ExceptionReportLine.objects.filter(report=report)
-                .order_by("id")
-                .values(
-                    "item__case__external_ref",
-                    "item__site__code",
-                    "item__step",
-                    "kind",
-                    "due_at",
-                    "completed_at",
-                    "item__status",
-                )[:50]
-            )
-
-        with tenancy.isolated():
-            queue = best_of(lambda: client.get("/o/bench/exceptions/"))
-        figures.ratio("supervisor queue page", queue, best_of(bare_page), "s", False)
-        key, raw_key = services.partner_key_create(name="bench", sites=sites)
-        with tenancy.isolated():
-            api = best_of(
-                lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-            )
-        figures.ratio("API exception list page", api, best_of(bare_page), "s", False)
-
-        # --- monthly assurance snapshot vs a bare SQL rollup of the same month ---
+        # --- the monthly assurance snapshot vs a bare SQL rollup of the month's obligations ---
         from assurance_monthly import snapshot_vs_rollup
 
+        settle()
         snapshot_vs_rollup(figures, organization, end)
 
-        # --- bulk ingest over HTTP vs raw COPY of the same rows ---
-        ingest_rows(args, figures, raw_key, case_ids, cases)
+        # --- the supervisor queue page and the API list ---
+        _, raw_key = services.partner_key_create(name="bench", sites=sites)
+        bench = Bench(
+            organization=organization,
+            sites=sites,
+            report=report,
+            figures=figures,
+            raw_key=raw_key,
+            users=bench_users(organization),
+        )
+        page_figures(bench)
 
-    print("\nResults\n" + figures.table())
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results" / "latest.md").write_text(figures.table() + "\n")
-    if not args.keep:
-        from django.db import connections
+        # --- bulk ingest over HTTP (gunicorn) vs COPY of the same rows ---
+        ingest_figures(args, figures, raw_key, definitions, organization, bench_url)
+    return figures
 
-        connections.close_all()
+
+def site_profiles(per_day: float):
+    from pathways.synthetic import SiteProfile
+
+    return [
+        SiteProfile("north", per_day, 0.06, 0.08),
+        SiteProfile("south", per_day, 0.10, 0.34, missed_share=0.06),
+        SiteProfile("east", per_day, 0.12, 0.15),
+        SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
+    ]
+
+
+def bench_users(organization) -> dict:
+    """A supervisor over every site and an org admin, for the pages."""
+    from django.contrib.auth import get_user_model
+
+    from scaling_ops import services
+    from scaling_ops.models import Role
+
+    users = {}
+    for username, role in (("bench-admin", Role.ORG_ADMIN), ("bench-supervisor", Role.SUPERVISOR)):
+        user = get_user_model().objects.create_user(username)
+        services.membership_set(user=user, organization=organization, role=role, all_sites=True)
+        users[role] = user
+    return users
+
+
+def page_figures(bench: Bench) -> None:
+    """The queue page and the API list. bench/queue_figures.py (the queue's own measurement:
+    same member, filters, order and rows, first and last page, query counts) replaces the plain
+    measurement below when it is present: it defines ``measure(bench)``."""
+    try:
+        import queue_figures
+    except ImportError:
+        queue_figures = None
+    if queue_figures is not None:
+        queue_figures.measure(bench)
+        return
+    from django.db import connection
+    from django.test import Client
+
+    from pathways.models import ExceptionReportLine
+    from scaling_ops import tenancy
+    from scaling_ops.models import Role
+
+    client = Client()
+    client.force_login(bench.users[Role.SUPERVISOR])
+
+    def bare_page():
+        list(
+            ExceptionReportLine.objects.filter(report=bench.report)
+            .order_by("id")
+            .values(
+                "item__case__external_ref",
+                "item__site__code",
+                "item__step",
+                "kind",
+                "due_at",
+                "completed_at",
+                "item__status",
+            )[:50]
+        )
+
+    bench.analyze()
+    with tenancy.isolated():
+        queries = []
+        with connection.execute_wrapper(lambda execute, *rest: queries.append(1) or execute(*rest)):
+            client.get("/o/bench/exceptions/")
+        queue = best_of(lambda: client.get("/o/bench/exceptions/"))
+    bench.figures.ratio(
+        f"supervisor queue page, page 1 ({len(queries)} queries; bare: 50 lines by id)",
+        queue,
+        best_of(bare_page),
+        "s",
+        GOALS["queue"],
+    )
+    bench.analyze()
+    with tenancy.isolated():
+        api = best_of(
+            lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {bench.raw_key}")
+        )
+    bench.figures.ratio(
+        "API exception list page (bare: 50 lines by id)", api, best_of(bare_page), "s", GOALS["api"]
+    )
 
 
 # The same overdue set in bare SQL: every referral- and step-anchored time standard whose due
@@ -372,114 +631,252 @@ def bare_overdue(organization, day) -> int:
         return cursor.fetchone()[0]
 
 
-def settle() -> None:
-    """VACUUM ANALYZE and CHECKPOINT after a bulk load: the state autovacuum keeps a live
-    database in, so the next measurement (and its bare baseline) does not pay for the load's
-    hint bits and dirty pages."""
+# --- ingest ---------------------------------------------------------------------------------
+
+REPLAY_EVERY = 10  # one item in ten of each batch is a replay of an item already sent
+
+
+def ingest_batches(events, prefix: str, batch_size: int = 1000) -> list[list[dict]]:
+    """The partner's batches of ``events`` (in arrival order), ids prefixed with ``prefix``;
+    from the second batch on, one item in ``REPLAY_EVERY`` is an item of the batch before sent
+    again unchanged (a replay, answered ``duplicate``)."""
+    items = [
+        {
+            "id": f"{prefix}{event.id}",
+            "case": event.case,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            **({"step": event.step} if event.step else {}),
+            **({"data": event.data} if event.data else {}),
+        }
+        for event in sorted(events, key=lambda event: event.occurred_at + event.delay)
+    ]
+    fresh = batch_size - batch_size // REPLAY_EVERY
+    batches, previous = [], []
+    for offset in range(0, len(items), fresh):
+        batch = items[offset : offset + fresh]
+        batch += previous[: batch_size // REPLAY_EVERY]
+        batches.append(batch)
+        previous = items[offset : offset + fresh]
+    return batches
+
+
+def ingest_events(definitions, organization, number: int, seed: int):
+    """Fresh cases (loaded first, as a partner creates them) and about ``number`` of their
+    events from the demo's generator: steps, assessments with their fields, contacts, tier
+    changes, outcomes, closures; dated within the last weeks."""
+    from dataclasses import replace
+
+    from pathways.services import bulk_load
+    from pathways.synthetic import Generator
+
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    days = 30
+    per_day = number / 7.5 / days / 4
+    generator = Generator(
+        definitions, site_profiles(per_day), end - timedelta(days=days), end, seed=seed
+    )
+    cases, events = [], []
+    for case, case_events in generator.cases():
+        case = replace(case, external_ref=f"I{seed}-{case.external_ref}")
+        cases.append(case)
+        events += [replace(event, case=case.external_ref) for event in case_events]
+        if len(events) >= number:
+            break
+    case_ids = bulk_load.cases_bulk_load(cases=cases)
+    return events[:number], case_ids
+
+
+def ingest_figures(args, figures, raw_key, definitions, organization, bench_url) -> None:
+    """Bulk ingest over HTTP against gunicorn (the Dockerfile's workers) with 1, 4 and 8
+    clients, each run with its own fresh events; the single client's rate beside a COPY of
+    the same rows (fresh ids) from a buffer built before the clock starts."""
     from django.db import connection
 
+    from pathways.models import CaseEvent
+
+    runs = {}
+    with gunicorn(bench_url) as base:
+        for clients, seed in ((1, 101), (4, 104), (8, 108)):
+            events, case_ids = ingest_events(definitions, organization, args.http_events, seed)
+            batches = ingest_batches(events, prefix=f"h{clients}-")
+            analyze()
+            warm_up(base, raw_key)
+            runs[clients] = post_batches(base, raw_key, batches, clients)
+            if clients == 1:
+                single = (events, case_ids)
+    if any(run is None for run in runs.values()):
+        figures.note("bulk ingest over HTTP", "not measured: " + str(runs))
+        return
+    events, case_ids = single
+    stored = CaseEvent.objects.filter(event_id__startswith="h1-").count()
+    mix = {}
+    for event in events:
+        mix[event.type] = mix.get(event.type, 0) + 1
+    buffers = copy_buffers(events, case_ids, organization.pk, prefix="copy-")
+    analyze()
+    started = time.perf_counter()
+    copy_from_buffers(buffers)
+    copy_rate = len(events) / (time.perf_counter() - started)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-        cursor.execute("CHECKPOINT")
+        cursor.execute("DELETE FROM pathways_caseevent WHERE event_id LIKE 'copy-%%'")
+    items, seconds = runs[1]
+    figures.note(
+        "ingest mix (single client)",
+        f"{items:,} items in 1,000-item batches, one in {REPLAY_EVERY} a replay; "
+        f"{stored:,} stored; "
+        + ", ".join(f"{count:,} {kind}" for kind, count in sorted(mix.items())),
+    )
+    figures.ratio(
+        "bulk ingest over HTTP, 1 client, vs COPY from a prebuilt buffer (new rows per second)",
+        len(events) / seconds,
+        copy_rate,
+        "events/s",
+        GOALS["ingest"],
+        higher_is_better=True,
+    )
+    for clients in (4, 8):
+        items, seconds = runs[clients]
+        figures.note(
+            f"bulk ingest over HTTP, {clients} clients",
+            f"{items / seconds:,.0f} items/s ({items:,} items incl. replays)",
+        )
 
 
-def ingest_rows(args, figures, raw_key, case_ids, cases):
-    """Posts fresh events in 1000-event batches to a real HTTP server (runserver-free WSGI
-    server in a thread) and COPYs the same rows into the same table."""
-    import threading
+@contextmanager
+def gunicorn(bench_url: str):
+    """gunicorn as the Dockerfile runs it (3 workers), DEBUG off, on a free local port."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        # The bench posts faster than a partner key's throttle allows; the throttle is not
+        # what it measures.
+        "PARTNER_API_RATE": "1000000/minute",
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "gunicorn.conf.py",
+            "scaling_ops.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for(base: str, seconds: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz/") as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.25)
+
+
+def warm_up(base: str, raw_key: str) -> None:
+    """A few requests to every worker before the clock starts (the first request of a worker
+    builds its URL resolver and opens its database connection)."""
     import urllib.error
     import urllib.request
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connection
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/api/v1/events/"
-    sample = [c for c in cases[: args.http_events]]
-    now = datetime.now(UTC) - timedelta(hours=1)
-    payload_rows = [
-        {
-            "id": f"http-{index:09d}",
-            "case": case.external_ref,
-            "type": "contact_made",
-            "occurred_at": now.isoformat(),
-        }
-        for index, case in enumerate(sample)
-    ]
-    started = time.perf_counter()
-    for offset in range(0, len(payload_rows), 1000):
-        body = json.dumps(payload_rows[offset : offset + 1000]).encode()
+    for _ in range(12):
         request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
+            f"{base}/api/v1/exceptions/", headers={"Authorization": f"Bearer {raw_key}"}
         )
         try:
             with urllib.request.urlopen(request) as response:
-                status = response.status
-        except urllib.error.HTTPError as error:
-            status = error.code
-        if status != 201:
-            server.shutdown()
-            figures.note("bulk ingest over HTTP", f"not measured: {url} answered {status}")
-            return
-    http_rate = len(payload_rows) / (time.perf_counter() - started)
-    server.shutdown()
+                response.read()
+        except urllib.error.HTTPError:
+            pass
 
-    # The baseline: the same rows (fresh ids) COPYed into the same table, with its indexes
-    # and unique constraint, then removed again.
-    from pathways.models import CaseEvent
-    from pathways.synthetic import SyntheticEvent
 
-    copied = [
-        SyntheticEvent(
-            id=f"copy-{row['id']}",
-            case=row["case"],
-            type=row["type"],
-            step=None,
-            occurred_at=now,
-            data={},
-            delay=timedelta(0),
-        )
-        for row in payload_rows
+def post_batches(base: str, raw_key: str, batches, clients: int):
+    """Posts the batches from ``clients`` threads; (items, seconds), or None on an answer other
+    than 201."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    bodies = [json.dumps(batch).encode() for batch in batches]
+    failures = []
+
+    def client(share):
+        for body in share:
+            request = urllib.request.Request(
+                f"{base}/api/v1/events/",
+                data=body,
+                method="POST",
+                headers={"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+                print(f"  ingest: {status} {error.read()[:300]!r}", flush=True)
+            if status != 201:
+                failures.append(status)
+                return
+
+    threads = [
+        threading.Thread(target=client, args=(bodies[index::clients],)) for index in range(clients)
     ]
-    organization_id = CaseEvent.objects.values_list("organization_id", flat=True).first()
     started = time.perf_counter()
-    copy_events(copied, case_ids, organization_id)
-    copy_rate = len(copied) / (time.perf_counter() - started)
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM pathways_caseevent WHERE event_id LIKE 'copy-http-%%'")
-    figures.ratio("bulk ingest over HTTP vs raw COPY", http_rate, copy_rate, "events/s", True)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if failures:
+        return None
+    return sum(len(batch) for batch in batches), seconds
 
 
-def copy_events(events, case_ids, organization_id) -> None:
-    """COPY of events into pathways_caseevent in 200k-row parts, content hashes included."""
+def copy_buffers(events, case_ids, organization_id, prefix: str = "") -> list:
+    """The rows of ``events`` as COPY text buffers of 200k rows, content hashes included."""
     import io
-
-    from django.db import connection, transaction
 
     from pathways.services.ingest_hash import event_content_hash
 
-    columns = (
-        "organization_id, event_id, case_id, type, step_key, occurred_at, received_at, data,"
-        " content_hash"
-    )
     now = datetime.now(UTC)
+    buffers = []
     for offset in range(0, len(events), 200_000):
         buffer = io.StringIO()
         for event in events[offset : offset + 200_000]:
             data = event.data or {}
             fields = [
                 str(organization_id),
-                event.id,
+                prefix + event.id,
                 str(case_ids[event.case]),
                 event.type,
                 event.step or "",
@@ -496,8 +893,28 @@ def copy_events(events, case_ids, organization_id) -> None:
             ]
             buffer.write("\t".join(fields) + "\n")
         buffer.seek(0)
+        buffers.append(buffer)
+    return buffers
+
+
+def copy_from_buffers(buffers) -> None:
+    from django.db import connection, transaction
+
+    columns = (
+        "organization_id, event_id, case_id, type, step_key, occurred_at, received_at, data,"
+        " content_hash"
+    )
+    for buffer in buffers:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.copy_expert(f"COPY pathways_caseevent ({columns}) FROM STDIN", buffer)
+
+
+def copy_events(events, case_ids, organization_id) -> None:
+    """COPY of events into pathways_caseevent in 200k-row parts (the history's load)."""
+    for offset in range(0, len(events), 200_000):
+        copy_from_buffers(
+            copy_buffers(events[offset : offset + 200_000], case_ids, organization_id)
+        )
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def seed_cases_and_reports(context) -> None:
     events.sort(key=lambda event: event.occurred_at + event.delay)
     delivered = 0
     report_days = [today - timedelta(days=offset) for offset in range(DEMO_DAYS - 1, 0, -1)]
-    for day in report_days:
+    context.progress("daily reports", 0, len(report_days))
+    for number, day in enumerate(report_days, start=1):
         computed_at = datetime.combine(day + timedelta(days=1), time(1), tzinfo=zone)
         batch = []
         while delivered < len(events) and (
@@ -93,6 +94,7 @@ def seed_cases_and_reports(context) -> None:
             delivered += 1
         bulk_load.events_bulk_load(events=batch, case_ids=case_ids)
         exception_report_compute(organization=organization, date=day)
+        context.progress("daily reports", number, len(report_days))
     bulk_load.events_bulk_load(events=events[delivered:], case_ids=case_ids)
     exception_report_compute(organization=organization, date=report_days[-1])
     say(f"{len(events)} events; daily reports computed for {len(report_days)} days")

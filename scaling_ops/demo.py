@@ -37,6 +37,8 @@ class DemoContext:
     users: dict[str, object]
     say: Callable[[str], None]
     extra: dict = field(default_factory=dict)
+    # progress(what, done, total): a long step's progress (seed_demo draws a bar).
+    progress: Callable[[str, int, int], None] = lambda what, done, total: None
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,11 @@ def seeders() -> list[tuple[str, Callable[[DemoContext], None]]]:
     return [(seeder.name, seeder.seed) for seeder in demo_seeders.providers()]
 
 
-def build_core(say: Callable[[str], None], time_zone: str) -> DemoContext:
+def build_core(
+    say: Callable[[str], None],
+    time_zone: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> DemoContext:
     from scaling_ops import tenancy
 
     for existing in Organization.objects.filter(slug=DEMO_SLUG):
@@ -82,4 +88,7 @@ def build_core(say: Callable[[str], None], time_zone: str) -> DemoContext:
             )
             users[username] = user
     say(f"organisation {organization.slug}: {len(sites)} sites, {len(users)} users")
-    return DemoContext(organization=organization, sites=sites, users=users, say=say)
+    context = DemoContext(organization=organization, sites=sites, users=users, say=say)
+    if progress is not None:
+        context.progress = progress
+    return context

@@ -1,24 +1,31 @@
 """The monthly assurance snapshot: the one service behind the Celery beat job,
 ``manage.py compute_assurance`` and the Recompute button.
 
-Cases that can carry figures for the month are read in bounded keyset chunks straight into pandas
-frames by the engine's one input reader (``pathways.selectors.obligations``: one query for a
-chunk's cases, one for their events, rows dated outside the plausible window left out and
-counted on each site's snapshot), the pathway engine gives their obligations at the cutoff, and
-``assurance.measures`` turns them into partial sums per site x measure x step x segment. Audits
-and incidents are aggregated from their own tables. The month's figures are then written, in one
+Only the cases that can land a figure in the month are read (``month_case_ids``, one query: an
+obligation due in the month is anchored at most the longest time standard or escalation before
+it, so a case needs its referral or an event inside that reach; figures from events need an
+event in the month). They are read in bounded chunks straight into pandas frames by the
+engine's one input reader (``pathways.selectors.obligations``: one query for a chunk's cases,
+one for their events, ``data`` parsed only for the kinds the engine and the measures read, rows
+dated outside the plausible window left out and counted on each site's snapshot). The pathway
+engine gives their obligations at the cutoff and ``site_month_figures`` turns each chunk into
+partial sums per site x measure x step x segment: the one place where a measure computed from a
+chunk's cases, events and obligations is added. Audits and incidents are aggregated from their
+own tables. Each site's case count (cases referred by the cutoff and not closed before the
+month with nothing in it) is one grouped count. The month's figures are then written, in one
 transaction, as a new revision of every site's snapshot: older revisions are never touched."""
 
 import logging
 import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Case as SqlCase
+from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from assurance import analysis, measures
@@ -39,15 +46,17 @@ from assurance.services.metrics import (
     month_window,
 )
 from pathways import engine
-from pathways.models import CaseEvent
-from pathways.plausible_time import EARLIEST_PLAUSIBLE
+from pathways.models import CaseEvent, EventType
+from pathways.plausible_time import EARLIEST_PLAUSIBLE, plausible
 from pathways.selectors.obligations import (
     CASE_ROW,
     case_chunks,
     case_frames,
+    engine_data,
     engine_definitions,
     implausible_counts,
     plausible_cases,
+    readable_until,
 )
 from pathways.wording import implausible_rows_text
 from scaling_ops import tenancy
@@ -92,18 +101,21 @@ def assurance_snapshot_compute(
         metric_definitions_ensure()
         settings = assurance_settings_get()
         definitions = engine_definitions()
-        eligible = _eligible_cases(start, end, cutoff, now)
-        total = eligible.count()
+        case_counts = _case_counts(start, end, cutoff, now)
+        case_ids = month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now)
+        total = len(case_ids)
         if progress is not None:
             progress(0, total)
-        parts, case_counts, done = [], defaultdict(int), 0
-        for rows in case_chunks(eligible, chunk_size=chunk_size, fields=CASE_VALUES):
-            cases, events = _frames(rows, cutoff, now)
+        parts, done = [], 0
+        read = plausible_cases(cutoff=cutoff, now=now)
+        data_of = month_data(definitions)
+        for rows in case_chunks(read, chunk_size=chunk_size, fields=CASE_VALUES, case_ids=case_ids):
+            cases, events = _frames(rows, cutoff, now, data_of)
             obligations = engine.compute_obligations(
                 cases[engine.CASE_COLUMNS], events, definitions, cutoff
             )
-            parts.append(
-                measures.month_figures(
+            parts.extend(
+                site_month_figures(
                     cases,
                     events,
                     obligations,
@@ -111,11 +123,9 @@ def assurance_snapshot_compute(
                     start=start,
                     end=end,
                     cutoff=cutoff,
-                    adverse_outcomes=settings.adverse_outcomes,
+                    settings=settings,
                 )
             )
-            for row in rows:
-                case_counts[row[4]] += 1
             done += len(rows)
             if progress is not None:
                 progress(done, total)
@@ -163,10 +173,80 @@ def assurance_snapshot_compute(
     return snapshots
 
 
-def _eligible_cases(start, end, cutoff, now):
-    """Cases that can have a figure in the month: referred by the cutoff (at a plausible time),
-    unless closed before the month began with nothing recorded in it (their obligations due in
-    the month are void)."""
+def site_month_figures(
+    cases, events, obligations, definitions, *, start, end, cutoff, settings
+) -> list[pd.DataFrame]:
+    """One chunk's partial sums of every measure computed from cases, events and obligations,
+    for ``measures.combine`` (chunks hold disjoint cases, so the sums add up): frames in
+    ``measures.FIGURE_COLUMNS``, or segment cubes (``measures.CUBE_COLUMNS``) rolled up once.
+    ``cases``: the engine's columns, ``site_id`` and the coded attributes; ``events``: every event of those cases up to
+    the cutoff, ``data`` parsed for the kinds ``month_data`` names (None for the others);
+    ``obligations``: the engine's at the cutoff. A new measure of this kind appends its part here
+    (and, if it reads another kind's data or cases without an obligation or event in the
+    month, widens ``month_data`` or ``month_case_ids``)."""
+    parts = measures.month_figures(
+        cases,
+        events,
+        obligations,
+        definitions,
+        start=start,
+        end=end,
+        cutoff=cutoff,
+        adverse_outcomes=settings.adverse_outcomes,
+    )
+    return parts
+
+
+def month_data(definitions) -> Q:
+    """The events whose ``data`` the month reads: the engine's (assessments, tier changes) and
+    outcomes (adverse outcome rate, attribution). The rest are read without it."""
+    return engine_data(definitions) | Q(type=EventType.OUTCOME_RECORDED)
+
+
+def reach_hours(definition) -> float:
+    """How long before its due time an obligation of ``definition`` can be anchored: the
+    longest time standard, or the longest escalation (the rule's window before its last missed
+    contact, then the time allowed to escalate)."""
+    hours = [standard.within_hours for step in definition.steps for standard in step.time_standards]
+    hours += [rule.escalate_within_hours for rule in definition.escalation_rules]
+    return max(hours, default=0.0)
+
+
+def month_case_ids(definitions, *, start, end, cutoff, now) -> list[int]:
+    """The ids, in order, of the cases that can land a figure in the month [start, end) seen at
+    ``cutoff``: referred (plausibly) by the cutoff, with their referral or an event inside the
+    reach of the month (its start less the version's longest time standard or escalation, up
+    to its end). An obligation due in the month is anchored by the referral, a step's first
+    completion or an event inside that reach; a figure from an event needs an event in the
+    month. One query; the reach is the case's version's, so a short pathway reads a short
+    history."""
+    reach = SqlCase(
+        *[
+            When(version_id=version_id, then=Value(start - timedelta(hours=reach_hours(d))))
+            for version_id, d in definitions.items()
+        ],
+        default=Value(start),
+        output_field=DateTimeField(),
+    )
+    moved = CaseEvent.objects.filter(
+        case_id=OuterRef("pk"),
+        occurred_at__gte=OuterRef("reach"),
+        occurred_at__lt=end,
+        occurred_at__lte=cutoff,
+    ).filter(plausible("occurred_at", until=readable_until(cutoff=cutoff, now=now)))
+    return list(
+        plausible_cases(cutoff=cutoff, now=now)
+        .annotate(reach=reach)
+        .filter(Q(referral_at__gte=F("reach")) | Exists(moved))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _case_counts(start, end, cutoff, now) -> dict[int, int]:
+    """Cases per site that can have a figure in the month: referred by the cutoff (at a
+    plausible time), unless closed before the month began with nothing recorded in it (their
+    obligations due in the month are void). One grouped count."""
     closed_early = CaseEvent.objects.filter(
         case_id=OuterRef("pk"),
         type="case_closed",
@@ -176,12 +256,18 @@ def _eligible_cases(start, end, cutoff, now):
     active = CaseEvent.objects.filter(
         case_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end, occurred_at__lte=cutoff
     )
-    return plausible_cases(cutoff=cutoff, now=now).filter(~Exists(closed_early) | Exists(active))
+    return dict(
+        plausible_cases(cutoff=cutoff, now=now)
+        .filter(~Exists(closed_early) | Exists(active))
+        .order_by()
+        .values("site_id")
+        .annotate(count=Count("pk"))
+        .values_list("site_id", "count")
+    )
 
 
-def _frames(rows, cutoff, now) -> tuple[pd.DataFrame, pd.DataFrame]:
-    # Measures read the data of every kind of event (outcomes, assessments), not just the engine's.
-    cases, events = case_frames(rows, cutoff=cutoff, now=now)
+def _frames(rows, cutoff, now, data_of) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cases, events = case_frames(rows, cutoff=cutoff, now=now, data_of=data_of)
     extra = pd.DataFrame(
         [row[4:] for row in rows],
         columns=["site_id", "language_need", "disability", "rurality", "housing"],

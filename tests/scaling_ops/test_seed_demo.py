@@ -38,6 +38,14 @@ def test_each_printed_login_lands_on_its_home(short_demo, username):
     assert response.status_code == 200
 
 
+def test_seed_demo_shows_its_steps_and_a_progress_bar_over_the_daily_reports(short_demo):
+    assert "- [2/" in short_demo
+    # Redrawn in place (carriage returns) from 0 to every report, then the time it took.
+    assert "\r  daily reports [" + "." * 30 + "]  0/13" in short_demo
+    assert "\r  daily reports [" + "#" * 30 + "] 13/13\n" in short_demo
+    assert "Seeded in " in short_demo
+
+
 def test_seed_demo_can_run_twice(short_demo):
     call_command("seed_demo", stdout=StringIO())
     assert Organization.objects.filter(slug=demo.DEMO_SLUG).count() == 1

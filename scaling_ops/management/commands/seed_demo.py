@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -16,13 +18,28 @@ class Command(BaseCommand):
             self.stdout.write(f"  {message}")
             self.stdout.flush()
 
+        def progress(what: str, done: int, total: int) -> None:
+            self.stdout.write(f"\r  {progress_bar(what, done, total)}", ending="")
+            if done >= total:
+                self.stdout.write("")
+            self.stdout.flush()
+
+        started = time.monotonic()
         self.stdout.write("Building the demo organisation…")
         with transaction.atomic():
-            context = demo.build_core(say, time_zone)
+            context = demo.build_core(say, time_zone, progress)
         with tenancy.scope(context.organization):
-            for name, seeder in demo.seeders():
-                self.stdout.write(f"- {name}")
+            seeders = demo.seeders()
+            for number, (name, seeder) in enumerate(seeders, start=1):
+                self.stdout.write(f"- [{number}/{len(seeders)}] {name}")
                 seeder(context)
+        self.stdout.write(f"Seeded in {time.monotonic() - started:.0f} s.")
         self.stdout.write(self.style.SUCCESS("Demo ready. Log in at http://127.0.0.1:8000/ as:"))
         for username, role, _, _ in demo.DEMO_USERS:
             self.stdout.write(f"  {role.label:<22} {username:<14} password: {demo.DEMO_PASSWORD}")
+
+
+def progress_bar(what: str, done: int, total: int, width: int = 30) -> str:
+    """``what [#########.........]  45/91``: a bar redrawn in place on one line."""
+    filled = width * done // total if total else width
+    return f"{what} [{'#' * filled}{'.' * (width - filled)}] {done:>{len(str(total))}}/{total}"

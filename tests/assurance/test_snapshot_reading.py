@@ -1,0 +1,138 @@
+"""What the monthly snapshot reads: only the cases that can land a figure in the month (their
+referral or an event within the pathway's longest time standard or escalation before it), with
+the same figures as reading every case; a fixed number of queries per chunk."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from assurance.models import SnapshotValue
+from assurance.services import assurance_snapshot_compute, month_window
+from assurance.services import snapshots as snapshot_service
+from pathways.models import Case
+from pathways.selectors.obligations import engine_definitions
+from tests.assurance.helpers import APRIL_5, MONTH, build_month, case, march
+from tests.pathways.exception_helpers import at, complete, event
+
+
+@pytest.fixture
+def month(personas, tenant):
+    """The hand-built March, plus cases outside and at the edge of its reach (the small
+    pathway's longest standard is 72 hours, so the reach starts on 26 February)."""
+    cases = build_month(personas)
+    version = cases["version"]
+    old_closed = Case.objects.create(
+        external_ref="OLD-CLOSED",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(old_closed, "intake", at(date(2026, 1, 11), 9))
+    event(old_closed, "case_closed", at(date(2026, 1, 30), 9))
+    old_open = Case.objects.create(
+        external_ref="OLD-OPEN",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(old_open, "intake", at(date(2026, 1, 11), 9))
+    # Referred on 27 February: its intake (48 hours) falls due on 1 March.
+    edge = Case.objects.create(
+        external_ref="EDGE",
+        site=personas.south,
+        version=version,
+        referral_at=at(date(2026, 2, 27), 9),
+        risk_tier="medium",
+    )
+    # Old, but a missed contact on 28 February anchors a follow-up due in March.
+    missed = Case.objects.create(
+        external_ref="MISSED",
+        site=personas.south,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="high",
+    )
+    complete(missed, "intake", at(date(2026, 1, 11), 9))
+    event(missed, "contact_missed", at(date(2026, 2, 28), 15))
+    return {**cases, "old_closed": old_closed, "old_open": old_open, "edge": edge, "missed": missed}
+
+
+def figures(snapshots) -> set[tuple]:
+    return set(
+        SnapshotValue.objects.filter(snapshot__in=snapshots).values_list(
+            "snapshot__site_id", "measure", "step", "dimension", "segment", "numerator",
+            "denominator", "value",
+        )
+    )  # fmt: skip
+
+
+def compute(personas, **kwargs):
+    return assurance_snapshot_compute(organization=personas.org, month=MONTH, now=APRIL_5, **kwargs)
+
+
+def test_only_cases_within_the_months_reach_are_read(personas, month):
+    start, end = month_window(organization=personas.org, month=MONTH)
+    read = snapshot_service.month_case_ids(
+        engine_definitions(), start=start, end=end, cutoff=end, now=APRIL_5
+    )
+    refs = set(Case.objects.filter(pk__in=read).values_list("external_ref", flat=True))
+    assert {"N-A", "N-B", "N-C", "S-D", "EDGE", "MISSED"} <= refs
+    assert "OLD-CLOSED" not in refs
+    assert "OLD-OPEN" not in refs
+
+
+def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatch):
+    pruned = figures(compute(personas))
+    everything = list(Case.objects.order_by("id").values_list("id", flat=True))
+    monkeypatch.setattr(snapshot_service, "month_case_ids", lambda *args, **kwargs: everything)
+    assert figures(compute(personas)) == pruned
+    # The edge cases land figures: EDGE's intake and MISSED's follow-up fell due in March.
+    south = {row for row in pruned if row[0] == personas.south.pk}
+    assert any(row[1] == "timeliness" and row[2] == "intake" for row in south)
+    assert any(row[1] == "timeliness" and row[2] == "follow_up" for row in south)
+
+
+def test_the_case_count_still_counts_open_cases_with_nothing_in_the_month(personas, month):
+    snapshots = {snapshot.site_id: snapshot for snapshot in compute(personas)}
+    # North: N-A, N-B, N-C and OLD-OPEN; OLD-CLOSED was closed before March with nothing in it.
+    assert snapshots[personas.north.pk].case_count == 4
+    assert snapshots[personas.south.pk].case_count == 3  # S-D, EDGE, MISSED
+
+
+def test_each_chunk_costs_two_queries(personas, month):
+    def queries(**kwargs):
+        with CaptureQueriesContext(connection) as captured:
+            compute(personas, **kwargs)
+        return len(captured)
+
+    queries()  # the first run creates the metric definitions and settings
+    read = len(
+        snapshot_service.month_case_ids(
+            engine_definitions(),
+            start=month_window(organization=personas.org, month=MONTH)[0],
+            end=month_window(organization=personas.org, month=MONTH)[1],
+            cutoff=month_window(organization=personas.org, month=MONTH)[1],
+            now=APRIL_5,
+        )
+    )
+    one_chunk = queries()
+    # One query for a chunk's cases, one for their events.
+    assert queries(chunk_size=1) == one_chunk + 2 * (read - 1)
+
+
+def test_more_cases_in_the_month_add_no_queries_within_a_chunk(personas, month):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            compute(personas)
+        return len(captured)
+
+    queries()
+    few = queries()
+    for number in range(20):
+        extra = case(month["version"], personas.north, f"N-Y{number}", 10 + number % 10, "low")
+        complete(extra, "intake", march(12 + number % 10))
+    assert queries() == few
