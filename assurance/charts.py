@@ -1,5 +1,5 @@
 """Plotly figures built server-side (``fig.to_json()``) and drawn in the page by the vendored
-static/js/plotly.min.js. Each function returns a ``Chart`` the template embeds with json_script."""
+static/js/plotly-basic.min.js. Each function returns a ``Chart`` the template embeds with json_script."""
 
 import plotly.graph_objects as go
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+# The trace types of plotly.js's basic distribution (static/js/plotly-basic.min.js): a chart
+# of any other type would draw nothing, so charts keep to these.
+BASIC_TRACE_TYPES = {"bar", "scatter", "pie"}
+
 
 @dataclass
 class Chart:

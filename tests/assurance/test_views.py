@@ -122,7 +122,7 @@ def test_the_overview_shows_the_network_figures_of_the_month(personas, assured):
     # North 2/7 and South 1/2 pooled: 3/9.
     assert timeliness.value == pytest.approx(100 * 3 / 9)
     assert 'class="chart"' in response.content.decode()
-    assert "js/plotly.min.js" in response.content.decode()
+    assert "js/plotly-basic.min.js" in response.content.decode()
 
 
 def test_the_monthly_export_has_one_row_per_figure(personas, assured):
