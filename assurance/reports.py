@@ -52,6 +52,13 @@ class Headline:
     unit: str
     higher_is_better: bool
     denominator: float
+    # Against what the figure is judged: a contract term's target when the member's contracts
+    # agree on one, else the organisation's (the metric definition's); None: no target.
+    target: float | None = None
+    threshold: float | None = None
+    target_source: str = ""
+    # A month still running is shown, never judged.
+    partial: bool = False
 
     @property
     def change(self) -> float | None:
@@ -60,11 +67,29 @@ class Headline:
         return self.value - self.previous
 
     @property
+    def status(self) -> str | None:
+        """met / at_risk / breached against the target; None without a target or a value, or
+        for a month still running."""
+        if self.partial or self.target is None or self.threshold is None:
+            return None
+        return analysis.status_against(
+            self.value,
+            target=self.target,
+            threshold=self.threshold,
+            higher_is_better=self.higher_is_better,
+        )
+
+    @property
+    def status_label(self) -> str:
+        if self.partial:
+            return "In progress, not judged"
+        if self.target is None:
+            return "No target set"
+        return analysis.STATUS_WORDS.get(self.status, "No data")
+
+    @property
     def tone(self) -> str:
-        if self.change is None or abs(self.change) < 0.05:
-            return ""
-        better = (self.change > 0) == self.higher_is_better
-        return "ok" if better else "warn"
+        return {"met": "ok", "at_risk": "warn", "breached": "bad"}.get(self.status, "")
 
 
 @dataclass
@@ -132,7 +157,13 @@ def _name(report: MonthReport, code: str) -> str:
 
 
 def _headline(report: MonthReport, membership) -> None:
+    from assurance.contracts.selectors import headline_targets
+
     previous = month_add(report.month, -1)
+    contract_targets = headline_targets(
+        membership=membership, month=report.month, measures=HEADLINE_MEASURES
+    )
+    partial = any(s.partial for s in report.snapshots)
     rows = selectors.figures(
         membership=membership, months=[previous, report.month], measures=HEADLINE_MEASURES
     )
@@ -146,6 +177,11 @@ def _headline(report: MonthReport, membership) -> None:
     for code in HEADLINE_MEASURES:
         definition = report.definitions.get(code)
         current = by.get((report.month, code), [])
+        target, threshold, source = contract_targets.get(code) or (
+            (definition.target, definition.breach_threshold, "organisation's target")
+            if definition is not None and definition.target is not None
+            else (None, None, "")
+        )
         report.headlines.append(
             Headline(
                 code,
@@ -155,6 +191,10 @@ def _headline(report: MonthReport, membership) -> None:
                 "%",
                 definition is None or definition.direction == "higher_is_better",
                 selectors.pooled(current)[1],
+                target=target,
+                threshold=threshold,
+                target_source=source,
+                partial=partial,
             )
         )
         enough = [
