@@ -8,6 +8,9 @@ from datetime import date
 from assurance import analysis, charts, selectors
 from assurance.models import AssuranceSettings
 from assurance.services.metrics import PROCESS_MEASURES, month_add
+from pathways.selectors.versions import step_names_in_use
+from pathways.wording import humanise
+from scaling_ops.charts import site_colour
 from scaling_ops.models import Membership, Site
 
 HEADLINE_MEASURES = (*PROCESS_MEASURES, "audit_score", "adverse_outcome_rate")
@@ -120,6 +123,13 @@ class MonthReport:
     comparators: list[dict] = field(default_factory=list)
     attribution: list[dict] = field(default_factory=list)
     charts: dict = field(default_factory=dict)
+    _step_names: dict | None = None
+
+    def step_name(self, key: str) -> str:
+        """A stored figure's step key as the pathway names it (read once per report)."""
+        if self._step_names is None:
+            self._step_names = step_names_in_use()
+        return self._step_names.get(key) or humanise(key)
 
     @property
     def flagged_equity(self) -> list[EquityRow]:
@@ -295,7 +305,7 @@ def _incidents(report: MonthReport, membership) -> None:
     for step in steps:
         report.incidents.append(
             {
-                "step": step,
+                "step": report.step_name(step),
                 "incidents": sum(v for (m, _), v in table[step].items() if m == "incidents"),
                 "near_misses": sum(v for (m, _), v in table[step].items() if m == "near_misses"),
             }
@@ -315,8 +325,14 @@ def _incidents(report: MonthReport, membership) -> None:
             ]
             if any(counts):
                 series[name] = counts
+        colours = {s.name: site_colour(s) for s in report.sites}
         report.charts["incidents"] = charts.stacked_counts(
-            "chart-incidents", "Incidents and near misses by failed step", steps, series
+            "chart-incidents",
+            "Incidents and near misses by failed step",
+            [report.step_name(step) for step in steps],
+            series,
+            colours=colours,
+            show_title=False,  # the page's heading names it
         )
 
 
@@ -379,7 +395,7 @@ def _outcomes(report: MonthReport, membership) -> None:
         adverse_rate, other_rate = analysis.rate(*adverse), analysis.rate(*other)
         report.attribution.append(
             {
-                "step": step or "any step",
+                "step": report.step_name(step) if step else "any step",
                 "adverse": adverse_rate,
                 "adverse_cases": adverse[1],
                 "other": other_rate,

@@ -12,6 +12,36 @@ import plotly.graph_objects as go
 BASIC_TRACE_TYPES = {"bar", "scatter", "pie"}
 
 
+# One colour per site on every chart of every page (assurance, contracts, workforce): a site
+# keeps its colour wherever it appears. Status colours are the badges' (met, at risk, breached)
+# and are not used for sites.
+SITE_PALETTE = (
+    "#1f5f8b",
+    "#c05621",
+    "#6b46c1",
+    "#2c7a7b",
+    "#b83280",
+    "#4a5568",
+    "#975a16",
+    "#2b6cb0",
+)
+MEDIAN_COLOUR = "#1f2933"
+
+
+def site_colour(site) -> str:
+    """The site's colour, the same on every chart (from its id, so no query is needed)."""
+    return SITE_PALETTE[site.pk % len(SITE_PALETTE)]
+
+
+def count_axis(values, title: str = "count") -> dict:
+    """A y axis for counts: whole numbers only, from zero (a tick every 1 for small counts)."""
+    top = max((v for v in values if v is not None), default=0)
+    axis = {"title": title, "rangemode": "tozero", "tickformat": ",d"}
+    if top <= 10:
+        axis["dtick"] = 1
+    return axis
+
+
 @dataclass
 class Chart:
     id: str
@@ -24,13 +54,21 @@ class Chart:
 
 
 def chart_of(
-    chart_id: str, title: str, figure: go.Figure, *, height: int, legend_y: float
+    chart_id: str,
+    title: str,
+    figure: go.Figure,
+    *,
+    height: int,
+    legend_y: float,
+    show_title: bool = True,
 ) -> Chart:
+    """``show_title=False`` where the page's heading right above already says it (the title
+    still names the chart for screen readers)."""
     figure.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 15}},
+        title={"text": title if show_title else "", "x": 0, "font": {"size": 15}},
         template="plotly_white",
         height=height,
-        margin={"l": 50, "r": 20, "t": 50, "b": 50},
+        margin={"l": 50, "r": 20, "t": 50 if show_title else 20, "b": 50},
         legend={"orientation": "h", "y": legend_y},
         font={"family": "system-ui, sans-serif", "size": 12},
     )
