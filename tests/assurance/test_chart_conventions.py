@@ -57,11 +57,17 @@ def test_contract_charts_use_the_site_colours():
 
 def test_count_axes_are_whole_numbers():
     assert count_axis([0, 2, 3]) == {
-        "title": "count", "rangemode": "tozero", "tickformat": ",d", "dtick": 1,
+        "title": {"text": "count"}, "rangemode": "tozero", "tickformat": ",d", "dtick": 1,
     }  # fmt: skip
     assert "dtick" not in count_axis([120])
     chart = charts.stacked_counts("i", "Incidents", ["Intake"], {"North": [2.0]})
     assert chart.spec["layout"]["yaxis"]["tickformat"] == ",d"
+
+
+def test_charts_carry_a_small_template_instead_of_plotlys_default():
+    chart = charts.site_comparison("c", [("t", "Timeliness")], [NORTH], {}, {})
+    assert chart.spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+    assert len(str(chart.spec["layout"]["template"])) < 1000
 
 
 def test_a_chart_under_a_heading_that_names_it_has_no_title_of_its_own():
