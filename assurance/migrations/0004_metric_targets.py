@@ -2,7 +2,6 @@
 
 from django.db import migrations, models
 
-
 # The built-in definitions' default targets (assurance/services/metrics.py BUILTIN_METRICS) for
 # the organisations that already have them; an edited or custom definition keeps no target.
 DEFAULTS = {
