@@ -120,6 +120,24 @@ class EquityFinding:
         return self.below_margin or self.widening
 
 
+MET, AT_RISK, BREACHED = "met", "at_risk", "breached"
+STATUS_WORDS = {MET: "Met", AT_RISK: "At risk", BREACHED: "Breached"}
+
+
+def status_against(
+    value: float | None, *, target: float, threshold: float, higher_is_better: bool
+) -> str | None:
+    """Met at or beyond the target, at risk between target and breach threshold, breached
+    beyond the threshold; None without a value. One rule for contract terms and headline cards."""
+    if value is None:
+        return None
+    if not higher_is_better:
+        value, target, threshold = -value, -target, -threshold
+    if value >= target:
+        return MET
+    return AT_RISK if value >= threshold else BREACHED
+
+
 def shortfall(value: float | None, overall: float | None, higher_is_better: bool) -> float | None:
     if value is None or overall is None:
         return None

@@ -91,6 +91,10 @@ class MetricDefinition(TenantModel):
     process = models.BooleanField(default=False)
     builtin = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=100)
+    # The organisation's own target and breach threshold, used where no contract term sets one
+    # (the headline cards colour a figure by its status against them). Blank: no target.
+    target = models.FloatField(null=True, blank=True)
+    breach_threshold = models.FloatField(null=True, blank=True)
 
     history = HistoricalRecords()
 

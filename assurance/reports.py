@@ -8,6 +8,9 @@ from datetime import date
 from assurance import analysis, charts, selectors
 from assurance.models import AssuranceSettings
 from assurance.services.metrics import PROCESS_MEASURES, month_add
+from pathways.selectors.versions import step_names_in_use
+from pathways.wording import humanise
+from scaling_ops.charts import site_colour
 from scaling_ops.models import Membership, Site
 
 HEADLINE_MEASURES = (*PROCESS_MEASURES, "audit_score", "adverse_outcome_rate")
@@ -52,6 +55,13 @@ class Headline:
     unit: str
     higher_is_better: bool
     denominator: float
+    # Against what the figure is judged: a contract term's target when the member's contracts
+    # agree on one, else the organisation's (the metric definition's); None: no target.
+    target: float | None = None
+    threshold: float | None = None
+    target_source: str = ""
+    # A month still running is shown, never judged.
+    partial: bool = False
 
     @property
     def change(self) -> float | None:
@@ -60,11 +70,29 @@ class Headline:
         return self.value - self.previous
 
     @property
+    def status(self) -> str | None:
+        """met / at_risk / breached against the target; None without a target or a value, or
+        for a month still running."""
+        if self.partial or self.target is None or self.threshold is None:
+            return None
+        return analysis.status_against(
+            self.value,
+            target=self.target,
+            threshold=self.threshold,
+            higher_is_better=self.higher_is_better,
+        )
+
+    @property
+    def status_label(self) -> str:
+        if self.partial:
+            return "In progress, not judged"
+        if self.target is None:
+            return "No target set"
+        return analysis.STATUS_WORDS.get(self.status, "No data")
+
+    @property
     def tone(self) -> str:
-        if self.change is None or abs(self.change) < 0.05:
-            return ""
-        better = (self.change > 0) == self.higher_is_better
-        return "ok" if better else "warn"
+        return {"met": "ok", "at_risk": "warn", "breached": "bad"}.get(self.status, "")
 
 
 @dataclass
@@ -95,6 +123,13 @@ class MonthReport:
     comparators: list[dict] = field(default_factory=list)
     attribution: list[dict] = field(default_factory=list)
     charts: dict = field(default_factory=dict)
+    _step_names: dict | None = None
+
+    def step_name(self, key: str) -> str:
+        """A stored figure's step key as the pathway names it (read once per report)."""
+        if self._step_names is None:
+            self._step_names = step_names_in_use()
+        return self._step_names.get(key) or humanise(key)
 
     @property
     def flagged_equity(self) -> list[EquityRow]:
@@ -132,7 +167,13 @@ def _name(report: MonthReport, code: str) -> str:
 
 
 def _headline(report: MonthReport, membership) -> None:
+    from assurance.contracts.selectors import headline_targets
+
     previous = month_add(report.month, -1)
+    contract_targets = headline_targets(
+        membership=membership, month=report.month, measures=HEADLINE_MEASURES
+    )
+    partial = any(s.partial for s in report.snapshots)
     rows = selectors.figures(
         membership=membership, months=[previous, report.month], measures=HEADLINE_MEASURES
     )
@@ -146,6 +187,11 @@ def _headline(report: MonthReport, membership) -> None:
     for code in HEADLINE_MEASURES:
         definition = report.definitions.get(code)
         current = by.get((report.month, code), [])
+        target, threshold, source = contract_targets.get(code) or (
+            (definition.target, definition.breach_threshold, "organisation's target")
+            if definition is not None and definition.target is not None
+            else (None, None, "")
+        )
         report.headlines.append(
             Headline(
                 code,
@@ -155,6 +201,10 @@ def _headline(report: MonthReport, membership) -> None:
                 "%",
                 definition is None or definition.direction == "higher_is_better",
                 selectors.pooled(current)[1],
+                target=target,
+                threshold=threshold,
+                target_source=source,
+                partial=partial,
             )
         )
         enough = [
@@ -255,7 +305,7 @@ def _incidents(report: MonthReport, membership) -> None:
     for step in steps:
         report.incidents.append(
             {
-                "step": step,
+                "step": report.step_name(step),
                 "incidents": sum(v for (m, _), v in table[step].items() if m == "incidents"),
                 "near_misses": sum(v for (m, _), v in table[step].items() if m == "near_misses"),
             }
@@ -275,8 +325,14 @@ def _incidents(report: MonthReport, membership) -> None:
             ]
             if any(counts):
                 series[name] = counts
+        colours = {s.name: site_colour(s) for s in report.sites}
         report.charts["incidents"] = charts.stacked_counts(
-            "chart-incidents", "Incidents and near misses by failed step", steps, series
+            "chart-incidents",
+            "Incidents and near misses by failed step",
+            [report.step_name(step) for step in steps],
+            series,
+            colours=colours,
+            show_title=False,  # the page's heading names it
         )
 
 
@@ -339,7 +395,7 @@ def _outcomes(report: MonthReport, membership) -> None:
         adverse_rate, other_rate = analysis.rate(*adverse), analysis.rate(*other)
         report.attribution.append(
             {
-                "step": step or "any step",
+                "step": report.step_name(step) if step else "any step",
                 "adverse": adverse_rate,
                 "adverse_cases": adverse[1],
                 "other": other_rate,

@@ -14,16 +14,23 @@ class LearningConfig(AppConfig):
     def ready(self) -> None:
         from assurance.extension_points import improvement_action_providers
         from learning import hooks
+        from learning.search import learning_results
         from learning.services.actions import assurance_improvement_action_provider
         from learning.services.deviations import on_exception_items_triaged
         from pathways.extension_points import exception_items_triaged, item_links, version_panels
         from scaling_ops.demo import DemoSeeder
-        from scaling_ops.extension_points import demo_seeders, home_cards, navigation
+        from scaling_ops.extension_points import (
+            demo_seeders,
+            home_cards,
+            navigation,
+            search_providers,
+        )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
 
         navigation.register(NavItem("Learning", "learning_action_list", Role.values), order=70)
         home_cards.register(hooks.learning_cards, order=70)
+        search_providers.register(learning_results, order=70)
         improvement_action_providers.register(assurance_improvement_action_provider)
         exception_items_triaged.connect(
             on_exception_items_triaged, dispatch_uid="learning_deviations_from_accepted"

@@ -32,6 +32,7 @@ class PathwaysConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            search_providers,
         )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
@@ -40,6 +41,9 @@ class PathwaysConfig(AppConfig):
         navigation.register(NavItem("Exceptions", "exception_queue", staff), order=10)
         navigation.register(NavItem("Pathways", "pathway_list", Role.values), order=60)
         home_cards.register(exception_cards, order=10)
+        from pathways.search import case_results
+
+        search_providers.register(case_results, order=10)
         # Members with a write role come first in the assign picker.
         assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
         demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)

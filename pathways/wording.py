@@ -94,6 +94,85 @@ def step_names(definition: PathwayDefinition) -> dict[str, str]:
     return {step.key: step.name for step in definition.steps}
 
 
+# --- keys in words, for the case page, exports and emails ----------------------------------------
+
+
+def humanise(key: str) -> str:
+    """A key nobody named, as words: "first_home_visit" -> "First home visit"."""
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def step_name(key: str, names: dict[str, str] | None = None) -> str:
+    """The step's name from the pathway, else its key as words."""
+    return (names or {}).get(key) or humanise(key)
+
+
+def moment_text(value) -> str:
+    """ "3 Nov 14:00" (already in the organisation's time zone)."""
+    return f"{value.day} {value:%b %H:%M}"
+
+
+EVENT_ANCHOR_WORDS = {
+    "contact_missed": "the missed contact",
+    "escalation_raised": "the escalation",
+}
+
+
+def obligation_text(
+    *,
+    obligation_key: str,
+    step: str,
+    source: str,
+    anchor_at,
+    due_at,
+    step_names: dict[str, str] | None = None,
+    event_types: dict[str, str] | None = None,
+) -> str:
+    """An obligation in a sentence: "Intake due 48 h after referral, 3 Nov 14:00" or
+    "Escalation (Disengagement) due 24 h after the missed contact of 2 Nov 09:00, 3 Nov 09:00".
+    ``anchor_at``/``due_at`` in the organisation's time zone; ``event_types``: event pk (as
+    text) -> type, for obligations anchored on an event."""
+    instance = obligation_key.partition("@")[2]
+    if source == "escalation":
+        subject = f"Escalation ({humanise(step)})"
+    else:
+        subject = step_name(step, step_names)
+    if instance == "referral":
+        after = "referral"
+    elif instance.startswith(STEP_ANCHOR_PREFIX):
+        after = f"{step_name(instance.removeprefix(STEP_ANCHOR_PREFIX), step_names)} was completed"
+    else:
+        kind = (event_types or {}).get(instance.removeprefix("event:"), "")
+        happening = EVENT_ANCHOR_WORDS.get(kind, "the event")
+        after = f"{happening} of {moment_text(anchor_at)}" if anchor_at else happening
+    if due_at is None:
+        return f"{subject}, after {after}"
+    if anchor_at is None:
+        return f"{subject} due {moment_text(due_at)}"
+    hours = (due_at - anchor_at).total_seconds() / 3600
+    return f"{subject} due {hours_text(hours)} after {after}, {moment_text(due_at)}"
+
+
+def data_fields(data) -> list[tuple[str, str]]:
+    """An event's data as labelled fields: [("Complete", "no"), ("Risk tier", "high")]."""
+    if not isinstance(data, dict):
+        return [("Data", str(data))] if data not in (None, "") else []
+    fields = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif value is None or value == "":
+            shown = "—"
+        elif isinstance(value, (dict, list)):
+            shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        else:
+            snake = isinstance(value, str) and "_" in value and value.isidentifier()
+            shown = humanise(value) if snake else str(value)
+        fields.append((humanise(key), shown))
+    return fields
+
+
 # --- differences ---------------------------------------------------------------------------------
 
 

@@ -36,3 +36,10 @@ site_transition_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoin
     signature="(site, new_status) -> list[str]  (reasons to refuse; empty allows)",
     doc="Gate a site's lifecycle move (the launch-readiness gate); an override reason passes.",
 )
+search_providers: ExtensionPoint[Callable[..., list]] = ExtensionPoint(
+    "search_providers",
+    defined_by="scaling_ops",
+    signature="(membership, query) -> list[scaling_ops.search.SearchResult]",
+    doc="The header's search box: each app finds what the member may open (a case by its ref, "
+    "an improvement action, proposal or contract by its title).",
+)

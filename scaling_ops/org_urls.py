@@ -4,6 +4,7 @@ from scaling_ops import views
 
 urlpatterns = [
     path("", views.org_home, name="org_home"),
+    path("search/", views.search, name="search"),
     path("sites/", views.site_list, name="site_list"),
     path("sites/<str:code>/", views.site_detail, name="site_detail"),
     path("members/", views.membership_list, name="membership_list"),

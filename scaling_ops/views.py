@@ -21,6 +21,7 @@ from scaling_ops.forms import (
 )
 from scaling_ops.home import home_sections
 from scaling_ops.models import Invitation, PartnerKey, Role
+from scaling_ops.search import MAX_QUERY, search_clean, search_for_member
 from scaling_ops.views_common import add_form_errors
 
 ADMINS_ONLY = frozenset({Role.ORG_ADMIN})
@@ -32,6 +33,20 @@ def root(request):
     if len(memberships) == 1:
         return redirect("org_home", org=memberships[0].organization.slug)
     return render(request, "scaling_ops/org_picker.html", {"memberships": memberships})
+
+
+@member_required
+@require_http_methods(["GET"])
+def search(request, org):
+    """The header's search box: cases by ref for roles that see cases, improvement actions,
+    proposals and contracts by title, each as far as the member may open it."""
+    query, message = search_clean(request.GET.get("q", ""))
+    results = search_for_member(membership=request.membership, query=query) if query else []
+    return render(
+        request,
+        "scaling_ops/search.html",
+        {"query": request.GET.get("q", "")[:MAX_QUERY], "message": message, "results": results},
+    )
 
 
 @member_required

@@ -2,7 +2,7 @@
 
 import plotly.graph_objects as go
 
-from scaling_ops.charts import Chart, chart_of
+from scaling_ops.charts import Chart, chart_of, count_axis
 from workforce.models import CheckKind
 
 PALETTE = ["#c53030", "#c05621", "#6b46c1", "#1f5f8b", "#2f855a"]
@@ -28,7 +28,8 @@ def check_trends(chart_id: str, series: dict[str, list]) -> Chart | None:
             line={"color": PALETTE[index % len(PALETTE)], "shape": "hv"},
             hovertemplate="%{x}<br>" + label + ": %{y} failing of %{customdata}<extra></extra>",
         )
-    figure.update_layout(yaxis={"title": "failing", "rangemode": "tozero", "dtick": 1})
+    counts = [failing for points in series.values() for _, failing, _ in points]
+    figure.update_layout(yaxis=count_axis(counts, "failing"))
     return _chart(chart_id, "Workforce integrity: failing checks per day", figure)
 
 

@@ -30,7 +30,12 @@ def register_contracts() -> None:
     from assurance.extension_points import snapshot_computed
     from pathways.extension_points import adaptation_guards, version_retire_guards
     from scaling_ops.demo import DemoSeeder
-    from scaling_ops.extension_points import demo_seeders, home_cards, navigation
+    from scaling_ops.extension_points import (
+        demo_seeders,
+        home_cards,
+        navigation,
+        search_providers,
+    )
     from scaling_ops.models import Role
     from scaling_ops.navigation import NavItem
 
@@ -43,6 +48,31 @@ def register_contracts() -> None:
     snapshot_computed.connect(_evaluate_after_snapshot, dispatch_uid="contracts_after_snapshot")
     adaptation_guards.register(_adaptation_guard)
     version_retire_guards.register(_retire_guard)
+    search_providers.register(contract_results, order=45)
+
+
+def contract_results(membership, query: str) -> list:
+    """Contracts for the header's search, by words of their name or reference, as far as the
+    member reads them (a commissioner: the contracts that name them)."""
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from assurance.contracts import selectors
+    from scaling_ops.search import PER_PROVIDER, SearchResult
+
+    found = selectors.contracts_for(membership).filter(
+        Q(name__icontains=query) | Q(reference__icontains=query)
+    )[:PER_PROVIDER]
+    org = membership.organization.slug
+    return [
+        SearchResult(
+            "Contract",
+            c.name,
+            reverse("contract_detail", kwargs={"org": org, "pk": c.pk}),
+            c.commissioner_name,
+        )
+        for c in found
+    ]
 
 
 def contract_cards(request, membership) -> list[dict]:

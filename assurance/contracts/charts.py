@@ -4,10 +4,11 @@ threshold (the lines step when a site's phase changes)."""
 
 import plotly.graph_objects as go
 
-from assurance.charts import PALETTE, Chart, _chart
+from assurance.charts import Chart, _chart
 from assurance.contracts.models import TermEvaluation
 from assurance.models import MetricDefinition
 from assurance.reports import partial_label
+from scaling_ops.charts import count_axis, site_colour
 
 STATUS_COLOURS = {
     TermEvaluation.Status.MET: "#2f855a",
@@ -25,8 +26,8 @@ def term_chart(chart_id: str, term, sites, rows, partial: dict | None = None) ->
     figure = go.Figure()
     percent = term.metric.unit == MetricDefinition.Unit.PERCENT
     suffix = "%" if percent else ""
-    for index, site in enumerate(sites):
-        colour = PALETTE[index % len(PALETTE)]
+    for site in sites:
+        colour = site_colour(site)
         mine = [r for r in rows if r.site_id == site.pk]
         if not mine:
             continue
@@ -77,9 +78,11 @@ def term_chart(chart_id: str, term, sites, rows, partial: dict | None = None) ->
             line={"color": colour, "dash": "dash", "shape": "hvh", "width": 1},
             hovertemplate=f"{site.name} breach threshold %{{y}}{suffix}<extra></extra>",
         )
-    axis = {"title": term.metric.get_unit_display()}
     if percent:
-        axis["range"] = [0, 105]
+        axis = {"title": term.metric.get_unit_display(), "range": [0, 105]}
+    else:
+        shown = [r.value for r in rows] + [r.target for r in rows] + [r.threshold for r in rows]
+        axis = count_axis(shown, term.metric.get_unit_display())
     figure.update_layout(yaxis=axis, xaxis={"type": "category"})
     step = f" ({term.step})" if term.step else ""
     title = f"{term.clause} {term.metric.name}{step}: dotted target, dashed breach threshold"

@@ -324,3 +324,33 @@ def _describe(model, row) -> str:
     if model is CorrectiveProcess:
         return f"{row.status}, deadline {row.deadline}"
     return f"{row.name}, {row.period_start} to {row.period_end}"
+
+
+def headline_targets(
+    *, membership: Membership, month: date, measures
+) -> dict[str, tuple[float, float, str]]:
+    """Measure code -> (target, breach threshold, where it comes from) of the contract terms on
+    the whole measure evaluated for the month at the member's sites, when those terms agree (one
+    query). The headline cards fall back to the organisation's own target when they do not."""
+    rows = (
+        TermEvaluation.objects.filter(
+            month=month,
+            term__step="",
+            term__metric__code__in=list(measures),
+            term__contract__in=contracts_for(membership),
+            site_id__in=_site_ids(membership),
+        )
+        .values_list("term__metric__code", "target", "threshold", "term__contract__name")
+        .distinct()
+        .order_by("term__metric__code", "term__contract__name")
+    )
+    found: dict[str, dict] = defaultdict(lambda: {"pairs": set(), "names": []})
+    for code, target, threshold, name in rows:
+        found[code]["pairs"].add((target, threshold))
+        if name not in found[code]["names"]:
+            found[code]["names"].append(name)
+    return {
+        code: (*next(iter(f["pairs"])), "contract target (" + ", ".join(f["names"]) + ")")
+        for code, f in found.items()
+        if len(f["pairs"]) == 1
+    }

@@ -20,6 +20,9 @@ class Builtin:
     direction: str = MetricDefinition.Direction.HIGHER
     process: bool = False
     description: str = ""
+    # The organisation's default target and breach threshold (headline cards).
+    target: float | None = None
+    breach_threshold: float | None = None
 
 
 # The measures of DESIGN.md section 4, in the order the dashboards show them.
@@ -31,6 +34,8 @@ BUILTIN_METRICS = (
         "Step obligations due in the month that were met, late or overdue (void ones left out)",
         process=True,
         description="Per step and overall, from the pathway's time standards.",
+        target=90,
+        breach_threshold=75,
     ),
     Builtin(
         "touchpoint_completion",
@@ -38,6 +43,8 @@ BUILTIN_METRICS = (
         "Touchpoint obligations due in the month completed at all by the month's end",
         "Touchpoint obligations due in the month (void ones left out)",
         process=True,
+        target=90,
+        breach_threshold=75,
     ),
     Builtin(
         "escalation_adherence",
@@ -45,6 +52,8 @@ BUILTIN_METRICS = (
         "Escalation obligations due in the month met within the rule's time",
         "Escalation obligations due in the month (void ones left out)",
         process=True,
+        target=95,
+        breach_threshold=80,
     ),
     Builtin(
         "assessment_completeness",
@@ -53,12 +62,16 @@ BUILTIN_METRICS = (
         "holding every required field)",
         "Assessment-kind steps recorded in the month",
         process=True,
+        target=90,
+        breach_threshold=75,
     ),
     Builtin(
         "audit_score",
         "Record audit score",
         "Audit questions answered yes in the month's sampled records",
         "Audit questions answered yes or no (not applicable left out)",
+        target=90,
+        breach_threshold=75,
     ),
     Builtin(
         "incidents",
@@ -82,6 +95,8 @@ BUILTIN_METRICS = (
         "Cases with an adverse outcome recorded in the month (codes in the settings)",
         "Cases with any outcome recorded in the month",
         direction=MetricDefinition.Direction.LOWER,
+        target=10,
+        breach_threshold=20,
     ),
     Builtin(
         "adverse_outcome_rate_adjusted",
@@ -121,6 +136,8 @@ def metric_definitions_ensure() -> dict[str, MetricDefinition]:
             unit=metric.unit,
             direction=metric.direction,
             process=metric.process,
+            target=metric.target,
+            breach_threshold=metric.breach_threshold,
             builtin=True,
             order=index * 10,
         )

@@ -24,6 +24,7 @@ from assurance.services import (
 from assurance.services.metrics import PROCESS_MEASURES, month_add
 from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
 from pathways.disclosure import each_for_member, for_member, history_for_member
+from scaling_ops.charts import MEDIAN_COLOUR, site_colour
 from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
 
@@ -178,6 +179,12 @@ class EquityFilter(forms.Form):
         ]
 
 
+def equity_legend(segment: str, size: float | None) -> str:
+    """A legend entry with the group's size in the month shown: "rural (n=14)"."""
+    name = "overall" if segment == "all" else segment
+    return f"{name} (n={size:,.0f})" if size is not None else name
+
+
 @dashboard_access
 def equity(request, org):
     months, month = _base(request)
@@ -232,8 +239,11 @@ def equity(request, org):
             site_ids=[row.site.pk],
         )
         values = defaultdict(dict)
-        for f in series:
+        sizes: dict[str, float] = {}
+        for f in sorted(series, key=lambda f: f.month):
             values[f.segment][f.month] = f.value
+            if f.month <= month:  # the group's size in the month shown (or its latest before)
+                sizes[f.segment] = f.denominator or 0
         shown = [m for m in window if m >= min((f.month for f in series), default=month)]
         labels = [reports.month_label(m) for m in shown]
         chart_list.append(
@@ -242,7 +252,7 @@ def equity(request, org):
                 f"{row.site.name}: {row.measure_name} by {row.dimension_label.lower()}",
                 labels,
                 {
-                    ("overall" if segment == "all" else segment): [by_month.get(m) for m in shown]
+                    equity_legend(segment, sizes.get(segment)): [by_month.get(m) for m in shown]
                     for segment, by_month in sorted(values.items())
                 },
             )
@@ -357,7 +367,9 @@ def _drift_chart(request, sites, measure, definitions):
         reports.month_label(m) + (f", {reports.partial_label(partial[m])}" if m in partial else "")
         for m in window
     ]
-    return charts.lines("chart-drift", f"{name} by site", labels, series)
+    colours = {site.name: site_colour(site) for site in sites}
+    colours["Network median (sites shown)"] = MEDIAN_COLOUR
+    return charts.lines("chart-drift", f"{name} by site", labels, series, colours=colours)
 
 
 @drift_access

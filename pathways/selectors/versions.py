@@ -191,3 +191,17 @@ def pathway_version_case_count(*, version: PathwayVersion, membership: Membershi
 
 def pathway_version_history(*, version: PathwayVersion):
     return version.history.select_related("history_user").order_by("-history_date", "-history_id")
+
+
+def step_names_in_use() -> dict[str, str]:
+    """Step key -> the name the bound organisation's pathways give it (an active version's name
+    first, else the newest version's), in one query: for pages, charts and CSVs that hold step
+    keys from stored figures."""
+    rows = StepRow.objects.values_list("key", "name", "version__status", "version__number")
+    active = PathwayVersion.Status.ACTIVE
+    names: dict[str, str] = {}
+    for key, name, _status, _number in sorted(
+        rows, key=lambda r: (r[2] != active, -r[3])
+    ):  # an active version's name first, then the newest version's
+        names.setdefault(key, name)
+    return names

@@ -1,6 +1,7 @@
 """Case detail: attributes, the timeline in the order things happened (late arrivals marked),
 obligations now with their status, and exception items with their triage history."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -59,7 +60,31 @@ def test_obligations_now_come_with_their_status(personas, case):
     assert ("intake", "met") in statuses
     assert ("assessment", "met") in statuses
     assert ("follow_up", "overdue") in statuses
-    assert 'class="badge overdue_step">overdue<' in response.content.decode()
+    assert 'class="badge overdue_step">Overdue<' in response.content.decode()
+
+
+def test_obligations_read_as_sentences_with_step_names(personas, case):
+    response = personas.client(personas.supervisor).get(url(personas))
+    texts = [o["text"] for o in response.context["obligations"]]
+    assert any(t.startswith("Intake due 48 h after referral, ") for t in texts), texts
+    assert any(
+        t.startswith("Risk assessment due 72 h (3 days) after Intake was completed, 3 Mar 12:00")
+        for t in texts
+    ), texts
+    assert any(t.startswith("Follow-up due 24 h after the missed contact of ") for t in texts), (
+        texts
+    )
+
+
+def test_the_case_page_shows_words_and_keeps_keys_behind_details(personas, case):
+    body = personas.client(personas.supervisor).get(url(personas)).content.decode()
+    visible = re.sub(r"<details.*?</details>", "", body, flags=re.S)
+    visible = re.sub(r"<[^>]+>", " ", visible)
+    assert "step:" not in visible and "@event:" not in visible and "@referral" not in visible
+    assert "follow_up" not in visible and "home_risk" not in visible
+    # The event's data as a labelled field, the keys still there for whoever opens the details.
+    assert "<dt>Home risk</dt><dd>low</dd>" in body
+    assert "<summary>details</summary>" in body and "step:intake/0@referral" in body
 
 
 def test_exception_items_and_their_triage_history_are_shown(personas, case):

@@ -159,3 +159,22 @@ def test_a_launch_decision_is_evidence_and_cannot_be_changed(personas, wf, launc
     decision.override_reason = "Something else"
     with pytest.raises(ValidationError, match="cannot be changed"):
         decision.save()
+
+
+def test_each_blocker_links_to_the_page_that_fixes_it_and_go_live_says_what_fails(
+    personas, wf, launching
+):
+    page = personas.client(personas.admin).get(f"/o/acme/readiness/{launching.code}/")
+    links = {s.item.key: s.fix_url for s in page.context["readiness"].blockers}
+    assert links["core-training"] == f"/o/acme/workforce/sites/{launching.code}/"
+    assert links["partner-key"] == "/o/acme/keys/"
+    assert links["pathway-active"] == "/o/acme/pathways/"
+    assert links["tools-configured"] == "#item-tools-configured"
+    body = page.content.decode()
+    assert '<a href="/o/acme/keys/">Issue a partner key</a>' in body
+    assert "Still failing: " in body and "Tools configured" in body.split("Still failing: ")[1]
+    assert "Go live with 5 items failing (override)" in body
+    # A lead cannot issue keys: the blocker says who can instead of linking to a refusal.
+    lead = personas.client(personas.lead).get(f"/o/acme/readiness/{launching.code}/")
+    assert "An org admin issues partner keys" in lead.content.decode()
+    assert "Go live (refused: 5 items still failing)" in lead.content.decode()

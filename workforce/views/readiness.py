@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from scaling_ops.access import site_for_member
@@ -16,7 +16,7 @@ from scaling_ops.uploads import ALLOWED_TYPES, private_file_response
 from scaling_ops.views_common import add_form_errors
 from workforce import selectors
 from workforce.forms import AttestForm, ChecklistVersionForm, GoLiveForm
-from workforce.models import ChecklistTemplate, ReadinessAttestation
+from workforce.models import ChecklistItem, ChecklistTemplate, ReadinessAttestation
 from workforce.services import (
     checklist_template_activate,
     checklist_template_ensure,
@@ -43,13 +43,49 @@ def readiness_list(request, org):
     return render(request, "workforce/readiness_list.html", {"rows": rows, "template": template})
 
 
+# Where each automatic item is put right: (url name, whether it takes the site code, words).
+FIXED_ON = {
+    ChecklistItem.Rule.CORE_TRAINING: (
+        "workforce_site",
+        True,
+        "Record training on the site's staff",
+    ),
+    ChecklistItem.Rule.SUPERVISOR_NAMED: ("workforce_site", True, "Name a supervisor per team"),
+    ChecklistItem.Rule.PARTNER_KEY: ("partner_key_list", False, "Issue a partner key"),
+    ChecklistItem.Rule.PATHWAY_ACTIVE: ("pathway_list", False, "Activate a pathway version"),
+    ChecklistItem.Rule.ADAPTATIONS_APPROVED: ("adaptation_list", False, "Decide the adaptations"),
+}
+
+
+def _fix_links(request, site, readiness) -> None:
+    """Each blocker links to the page that fixes it: the item's own sign-off form for an
+    attested item, else the page of FIXED_ON (partner keys only for org admins, who issue them)."""
+    org = request.membership.organization.slug
+    for status in readiness.blockers:
+        item = status.item
+        if item.kind == ChecklistItem.Kind.ATTESTED:
+            status.fix_url, status.fix_label = f"#item-{item.key}", "Sign it off below"
+            continue
+        target = FIXED_ON.get(item.rule)
+        if target is None:
+            continue
+        name, per_site, label = target
+        if name == "partner_key_list" and request.membership.role != Role.ORG_ADMIN:
+            status.fix_url, status.fix_label = "", "An org admin issues partner keys"
+            continue
+        kwargs = {"org": org, "code": site.code} if per_site else {"org": org}
+        status.fix_url, status.fix_label = reverse(name, kwargs=kwargs), label
+
+
 def _readiness_page(request, site, *, attest_form=None, attest_key=None, status=200):
+    readiness = readiness_evaluate(site=site)
+    _fix_links(request, site, readiness)
     return render(
         request,
         "workforce/readiness.html",
         {
             "site": site,
-            "readiness": readiness_evaluate(site=site),
+            "readiness": readiness,
             # A refused sign-off comes back on its own item, with the text typed kept.
             "attest_form": attest_form or AttestForm(),
             "attest_key": attest_key,

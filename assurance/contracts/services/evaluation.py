@@ -22,17 +22,13 @@ from scaling_ops.models import Organization
 
 
 def term_status(*, value: float | None, target: float, threshold: float, direction: str) -> str:
-    if value is None:
-        return TermEvaluation.Status.NO_DATA
-    if direction == MetricDefinition.Direction.LOWER:
-        if value <= target:
-            return TermEvaluation.Status.MET
-        return (
-            TermEvaluation.Status.AT_RISK if value <= threshold else TermEvaluation.Status.BREACHED
-        )
-    if value >= target:
-        return TermEvaluation.Status.MET
-    return TermEvaluation.Status.AT_RISK if value >= threshold else TermEvaluation.Status.BREACHED
+    status = analysis.status_against(
+        value,
+        target=target,
+        threshold=threshold,
+        higher_is_better=direction != MetricDefinition.Direction.LOWER,
+    )
+    return TermEvaluation.Status.NO_DATA if status is None else TermEvaluation.Status(status)
 
 
 def _current_snapshots(months: list[date], site_ids: set[int]) -> dict[tuple[int, date], tuple]:
