@@ -411,8 +411,8 @@ class ExceptionsView(PartnerAPIView):
             [
                 {
                     "case": line.item.case.external_ref,
-                    "site": line.item.site.code,
-                    "step": line.item.step,
+                    "site": line.site.code,
+                    "step": line.step,
                     "kind": line.kind,
                     "due_at": line.due_at.isoformat() if line.due_at else None,
                     "completed_at": line.completed_at.isoformat() if line.completed_at else None,

@@ -37,8 +37,11 @@ def _check_guards(action: str, by, items: list[ExceptionItem]) -> None:
 def exception_report_summaries_clear() -> None:
     """Item statuses changed: the reports' stored summaries (counts by status) are cleared, and
     each is grouped again the next time a page reads it (``selectors.exception_report_summary``).
-    One UPDATE of the organisation's reports, not of their lines."""
-    ExceptionReport.objects.filter(summary__isnull=False).update(summary=None)
+    One UPDATE of the organisation's reports, not of their lines; a report whose lines the
+    retention window dropped keeps its rolled-up summary."""
+    ExceptionReport.objects.filter(summary__isnull=False, lines_dropped_at__isnull=True).update(
+        summary=None
+    )
 
 
 def _announce(action: str, by, items: list[ExceptionItem]) -> None:

@@ -109,6 +109,8 @@ def exception_report_compute(
                     "last_event_pk": last_event_pk,
                     "definitions_digest": digest,
                     "incremental": previous is not None,
+                    # Lines dropped by retention are written again; the next run drops them.
+                    "lines_dropped_at": None,
                 },
             )
             run.report = report
@@ -134,9 +136,9 @@ def exception_report_compute(
                 items=Count("pk"), cases=Count("item__case_id", distinct=True)
             )
             # Items this run closed automatically change older reports' counts by status.
-            ExceptionReport.objects.exclude(pk=report.pk).filter(summary__isnull=False).update(
-                summary=None
-            )
+            ExceptionReport.objects.exclude(pk=report.pk).filter(
+                summary__isnull=False, lines_dropped_at__isnull=True
+            ).update(summary=None)
             report.summary = exception_report_summary_rows(report_id=report.pk)
             report.computed_at = timezone.now()
             report.item_count = counts["items"]
@@ -181,6 +183,7 @@ def _previous_report(run: ReportRun, digest: str) -> ExceptionReport | None:
         or previous.last_event_pk is None
         or previous.definitions_digest != digest
         or previous.cutoff != run.day_start
+        or previous.lines_dropped_at is not None  # nothing left to carry forward
     ):
         return None
     return previous
