@@ -191,13 +191,11 @@ def main():
     args = parse_args()
     setup_django()
     from django.db.models import F
-    from django.test import Client
 
-    from pathways.models import Case, ExceptionReportLine
+    from pathways.models import Case
     from pathways.services.exceptions import exception_report_compute, exception_report_window
     from pathways.synthetic import Generator, SiteProfile
     from scaling_ops import services, tenancy
-    from scaling_ops.models import Role
 
     figures = Figures()
     organization, sites, definitions = bench_organization()
@@ -287,38 +285,11 @@ def main():
             f"{bare_set[-1]:,} (tiers and closures ignored)",
         )
 
-        # --- supervisor queue page and API list vs a bare values() page ---
-        from django.contrib.auth import get_user_model
+        # --- supervisor queue page and API list vs a bare values() of the same rows ---
+        from queue_figures import queue_and_api_figures
 
-        admin = get_user_model().objects.create_user("bench-admin")
-        services.membership_set(user=admin, organization=organization, role=Role.ORG_ADMIN)
-        client = Client()
-        client.force_login(admin)
-
-        def bare_page():
-            list(
-                ExceptionReportLine.objects.filter(report=report)
-                .order_by("id")
-                .values(
-                    "item__case__external_ref",
-                    "item__site__code",
-                    "item__step",
-                    "kind",
-                    "due_at",
-                    "completed_at",
-                    "item__status",
-                )[:50]
-            )
-
-        with tenancy.isolated():
-            queue = best_of(lambda: client.get("/o/bench/exceptions/"))
-        figures.ratio("supervisor queue page", queue, best_of(bare_page), "s", False)
+        queue_and_api_figures(figures, organization=organization, report=report)
         key, raw_key = services.partner_key_create(name="bench", sites=sites)
-        with tenancy.isolated():
-            api = best_of(
-                lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-            )
-        figures.ratio("API exception list page", api, best_of(bare_page), "s", False)
 
         # --- monthly assurance snapshot vs a bare SQL rollup of the same month ---
         from assurance_monthly import snapshot_vs_rollup

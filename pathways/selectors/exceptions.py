@@ -98,8 +98,8 @@ def _visible_site_ids(membership: Membership):
 
 def exception_report_summary_rows(*, report_id: int) -> dict:
     """The summary stored with a report (``ExceptionReport.summary``): its lines grouped by
-    site, step, kind and their item's status with count and oldest ``since``, and the items
-    still needing action per site whether on the report or not. Two grouped queries."""
+    site, step, kind and their item's status with count and oldest ``since``, the items still
+    needing action per site whether on the report or not, and the step names. Four queries."""
     lines = (
         ExceptionReportLine.objects.filter(report_id=report_id)
         .order_by()
@@ -125,7 +125,18 @@ def exception_report_summary_rows(*, report_id: int) -> dict:
             for row in lines
         ],
         "open_items": {str(row["site_id"]): row["count"] for row in open_items},
+        # The words its pages and CSV use for step and rule keys, as the pathways said then.
+        "step_names": pathway_step_names(),
     }
+
+
+def exception_report_step_names(*, report: ExceptionReport | None) -> dict[str, str]:
+    """Step and rule names for a report's pages: stored with its summary (no query), else read."""
+    if report is not None:
+        names = exception_report_summary(report=report).get("step_names")
+        if names is not None:
+            return names
+    return pathway_step_names()
 
 
 def exception_report_summary(*, report: ExceptionReport) -> dict:

@@ -14,14 +14,16 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.models import ExceptionItem, ExceptionKind
+from pathways.queue_rows import queue_row_html, queue_rows_html, queue_summary_html
 from pathways.selectors import exceptions as selectors
 from pathways.services import exception_triage as triage_services
 from pathways.services import queue_preferences
@@ -172,7 +174,7 @@ def exception_queue(request, org):
     report = selectors.exception_report_get(date=wanted)
     sites = list(visible_sites(membership).order_by("code"))
     site_ids = {site.pk for site in sites}
-    step_names = selectors.pathway_step_names()
+    step_names = selectors.exception_report_step_names(report=report)
     steps = selectors.exception_queue_steps(report=report, site_ids=site_ids) if report else []
     assignees = assignee_directory.assignees_for_sites(site_ids)
     form = QueueFilterForm(
@@ -242,11 +244,22 @@ def exception_queue(request, org):
         before=_line_id(params.get("before")),
         last=bool(params.get("last")),
     )
+    rows = _with_words(_with_age(page.rows, report, zone), step_names, context["site_names"])
     context.update(
         page=page,
         total=total,
-        rows=_with_words(_with_age(page.rows, report, zone), step_names, context["site_names"]),
+        rows=rows,
+        rows_html=queue_rows_html(
+            rows,
+            item_base=context["item_base"],
+            case_base=context["case_base"],
+            zone=zone,
+            next_url=context["next"],
+        ),
         summary=_summary_matrix(cells, report, zone, step_names, context, filters),
+    )
+    context["summary_html"] = queue_summary_html(
+        context["summary"], status_label=context["status_label"]
     )
     return render(request, "pathways/exception_queue.html", context)
 
@@ -317,9 +330,17 @@ def _earlier(request, context, report, site_ids, step_names, zone):
             get_kind_display=item.get_kind_display,
         )
         rows.append(line)
+    rows = _with_words(_with_age(rows, report, zone), step_names, context["site_names"])
     context.update(
         earlier_page=page,
-        rows=_with_words(_with_age(rows, report, zone), step_names, context["site_names"]),
+        rows=rows,
+        rows_html=queue_rows_html(
+            rows,
+            item_base=context["item_base"],
+            case_base=context["case_base"],
+            zone=zone,
+            next_url=context["next"],
+        ),
     )
     return render(request, "pathways/exception_queue_earlier.html", context)
 
@@ -378,7 +399,8 @@ def _item_or_404(request, pk: int) -> ExceptionItem:
     return item
 
 
-def _row_context(request) -> dict:
+def _bases(request) -> dict:
+    """The URL prefixes rows are built from (a row per item would reverse several URLs)."""
     org = request.organization.slug
     return {
         "item_base": reverse("exception_queue", kwargs={"org": org}),
@@ -386,37 +408,64 @@ def _row_context(request) -> dict:
     }
 
 
-def _row(request, item, error: str = "") -> HttpResponse:
-    line = selectors.exception_item_line(item=item, report_id=request.POST.get("report"))
-    _with_age([line], line.report, request.organization.zone)
-    _with_words([line], selectors.pathway_step_names())
-    context = {"line": line, "error": error, "next": _next_url(request), **_row_context(request)}
-    return render(request, "pathways/exception_row.html", context)
-
-
-def _assign_form(request, item, error: str = "") -> HttpResponse:
-    """The assign picker of one item, asked for when its row's menu opens (one picker per
-    page, not one per row): the people who may take its site's exceptions, its case's
-    practitioner (where an app above pathways knows one) chosen unless already assigned."""
+def _actions_context(request, item, *, report_id, next_url: str) -> dict:
+    """What an item's actions need: the people who may take its site's exceptions (its case's
+    practitioner, where an app above pathways knows one, chosen unless already assigned)."""
     people = [
         person
         for person in assignee_directory.assignees_for_sites([item.site_id])
         if person.takes(item.site_id)
     ]
     owner = assignee_directory.case_owner_keys([item.case_id]).get(item.case_id, "")
-    context = {
+    return {
         "item": item,
         "people": people,
         "owner": owner,
         "suggested": item.assignee_key or owner,
-        "report_id": _line_id(request.GET.get("report")) or "",
-        "next": _safe_next(request, request.GET.get("next")),
-        "error": error,
+        "report_id": report_id or "",
+        "next": next_url,
+        **_bases(request),
     }
-    template = (
-        "pathways/_exception_assign_form.html" if request.htmx else "pathways/exception_assign.html"
+
+
+def _row(request, item, error: str = "") -> HttpResponse:
+    line = selectors.exception_item_line(item=item, report_id=request.POST.get("report"))
+    _with_age([line], line.report, request.organization.zone)
+    _with_words([line], selectors.pathway_step_names())
+    next_url = _next_url(request)
+    actions = ""
+    if error:
+        actions = render_to_string(
+            "pathways/_exception_actions.html",
+            _actions_context(request, item, report_id=line.report_id, next_url=next_url),
+            request=request,
+        )
+    html = queue_row_html(
+        line,
+        zone=request.organization.zone,
+        next_url=next_url,
+        error=error,
+        actions=actions,
+        **_bases(request),
     )
-    return render(request, template, context)
+    return HttpResponse(html)
+
+
+@queue_access
+def exception_actions(request, org, pk):
+    """An item's actions, fetched when its row's menu opens (one picker per page, not one per
+    row); without JavaScript the menu's link opens them as a page."""
+    item = _item_or_404(request, pk)
+    context = _actions_context(
+        request,
+        item,
+        report_id=_line_id(request.GET.get("report")),
+        next_url=_safe_next(request, request.GET.get("next")),
+    )
+    if request.htmx:
+        return render(request, "pathways/_exception_actions.html", context)
+    context["step_name"] = selectors.pathway_step_names().get(item.step, item.step)
+    return render(request, "pathways/exception_actions.html", context)
 
 
 def _act(request, item: ExceptionItem, action) -> HttpResponse:
@@ -436,12 +485,10 @@ def _act(request, item: ExceptionItem, action) -> HttpResponse:
     return redirect(_next_url(request))
 
 
-@require_http_methods(["GET", "POST"])
+@require_POST
 @queue_access
 def exception_assign(request, org, pk):
     item = _item_or_404(request, pk)
-    if request.method == "GET":
-        return _assign_form(request, item)
 
     def action():
         triage_services.exception_item_assign(
@@ -580,6 +627,7 @@ urlpatterns = [
     path("exceptions/recompute/", exception_recompute, name="exception_recompute"),
     path("exceptions/bulk/", exception_bulk, name="exception_bulk"),
     path("exceptions/<int:pk>/", exception_detail, name="exception_detail"),
+    path("exceptions/<int:pk>/actions/", exception_actions, name="exception_actions"),
     path("exceptions/<int:pk>/assign/", exception_assign, name="exception_assign"),
     path("exceptions/<int:pk>/resolve/", exception_resolve, name="exception_resolve"),
     path("exceptions/<int:pk>/accept/", exception_accept, name="exception_accept"),

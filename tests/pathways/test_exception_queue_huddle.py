@@ -181,26 +181,41 @@ def test_filters_are_remembered_per_person_until_reset(personas, queue):
 # --- rows -----------------------------------------------------------------------------------------
 
 
-def test_the_assign_picker_is_fetched_per_row_not_drawn_in_every_row(personas, queue):
+def test_row_actions_are_fetched_when_the_menu_opens(personas, queue):
     client = personas.client(personas.supervisor)
     page = client.get(url(personas)).content.decode()
-    assert 'id="assignee-' not in page  # only the filter's and the bulk form's lists
+    # No picker or form per row: only the filter's and the bulk form's lists.
+    assert 'id="assignee-' not in page and 'name="note" required' not in page
     item = ExceptionItem.objects.get(case__external_ref="C-N1")
-    picker = client.get(url(personas, "exception_assign", pk=item.pk), {"report": queue.pk}, **HTMX)
-    body = picker.content.decode()
-    assert picker.status_code == 200 and "<html" not in body
+    actions = url(personas, "exception_actions", pk=item.pk)
+    assert f'hx-get="{actions}?report={queue.pk}' in page
+    fragment = client.get(actions, {"report": queue.pk}, **HTMX)
+    body = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in body
     assert 'name="assignee"' in body and "sam" in body
-    full = client.get(url(personas, "exception_assign", pk=item.pk), {"next": "https://evil.test/"})
-    assert "<html" in full.content.decode()
+    assert "/resolve/" in body and "/accept/" in body
+    full = client.get(actions, {"next": "https://evil.test/"})
+    assert "<html" in full.content.decode() and "Intake" in full.content.decode()
     assert "https://evil.test/" not in full.content.decode()
 
 
-def test_the_assign_picker_is_refused_outside_the_members_sites(personas, queue):
+def test_row_actions_are_refused_outside_the_members_sites(personas, queue):
     south = ExceptionItem.objects.get(case__external_ref="C-S1")
     client = personas.client(personas.supervisor)
-    assert client.get(url(personas, "exception_assign", pk=south.pk)).status_code == 404
+    assert client.get(url(personas, "exception_actions", pk=south.pk)).status_code == 404
     commissioner = personas.client(personas.commissioner)
-    assert commissioner.get(url(personas, "exception_assign", pk=south.pk)).status_code == 403
+    assert commissioner.get(url(personas, "exception_actions", pk=south.pk)).status_code == 403
+
+
+def test_an_htmx_refusal_redraws_the_row_with_its_actions_open(personas, queue):
+    item = ExceptionItem.objects.get(case__external_ref="C-N1")
+    response = personas.client(personas.supervisor).post(
+        url(personas, "exception_resolve", pk=item.pk), {"note": " ", "report": queue.pk}, **HTMX
+    )
+    body = response.content.decode()
+    assert body.startswith(f'<tr id="exception-{item.pk}">')
+    assert '<details class="menu" open>' in body and 'role="alert"' in body
+    assert 'name="assignee"' in body
 
 
 def test_the_page_shows_words_not_keys(personas, queue):
@@ -220,7 +235,10 @@ def _many(personas, version, count):
     return compute(personas)
 
 
-QUEUE_QUERIES = 13
+# Session, user, membership; the person's remembered filters; the report (its summary and step
+# names stored with it); the sites; the assignee list (members, and workforce's staff); the
+# workforce panel (2); one page of lines with their items and cases.
+QUEUE_QUERIES = 11
 
 
 def test_queue_query_count_is_pinned_at_every_page(personas, version, django_assert_num_queries):
