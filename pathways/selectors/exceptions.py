@@ -385,19 +385,25 @@ def humanize_key(key: str) -> str:
 
 def exception_report_lines_for_sites(
     *, report: ExceptionReport, site_ids, kind: str = "", status: str = ""
-) -> QuerySet[ExceptionReportLine]:
+) -> QuerySet:
     """The report's lines at ``site_ids`` (a partner key's sites), for the partner API, in id
-    order: the report's own index (``report_line_api_order``) answers each page, however many
-    older reports are stored."""
+    order, as plain rows (``id``, ``case``, ``site``, ``step``, ``kind``, ``due_at``,
+    ``completed_at``, ``status``): the report's own index (``report_line_api_order``) answers
+    each page however many older reports are stored, and no model instance is built."""
     lines = ExceptionReportLine.objects.filter(report=report, site_id__in=sorted(site_ids))
     if kind:
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return (
-        lines.select_related("item", "item__case", "site")
-        .defer("item__case__referral_at")
-        .order_by("id")
+    return lines.order_by("id").values(
+        "id",
+        "step",
+        "kind",
+        "due_at",
+        "completed_at",
+        case=F("item__case__external_ref"),
+        site_code=F("site__code"),
+        status=F("item__status"),
     )
 
 
