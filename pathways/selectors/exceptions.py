@@ -30,7 +30,7 @@ from pathways.selectors.obligations import (
     plausible_referral,
 )
 from scaling_ops.dates import local_midnight
-from scaling_ops.models import Membership
+from scaling_ops.models import Membership, Site
 from scaling_ops.selectors import visible_sites
 
 PAGE_SIZE = 50
@@ -255,7 +255,9 @@ def exception_queue_lines(
         site_ids = _site_ids(membership)
     lines = ExceptionReportLine.objects.filter(report=report, site_id__in=sorted(site_ids))
     if filters.site:
-        lines = lines.filter(site__code=filters.site)
+        lines = lines.filter(
+            site_id__in=Subquery(Site.objects.filter(code=filters.site).values("pk"))
+        )
     if filters.kind:
         lines = lines.filter(kind=filters.kind)
     statuses = filters.statuses()

@@ -194,6 +194,7 @@ def exception_queue(request, org):
         "day": report.date if report else (wanted or _yesterday(request)),
         "filters": filters,
         "remembered": remembered,
+        "dated": wanted is not None,
         "narrowed": any(
             [filters.kind, filters.status, filters.step, filters.assignee, filters.age]
         ),
@@ -221,12 +222,14 @@ def exception_queue(request, org):
     context["counts"] = counts
     if params.get("show") == "earlier":
         return _earlier(request, context, report, site_ids, step_names, zone)
+    # The site filter narrows to one of the member's sites (an unknown code is a form error).
+    shown = {site.pk for site in sites if site.code == filters.site} if filters.site else site_ids
     lines = selectors.exception_queue_lines(
-        membership=membership, report=report, filters=filters, site_ids=site_ids
+        membership=membership, report=report, filters=filters, site_ids=shown
     )
     if params.get("format") == "csv":
         return _csv(lines, report, zone, step_names, context["site_names"])
-    cells = selectors.exception_queue_cells(report=report, site_ids=site_ids, filters=filters)
+    cells = selectors.exception_queue_cells(report=report, site_ids=shown, filters=filters)
     if cells is None:
         cells = selectors.exception_queue_summary(lines)
     total = sum(cell.count for cell in cells)
@@ -234,7 +237,7 @@ def exception_queue(request, org):
         context["closed_count"] = sum(
             cell.count
             for cell in selectors.exception_queue_cells(
-                report=report, site_ids=site_ids, filters=replace(filters, status="all")
+                report=report, site_ids=shown, filters=replace(filters, status="all")
             )
             or []
         )
@@ -296,14 +299,16 @@ def _summary_matrix(cells, report, zone, step_names, context, filters) -> dict:
             for pk in site_ids
         ],
         "rows": ordered,
-        "filter_base": _filter_base(filters),
+        "filter_base": _filter_base(filters, report if context.get("dated") else None),
     }
 
 
-def _filter_base(filters) -> str:
-    """The query a summary cell keeps (status, assignee, age) before adding its own site, step
-    and kind."""
+def _filter_base(filters, report) -> str:
+    """The query a summary cell keeps (the day, when one was asked for; status, assignee, age)
+    before adding its own site, step and kind."""
     kept = QueryDict(mutable=True)
+    if report is not None:
+        kept["date"] = report.date.isoformat()
     for name in ("status", "assignee", "age"):
         if getattr(filters, name):
             kept[name] = getattr(filters, name)
@@ -614,6 +619,7 @@ def exception_detail(request, org, pk):
     item = _item_or_404(request, pk)
     context = {
         "item": item,
+        "step_name": selectors.pathway_step_names().get(item.step, item.step),
         "history": selectors.exception_item_history(item=item)[:100],
         "lines": item.lines.select_related("report").order_by("-report__date")[:60],
     }

@@ -268,3 +268,19 @@ def test_queue_query_count_does_not_grow_with_rows_or_reports(
         response = client.get(url(personas))
     assert len(response.context["rows"]) == 3
     assert ExceptionReport.objects.count() == 4
+
+
+def test_the_summary_follows_the_site_filter(personas, queue):
+    page = personas.client(personas.admin).get(f"{url(personas)}?site=south")
+    summary = page.context["summary"]
+    assert [site["code"] for site in summary["sites"]] == ["south"]
+    assert [(row["step"], row["count"]) for row in summary["rows"]] == [("intake", 1)]
+
+
+def test_summary_cells_of_an_earlier_day_keep_the_day(personas, queue):
+    compute(personas, DAY + timedelta(days=1))
+    page = personas.client(personas.admin).get(f"{url(personas)}?date={DAY}")
+    assert page.context["report"].date == DAY
+    assert f"?date={DAY}&amp;site=north&amp;step=intake&amp;kind=late_step" in (
+        page.content.decode()
+    )
