@@ -6,7 +6,7 @@ Figures, each against the same rows read bare: the daily exception computation (
 previous day's report, as the beat task runs it) and a full evaluation of every case, vs a bare
 SQL query of the same overdue set; the monthly assurance snapshot vs a bare SQL rollup of the
 month's obligations by site x step (bench/assurance_monthly.py); the supervisor queue page and
-the API list (bench/queue_figures.py when present, else a plain page of each); bulk ingest over
+the API list (bench/queue_figures.py); bulk ingest over
 HTTP against gunicorn with a realistic mix of events vs a COPY of the same rows from a buffer
 built beforehand, for 1, 4 and 8 clients; peak memory growth of each computation.
 
@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,8 +39,6 @@ GOALS = {
     "daily": ("<=", 3.0),
     "full": ("<=", 5.0),
     "snapshot": ("<=", 3.0),
-    "queue": ("<=", 2.0),
-    "api": ("<=", 2.0),
     "ingest": (">=", 0.5),
 }
 
@@ -357,23 +354,6 @@ def settle() -> None:
         cursor.execute("CHECKPOINT")
 
 
-@dataclass
-class Bench:
-    """What a figure module (bench/queue_figures.py) gets: the organisation, yesterday's
-    report, the table and the helpers. Its ``measure(bench)`` adds rows with ``bench.figures``
-    and calls ``bench.analyze()`` before each timing."""
-
-    organization: object
-    sites: list
-    report: object
-    figures: Figures
-    raw_key: str
-    users: dict = field(default_factory=dict)
-    analyze: object = analyze
-    best_of: object = best_of
-    measured: object = measured
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -494,17 +474,12 @@ def run(args, bench_url: str) -> Figures:
         settle()
         snapshot_vs_rollup(figures, organization, end)
 
-        # --- the supervisor queue page and the API list ---
+        # --- the supervisor queue page and the API list (bench/queue_figures.py) ---
+        from queue_figures import queue_and_api_figures
+
+        settle()
+        queue_and_api_figures(figures, organization=organization, report=report)
         _, raw_key = services.partner_key_create(name="bench", sites=sites)
-        bench = Bench(
-            organization=organization,
-            sites=sites,
-            report=report,
-            figures=figures,
-            raw_key=raw_key,
-            users=bench_users(organization),
-        )
-        page_figures(bench)
 
         # --- bulk ingest over HTTP (gunicorn) vs COPY of the same rows ---
         ingest_figures(args, figures, raw_key, definitions, organization, bench_url)
@@ -520,80 +495,6 @@ def site_profiles(per_day: float):
         SiteProfile("east", per_day, 0.12, 0.15),
         SiteProfile("west", per_day, 0.08, 0.20, language_gap_end=0.2),
     ]
-
-
-def bench_users(organization) -> dict:
-    """A supervisor over every site and an org admin, for the pages."""
-    from django.contrib.auth import get_user_model
-
-    from scaling_ops import services
-    from scaling_ops.models import Role
-
-    users = {}
-    for username, role in (("bench-admin", Role.ORG_ADMIN), ("bench-supervisor", Role.SUPERVISOR)):
-        user = get_user_model().objects.create_user(username)
-        services.membership_set(user=user, organization=organization, role=role, all_sites=True)
-        users[role] = user
-    return users
-
-
-def page_figures(bench: Bench) -> None:
-    """The queue page and the API list. bench/queue_figures.py (the queue's own measurement:
-    same member, filters, order and rows, first and last page, query counts) replaces the plain
-    measurement below when it is present: it defines ``measure(bench)``."""
-    try:
-        import queue_figures
-    except ImportError:
-        queue_figures = None
-    if queue_figures is not None:
-        queue_figures.measure(bench)
-        return
-    from django.db import connection
-    from django.test import Client
-
-    from pathways.models import ExceptionReportLine
-    from scaling_ops import tenancy
-    from scaling_ops.models import Role
-
-    client = Client()
-    client.force_login(bench.users[Role.SUPERVISOR])
-
-    def bare_page():
-        list(
-            ExceptionReportLine.objects.filter(report=bench.report)
-            .order_by("id")
-            .values(
-                "item__case__external_ref",
-                "item__site__code",
-                "item__step",
-                "kind",
-                "due_at",
-                "completed_at",
-                "item__status",
-            )[:50]
-        )
-
-    bench.analyze()
-    with tenancy.isolated():
-        queries = []
-        with connection.execute_wrapper(lambda execute, *rest: queries.append(1) or execute(*rest)):
-            client.get("/o/bench/exceptions/")
-        queue = best_of(lambda: client.get("/o/bench/exceptions/"))
-    bench.figures.ratio(
-        f"supervisor queue page, page 1 ({len(queries)} queries; bare: 50 lines by id)",
-        queue,
-        best_of(bare_page),
-        "s",
-        GOALS["queue"],
-    )
-    bench.analyze()
-    with tenancy.isolated():
-        api = best_of(
-            lambda: client.get("/api/v1/exceptions/", HTTP_AUTHORIZATION=f"Bearer {bench.raw_key}")
-        )
-    bench.figures.ratio(
-        "API exception list page (bare: 50 lines by id)", api, best_of(bare_page), "s", GOALS["api"]
-    )
 
 
 # The same overdue set in bare SQL: every referral- and step-anchored time standard whose due

@@ -410,13 +410,15 @@ class ExceptionsView(PartnerAPIView):
         return paginator.get_paginated_response(
             [
                 {
-                    "case": line.item.case.external_ref,
-                    "site": line.item.site.code,
-                    "step": line.item.step,
-                    "kind": line.kind,
-                    "due_at": line.due_at.isoformat() if line.due_at else None,
-                    "completed_at": line.completed_at.isoformat() if line.completed_at else None,
-                    "status": line.item.status,
+                    "case": line["case"],
+                    "site": line["site_code"],
+                    "step": line["step"],
+                    "kind": line["kind"],
+                    "due_at": line["due_at"].isoformat() if line["due_at"] else None,
+                    "completed_at": (
+                        line["completed_at"].isoformat() if line["completed_at"] else None
+                    ),
+                    "status": line["status"],
                 }
                 for line in page
             ]

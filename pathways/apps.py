@@ -57,24 +57,27 @@ class PathwaysConfig(AppConfig):
 def exception_cards(request, membership) -> list[dict]:
     from django.urls import reverse
 
-    from pathways.models import ExceptionItem
+    from pathways.selectors.exceptions import exception_report_get, open_exception_counts
     from scaling_ops.home import card
     from scaling_ops.models import Role
-    from scaling_ops.selectors import visible_sites
 
     if membership.role == Role.COMMISSIONER:
         return []
-    open_items = ExceptionItem.objects.filter(
-        site__in=visible_sites(membership),
-        status__in=[ExceptionItem.Status.OPEN, ExceptionItem.Status.ASSIGNED],
-    ).count()
+    # The same figures as the queue's header, from the same selector.
+    counts = open_exception_counts(membership=membership, report=exception_report_get())
+    text = f"{counts.total} exceptions need action (open or assigned) in your sites"
+    if counts.earlier:
+        text += (
+            f": {counts.on_report} on the latest daily report and {counts.earlier} still open "
+            "from earlier days"
+        )
     return [
         card(
             "Daily exception queue",
-            f"{open_items} exceptions are open or assigned in your sites. Work the oldest first "
-            "at today's huddle: assign, resolve with a corrective action, or accept with a reason.",
+            f"{text}. Work the oldest first at today's huddle: assign, resolve with a "
+            "corrective action, or accept with a reason.",
             reverse("exception_queue", kwargs={"org": membership.organization.slug}),
             "Open the queue",
-            "bad" if open_items else "ok",
+            "bad" if counts.total else "ok",
         )
     ]

@@ -294,6 +294,14 @@ class ExceptionReport(TenantModel):
     # out of every computation, so the report says so until they are repaired.
     implausible_cases = models.PositiveIntegerField(default=0)
     implausible_events = models.PositiveIntegerField(default=0)
+    # The queue's huddle summary and counts, stored with the report so a page never groups
+    # every line again: one entry per (site id, step, kind, item status) with its count and
+    # oldest "since" (ISO). Triage and later reports change item statuses, so they clear it
+    # (None) and the next reader stores it again (pathways.selectors.exceptions).
+    summary = models.JSONField(null=True, blank=True, editable=False)
+    # Lines older than the retention window (settings.EXCEPTION_REPORT_RETENTION_DAYS) are
+    # rolled up into ``summary`` and dropped; the report then keeps only its figures.
+    lines_dropped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-date"]
@@ -385,8 +393,41 @@ class ExceptionReportLine(TenantModel):
     kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
     due_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The queue's sort keys, copied from the item when the line is written, so a page of one
+    # report is read in order from the report's own index (``report_line_queue_order``) and
+    # paged by key instead of joining and sorting every line: the item's site and step (they
+    # never change for an item) and ``since`` = due, or the anchor for an incomplete
+    # assessment, the time the age is counted from.
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
+    step = models.CharField(max_length=80)
+    since = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["report", "item"], name="report_line_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["report", "site", "step", "kind", "since", "id"],
+                name="report_line_queue_order",
+            ),
+            # The partner API's pages: one report's lines in id order, without walking the
+            # primary key past every older report's lines.
+            models.Index(fields=["report", "id"], name="report_line_api_order"),
+        ]
+
+
+class QueuePreference(TenantModel):
+    """The queue filters a person last chose in this organisation, so the huddle page opens the
+    way they left it (the filter fields of the query string only, never a date or a page)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    query = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="queue_preference_per_user"
+            )
         ]

@@ -33,3 +33,25 @@ def compute_due_exception_reports() -> list[str]:
         mark_prefix="pathways:exception-report-queued",
         enqueue=exception_report_enqueue,
     )
+
+
+@tenant_task
+def expire_exception_report_lines(*, organization_id: int) -> dict:
+    from django.utils import timezone
+
+    from pathways.services.report_retention import exception_report_lines_expire
+
+    organization = Organization.objects.get(pk=organization_id)
+    expired = exception_report_lines_expire(organization=organization, now=timezone.now())
+    return {"reports": expired.reports, "lines": expired.lines}
+
+
+@shared_task
+def expire_report_lines_everywhere() -> list[str]:
+    """Daily (beat): each organisation's report lines older than the retention window
+    (settings.EXCEPTION_REPORT_RETENTION_DAYS) are rolled up and dropped, one task each."""
+    queued = []
+    for organization in Organization.objects.all():
+        enqueue(expire_exception_report_lines, organization_id=organization.pk)
+        queued.append(organization.slug)
+    return queued

@@ -261,6 +261,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Days a daily exception report keeps its lines (the queue's rows); older reports keep their
+# figures and a summary by site, step, kind and status (pathways.services.report_retention).
+EXCEPTION_REPORT_RETENTION_DAYS = envint("EXCEPTION_REPORT_RETENTION_DAYS", "400")
+if EXCEPTION_REPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"EXCEPTION_REPORT_RETENTION_DAYS={EXCEPTION_REPORT_RETENTION_DAYS} must be 1 or more."
+    )
 CELERY_BEAT_SCHEDULE: dict = {
     # Each organisation's daily exception report, once its local day has ended.
     "pathways-due-exception-reports": {
@@ -271,6 +278,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "workforce-due-integrity-checks": {
         "task": "workforce.tasks.compute_due_workforce_checks",
         "schedule": 15 * 60,
+    },
+    # Daily report lines older than EXCEPTION_REPORT_RETENTION_DAYS, rolled up and dropped.
+    "pathways-expire-report-lines": {
+        "task": "pathways.tasks.expire_report_lines_everywhere",
+        "schedule": 24 * 60 * 60,
     },
     # Each organisation's monthly assurance snapshot, once its local month has ended.
     "assurance-due-monthly-snapshots": {

@@ -9,11 +9,19 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, F, Min, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pathways import engine
-from pathways.models import Case, CaseEvent, ExceptionItem, ExceptionReport, ExceptionReportLine
+from pathways.models import (
+    Case,
+    CaseEvent,
+    EscalationRule,
+    ExceptionItem,
+    ExceptionReport,
+    ExceptionReportLine,
+    QueuePreference,
+    Step,
+)
 from pathways.plausible_time import latest_plausible, plausible
 from pathways.selectors.obligations import (
     case_input,
@@ -22,7 +30,7 @@ from pathways.selectors.obligations import (
     plausible_referral,
 )
 from scaling_ops.dates import local_midnight
-from scaling_ops.models import Membership
+from scaling_ops.models import Membership, Site
 from scaling_ops.selectors import visible_sites
 
 PAGE_SIZE = 50
@@ -54,10 +62,19 @@ class QueueFilters:
     def active(self) -> bool:
         return any(vars(self).values())
 
+    def statuses(self) -> tuple[str, ...] | None:
+        """The item statuses shown (None: every one)."""
+        if not self.status:
+            return NEEDS_ACTION
+        if self.status == "all":
+            return None
+        return (self.status,)
+
 
 def exception_report_get(*, date: date | None = None) -> ExceptionReport | None:
-    """The report for ``date``, or the latest computed one."""
-    reports = ExceptionReport.objects.all()
+    """The report for ``date``, or the latest computed one. Reports whose lines the retention
+    window dropped are not shown: they have nothing left to list."""
+    reports = ExceptionReport.objects.filter(lines_dropped_at__isnull=True)
     if date is not None:
         return reports.filter(date=date).first()
     return reports.order_by("-date").first()
@@ -76,29 +93,178 @@ def _visible_site_ids(membership: Membership):
     return Subquery(visible_sites(membership).values("pk"))
 
 
+# --- the report's stored summary ----------------------------------------------------------------
+
+
+def exception_report_summary_rows(*, report_id: int) -> dict:
+    """The summary stored with a report (``ExceptionReport.summary``): its lines grouped by
+    site, step, kind and their item's status with count and oldest ``since``, the items still
+    needing action per site whether on the report or not, and the step names. Four queries."""
+    lines = (
+        ExceptionReportLine.objects.filter(report_id=report_id)
+        .order_by()
+        .values("site_id", "step", "kind", status=F("item__status"))
+        .annotate(count=Count("id"), oldest=Min("since"))
+    )
+    open_items = (
+        ExceptionItem.objects.filter(status__in=NEEDS_ACTION)
+        .order_by()
+        .values("site_id")
+        .annotate(count=Count("id"))
+    )
+    return {
+        "lines": [
+            [
+                row["site_id"],
+                row["step"],
+                row["kind"],
+                row["status"],
+                row["count"],
+                row["oldest"].isoformat(),
+            ]
+            for row in lines
+        ],
+        "open_items": {str(row["site_id"]): row["count"] for row in open_items},
+        # The words its pages and CSV use for step and rule keys, as the pathways said then.
+        "step_names": pathway_step_names(),
+    }
+
+
+def exception_report_step_names(*, report: ExceptionReport | None) -> dict[str, str]:
+    """Step and rule names for a report's pages: stored with its summary (no query), else read."""
+    if report is not None:
+        names = exception_report_summary(report=report).get("step_names")
+        if names is not None:
+            return names
+    return pathway_step_names()
+
+
+def exception_report_summary(*, report: ExceptionReport) -> dict:
+    """The report's stored summary; when triage or a later report cleared it, it is grouped
+    again and stored (one UPDATE), so a page never groups every line twice."""
+    if report.summary is None:
+        report.summary = exception_report_summary_rows(report_id=report.pk)
+        ExceptionReport.objects.filter(pk=report.pk).update(summary=report.summary)
+    return report.summary
+
+
+@dataclass(frozen=True)
+class SummaryCell:
+    site_id: int
+    step: str
+    kind: str
+    count: int
+    oldest: datetime
+
+
+@dataclass(frozen=True)
+class OpenCounts:
+    """Every open-exception figure (home, queue header, queue list) comes from here: items
+    needing action (open or assigned) in the member's sites, split into those on the report
+    and those still open from earlier days that are not on it (a late step is on the report
+    of the day it was completed only; an item the engine no longer reports stays open until
+    someone closes it)."""
+
+    on_report: int
+    earlier: int
+
+    @property
+    def total(self) -> int:
+        return self.on_report + self.earlier
+
+
+def _site_ids(membership: Membership) -> set[int]:
+    return set(visible_sites(membership).values_list("pk", flat=True))
+
+
+def open_exception_counts(
+    *, membership: Membership, report: ExceptionReport | None, site_ids: set[int] | None = None
+) -> OpenCounts:
+    """The one selector of open-exception figures (see ``OpenCounts``); from the report's
+    stored summary, or one count when there is no report yet."""
+    if site_ids is None:
+        site_ids = _site_ids(membership)
+    if report is None:
+        total = ExceptionItem.objects.filter(status__in=NEEDS_ACTION, site_id__in=site_ids).count()
+        return OpenCounts(on_report=0, earlier=total)
+    summary = exception_report_summary(report=report)
+    on_report = sum(
+        row[4] for row in summary["lines"] if row[0] in site_ids and row[3] in NEEDS_ACTION
+    )
+    total = sum(count for site, count in summary["open_items"].items() if int(site) in site_ids)
+    return OpenCounts(on_report=on_report, earlier=max(total - on_report, 0))
+
+
+def exception_queue_cells(
+    *, report: ExceptionReport, site_ids: set[int], filters: QueueFilters
+) -> list[SummaryCell] | None:
+    """The huddle summary of the filtered queue, one cell per (site, step, kind), from the
+    stored summary; None when a filter the summary does not hold (age, assignee) is set and
+    the lines must be grouped (``exception_queue_summary``)."""
+    if filters.age or filters.assignee:
+        return None
+    statuses = filters.statuses()
+    cells: dict[tuple, list] = {}
+    for site_id, step, kind, status, count, oldest in exception_report_summary(report=report)[
+        "lines"
+    ]:
+        if site_id not in site_ids or (statuses is not None and status not in statuses):
+            continue
+        if (filters.kind and kind != filters.kind) or (filters.step and step != filters.step):
+            continue
+        key = (site_id, step, kind)
+        since = datetime.fromisoformat(oldest)
+        if key in cells:
+            cells[key][0] += count
+            cells[key][1] = min(cells[key][1], since)
+        else:
+            cells[key] = [count, since]
+    return [
+        SummaryCell(site_id, step, kind, count, oldest)
+        for (site_id, step, kind), (count, oldest) in sorted(cells.items())
+    ]
+
+
+def exception_queue_summary(lines: QuerySet[ExceptionReportLine]) -> list[SummaryCell]:
+    """The huddle summary grouped from the filtered lines themselves (age or assignee set)."""
+    return [
+        SummaryCell(row["site_id"], row["step"], row["kind"], row["count"], row["oldest"])
+        for row in lines.order_by()
+        .values("site_id", "step", "kind")
+        .annotate(count=Count("id"), oldest=Min("since"))
+        .order_by("site_id", "step", "kind")
+    ]
+
+
+# --- the queue's lines --------------------------------------------------------------------------
+
+# The queue's order, which the index report_line_queue_order holds for each report.
+QUEUE_ORDER = ("site_id", "step", "kind", "since", "id")
+
+
 def exception_queue_lines(
-    *, membership: Membership, report: ExceptionReport, filters: QueueFilters
+    *,
+    membership: Membership,
+    report: ExceptionReport,
+    filters: QueueFilters,
+    site_ids: set[int] | None = None,
 ) -> QuerySet[ExceptionReportLine]:
     """The report's lines on the member's sites, filtered, in huddle order: site, step, kind,
-    oldest first."""
-    lines = (
-        ExceptionReportLine.objects.filter(
-            report=report, item__site_id__in=_visible_site_ids(membership)
-        )
-        .annotate(since=Coalesce("due_at", "item__anchor_at"))
-        .select_related("item", "item__case", "item__site")
-        .defer("item__case__referral_at")
-    )
+    oldest first. Every filter but status and assignee is a column of the line."""
+    if site_ids is None:
+        site_ids = _site_ids(membership)
+    lines = ExceptionReportLine.objects.filter(report=report, site_id__in=sorted(site_ids))
     if filters.site:
-        lines = lines.filter(item__site__code=filters.site)
+        lines = lines.filter(
+            site_id__in=Subquery(Site.objects.filter(code=filters.site).values("pk"))
+        )
     if filters.kind:
         lines = lines.filter(kind=filters.kind)
-    if not filters.status:
-        lines = lines.filter(item__status__in=NEEDS_ACTION)
-    elif filters.status != "all":
-        lines = lines.filter(item__status=filters.status)
+    statuses = filters.statuses()
+    if statuses is not None:
+        lines = lines.filter(item__status__in=statuses)
     if filters.step:
-        lines = lines.filter(item__step=filters.step)
+        lines = lines.filter(step=filters.step)
     if filters.assignee == "none":
         lines = lines.filter(item__assignee_key="")
     elif filters.assignee:
@@ -114,54 +280,139 @@ def exception_queue_lines(
             lines = lines.filter(
                 since__gte=local_midnight(report.date - timedelta(days=high), zone)
             )
-    return lines.order_by(
-        "item__site__code", "item__step", "kind", "since", "item__case__external_ref", "pk"
+    return lines.order_by(*QUEUE_ORDER)
+
+
+@dataclass
+class QueuePage:
+    rows: list
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def first_id(self):
+        return self.rows[0].pk if self.rows else None
+
+    @property
+    def last_id(self):
+        return self.rows[-1].pk if self.rows else None
+
+
+def _beyond(lines: QuerySet, line_id: int, operator: str) -> QuerySet:
+    """Lines after (``>``) or before (``<``) line ``line_id`` in the queue's order: one row-value
+    comparison the report's index answers (SQLite and PostgreSQL both have row values). The
+    report id leads the row so the comparison starts where the index does; the subquery is
+    uncorrelated, read once."""
+    table = ExceptionReportLine._meta.db_table
+    order = ("report_id", *QUEUE_ORDER)
+    columns = ", ".join(f"{table}.{column}" for column in order)
+    keys = ", ".join(f"mark.{column}" for column in order)
+    return lines.extra(  # noqa: S610 - fixed column names; the id is a parameter
+        where=[f"({columns}) {operator} (SELECT {keys} FROM {table} mark WHERE mark.id = %s)"],
+        params=[line_id],
     )
+
+
+def exception_queue_page(
+    lines: QuerySet[ExceptionReportLine],
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    last: bool = False,
+    size: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the queue by key, not by offset: the rows after line ``after`` (or before
+    ``before``, or the last page), each read from the report's index however deep the page.
+    One query (the lines with their items and cases)."""
+    lines = lines.select_related("item", "item__case").defer("item__case__referral_at")
+    if last:
+        rows = list(lines.reverse()[: size + 1])
+        rows.reverse()
+        return QueuePage(rows[-size:], has_next=False, has_previous=len(rows) > size)
+    if before is not None:
+        rows = list(_beyond(lines, before, "<").reverse()[: size + 1])
+        rows.reverse()
+        return QueuePage(rows[-size:], has_next=True, has_previous=len(rows) > size)
+    if after is not None:
+        lines = _beyond(lines, after, ">")
+    rows = list(lines[: size + 1])
+    return QueuePage(rows[:size], has_next=len(rows) > size, has_previous=after is not None)
+
+
+def exception_items_open_earlier(
+    *, membership: Membership, report: ExceptionReport, site_ids: set[int] | None = None
+) -> QuerySet[ExceptionItem]:
+    """Items needing action in the member's sites that are not on ``report``: the difference
+    between the queue's list and the home page's count (``OpenCounts.earlier``)."""
+    if site_ids is None:
+        site_ids = _site_ids(membership)
+    return (
+        ExceptionItem.objects.filter(status__in=NEEDS_ACTION, site_id__in=sorted(site_ids))
+        .exclude(lines__report=report)
+        .select_related("case")
+        .defer("case__referral_at")
+        .order_by("site_id", "step", "kind", "due_at", "pk")
+    )
+
+
+def exception_queue_steps(*, report: ExceptionReport, site_ids: set[int]) -> list[str]:
+    """The steps on the report at these sites, from its stored summary."""
+    return sorted(
+        {row[1] for row in exception_report_summary(report=report)["lines"] if row[0] in site_ids}
+    )
+
+
+def queue_preference_query(*, user) -> str:
+    """The queue filters ``user`` last chose in the bound organisation ("" when none)."""
+    return QueuePreference.objects.filter(user=user).values_list("query", flat=True).first() or ""
+
+
+def pathway_step_names() -> dict[str, str]:
+    """Each step key's name as the pathways say it (the newest version's name when versions
+    differ) and each escalation rule's key in words: what pages and CSVs show instead of keys.
+    Two queries."""
+    names = {
+        key: humanize_key(key)
+        for key in EscalationRule.objects.values_list("key", flat=True).distinct()
+    }
+    names.update(Step.objects.order_by("version__number", "pk").values_list("key", "name"))
+    return names
+
+
+def humanize_key(key: str) -> str:
+    """ "repeated-missed-contacts" -> "Repeated missed contacts" (a rule has no name of its own)."""
+    words = key.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def exception_report_lines_for_sites(
     *, report: ExceptionReport, site_ids, kind: str = "", status: str = ""
-) -> QuerySet[ExceptionReportLine]:
-    """The report's lines at ``site_ids`` (a partner key's sites), for the partner API."""
-    lines = ExceptionReportLine.objects.filter(report=report, item__site_id__in=site_ids)
+) -> QuerySet:
+    """The report's lines at ``site_ids`` (a partner key's sites), for the partner API, in id
+    order, as plain rows (``id``, ``case``, ``site``, ``step``, ``kind``, ``due_at``,
+    ``completed_at``, ``status``): the report's own index (``report_line_api_order``) answers
+    each page however many older reports are stored, and no model instance is built."""
+    lines = ExceptionReportLine.objects.filter(report=report, site_id__in=sorted(site_ids))
     if kind:
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return lines.select_related("item", "item__case", "item__site").defer("item__case__referral_at")
+    return lines.order_by("id").values(
+        "id",
+        "step",
+        "kind",
+        "due_at",
+        "completed_at",
+        case=F("item__case__external_ref"),
+        site_code=F("site__code"),
+        status=F("item__status"),
+    )
 
 
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:
     if since is None:
         return None
     return (report.date - timezone.localtime(since, zone).date()).days
-
-
-def exception_queue_summary(lines: QuerySet[ExceptionReportLine]) -> list[dict]:
-    """One row per (site, step, kind) of the filtered queue with its count and oldest due: the
-    huddle's agenda."""
-    return list(
-        lines.order_by()
-        .values(
-            site_code=F("item__site__code"),
-            site_name=F("item__site__name"),
-            step=F("item__step"),
-            line_kind=F("kind"),
-        )
-        .annotate(count=Count("id"), oldest=Min("since"))
-        .order_by("site_code", "step", "line_kind")
-    )
-
-
-def exception_queue_steps(*, membership: Membership, report: ExceptionReport) -> list[str]:
-    return list(
-        ExceptionReportLine.objects.filter(
-            report=report, item__site_id__in=_visible_site_ids(membership)
-        )
-        .order_by("item__step")
-        .values_list("item__step", flat=True)
-        .distinct()
-    )
 
 
 def exception_items_for_member(*, membership: Membership, pks) -> QuerySet[ExceptionItem]:
@@ -182,7 +433,6 @@ def exception_item_line(*, item: ExceptionItem, report_id=None) -> ExceptionRepo
         ExceptionReportLine.objects.filter(item=item)
         .select_related("report", "item", "item__case", "item__site")
         .defer("item__case__referral_at")
-        .annotate(since=Coalesce("due_at", "item__anchor_at"))
     )
     if report_id:
         line = lines.filter(report_id=report_id).first()

@@ -77,7 +77,7 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
     refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
     closing: list[ExceptionItem] = []  # figures changed and closed automatically
     backdated: list[int] = []  # first reported earlier than we knew
-    lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None]] = []
+    lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None, datetime]] = []
     reported = set()
     for row in report.itertuples(index=False):
         key = (int(row.case_id), row.obligation_key)
@@ -109,7 +109,9 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
             # item's figures back.
             if run.date >= item.last_reported_on:
                 _refresh(run, item, figures, refreshed, closing)
-        lines.append((item, row.kind, figures["due_at"], figures["completed_at"]))
+        lines.append(
+            (item, row.kind, figures["due_at"], figures["completed_at"], figures["anchor_at"])
+        )
 
     stale = [
         item
@@ -132,8 +134,11 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
                 kind=kind,
                 due_at=due_at,
                 completed_at=completed_at,
+                site_id=item.site_id,
+                step=item.step,
+                since=due_at or anchor_at,
             )
-            for item, kind, due_at, completed_at in lines
+            for item, kind, due_at, completed_at, anchor_at in lines
         ],
         batch_size=BATCH_SIZE,
     )

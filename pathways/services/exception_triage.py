@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from pathways import assignees, triage
 from pathways.extension_points import exception_items_triaged, triage_guards
-from pathways.models import ExceptionItem
+from pathways.models import ExceptionItem, ExceptionReport
 
 OPEN_STATUSES = triage.OPEN_STATUSES
 TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
@@ -34,8 +34,19 @@ def _check_guards(action: str, by, items: list[ExceptionItem]) -> None:
         raise ValidationError(blockers)
 
 
+def exception_report_summaries_clear() -> None:
+    """Item statuses changed: the reports' stored summaries (counts by status) are cleared, and
+    each is grouped again the next time a page reads it (``selectors.exception_report_summary``).
+    One UPDATE of the organisation's reports, not of their lines; a report whose lines the
+    retention window dropped keeps its rolled-up summary."""
+    ExceptionReport.objects.filter(summary__isnull=False, lines_dropped_at__isnull=True).update(
+        summary=None
+    )
+
+
 def _announce(action: str, by, items: list[ExceptionItem]) -> None:
     if items:
+        exception_report_summaries_clear()
         transaction.on_commit(
             lambda: exception_items_triaged.send(
                 sender=ExceptionItem, action=action, by=by, items=items

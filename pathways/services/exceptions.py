@@ -40,6 +40,7 @@ from pathways.models import (
     ExceptionReportLine,
 )
 from pathways.plausible_time import latest_plausible
+from pathways.selectors.exceptions import exception_report_summary_rows
 from pathways.selectors.obligations import (
     case_chunks,
     engine_definitions,
@@ -108,6 +109,8 @@ def exception_report_compute(
                     "last_event_pk": last_event_pk,
                     "definitions_digest": digest,
                     "incremental": previous is not None,
+                    # Lines dropped by retention are written again; the next run drops them.
+                    "lines_dropped_at": None,
                 },
             )
             run.report = report
@@ -132,6 +135,11 @@ def exception_report_compute(
             counts = ExceptionReportLine.objects.filter(report=report).aggregate(
                 items=Count("pk"), cases=Count("item__case_id", distinct=True)
             )
+            # Items this run closed automatically change older reports' counts by status.
+            ExceptionReport.objects.exclude(pk=report.pk).filter(
+                summary__isnull=False, lines_dropped_at__isnull=True
+            ).update(summary=None)
+            report.summary = exception_report_summary_rows(report_id=report.pk)
             report.computed_at = timezone.now()
             report.item_count = counts["items"]
             report.case_count = counts["cases"]
@@ -143,6 +151,7 @@ def exception_report_compute(
             report.save(
                 update_fields=[
                     "computed_at",
+                    "summary",
                     "item_count",
                     "case_count",
                     "cases_evaluated",
@@ -174,6 +183,7 @@ def _previous_report(run: ReportRun, digest: str) -> ExceptionReport | None:
         or previous.last_event_pk is None
         or previous.definitions_digest != digest
         or previous.cutoff != run.day_start
+        or previous.lines_dropped_at is not None  # nothing left to carry forward
     ):
         return None
     return previous
@@ -196,9 +206,11 @@ def _carry_forward(run: ReportRun, previous: ExceptionReport, changed: list[int]
                 part,
             )
         cursor.execute(
-            f"INSERT INTO {lines} (organization_id, report_id, item_id, kind, due_at, completed_at)"  # noqa: S608
+            f"INSERT INTO {lines} (organization_id, report_id, item_id, kind, due_at, completed_at,"  # noqa: S608
+            f" site_id, step, since)"
             f" SELECT line.organization_id, %s, line.item_id, line.kind, line.due_at,"
-            f" line.completed_at FROM {lines} line JOIN {items} item ON item.id = line.item_id"
+            f" line.completed_at, line.site_id, line.step, line.since"
+            f" FROM {lines} line JOIN {items} item ON item.id = line.item_id"
             f" WHERE line.report_id = %s AND line.completed_at IS NULL AND NOT EXISTS"
             f" (SELECT 1 FROM {CHANGED_CASES} changed WHERE changed.case_id = item.case_id)",
             [run.report.pk, previous.pk],

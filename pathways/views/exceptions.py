@@ -6,13 +6,15 @@ they get 403 here even to read."""
 
 from dataclasses import replace
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,8 +23,10 @@ from django.views.decorators.http import require_POST
 from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.models import ExceptionItem, ExceptionKind
+from pathways.queue_rows import queue_row_html, queue_rows_html, queue_summary_html
 from pathways.selectors import exceptions as selectors
 from pathways.services import exception_triage as triage_services
+from pathways.services import queue_preferences
 from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
@@ -31,20 +35,26 @@ from scaling_ops.views_common import csv_response
 
 QUEUE_ROLES = WRITE_ROLES
 queue_access = roles_required(*QUEUE_ROLES, read_roles=QUEUE_ROLES)
+# The CSV says what the page says: names and sentences, not keys.
 CSV_COLUMNS = [
-    "report_date",
-    "site",
-    "case",
-    "step",
-    "kind",
-    "due_at",
-    "completed_at",
-    "age_days",
-    "status",
-    "assigned_to",
-    "note",
-    "first_reported_on",
+    "Report date",
+    "Site",
+    "Case",
+    "Step",
+    "Exception",
+    "Due",
+    "Completed",
+    "Age (days since due)",
+    "Status",
+    "Assigned to",
+    "Note",
+    "First reported",
 ]
+# The filter fields remembered per person (QueuePreference); never the date or a page.
+STICKY = ("site", "kind", "status", "step", "assignee", "age")
+PAGING = ("after", "before", "last")
+KIND_LABELS = dict(ExceptionKind.choices)
+STATUS_LABELS = dict(ExceptionItem.Status.choices)
 
 
 class QueueFilterForm(forms.Form):
@@ -80,7 +90,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, sites, steps, assignees, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [("", "All my sites")] + [(s.code, s.name) for s in sites]
-        self.fields["step"].choices = [("", "All steps")] + [(s, s) for s in steps]
+        self.fields["step"].choices = [("", "All steps")] + list(steps)
         groups: dict[str, list] = {}
         for person in assignees:
             groups.setdefault(person.group, []).append((person.key, person.name))
@@ -103,21 +113,22 @@ def _requested_date(value: str | None) -> date | None:
         return None
 
 
+def _line_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
 def _with_age(lines, report, zone):
     for line in lines:
         line.age_days = selectors.exception_age_days(report=report, since=line.since, zone=zone)
     return lines
 
 
-def _with_assignees(lines, people):
-    """Each row's assignee picker: the people who may take its site's exceptions, with the
-    case's practitioner (where an app above pathways knows one) chosen unless already assigned."""
-    owners = assignee_directory.case_owner_keys({line.item.case_id for line in lines})
+def _with_words(lines, step_names, site_names=None):
+    """Each row's step in words (and its site's name for the group heading)."""
     for line in lines:
-        item = line.item
-        line.assignee_options = [person for person in people if person.takes(item.site_id)]
-        line.case_owner = owners.get(item.case_id, "")
-        line.suggested_assignee = item.assignee_key or line.case_owner
+        line.step_name = step_names.get(line.item.step, line.item.step)
+        if site_names is not None:
+            line.site_name = site_names.get(line.site_id, "")
     return lines
 
 
@@ -131,82 +142,242 @@ def _yesterday(request) -> date:
     return timezone.localdate(timezone=request.organization.zone) - timedelta(days=1)
 
 
+def _queue_params(request):
+    """The query the page is drawn from: the request's own when it names a filter field (the
+    form always sends them all, empty for "any"), and the person's choice is remembered; else
+    the filters they last chose here (a link from the menu or the home page). ``?reset=1``
+    forgets them. Returns (params, whether remembered filters were applied)."""
+    params = request.GET.copy()
+    if params.pop("reset", None):
+        queue_preferences.queue_preference_set(user=request.user, query="")
+        return params, False
+    if any(name in params for name in STICKY):
+        chosen = QueryDict(mutable=True)
+        for name in STICKY:
+            if params.get(name):
+                chosen[name] = params[name]
+        if chosen.urlencode() != selectors.queue_preference_query(user=request.user):
+            queue_preferences.queue_preference_set(user=request.user, query=chosen.urlencode())
+        return params, False
+    remembered = selectors.queue_preference_query(user=request.user)
+    if not remembered:
+        return params, False
+    params.update(QueryDict(remembered))
+    return params, True
+
+
 @queue_access
 def exception_queue(request, org):
     membership = request.membership
-    wanted = _requested_date(request.GET.get("date"))
+    params, remembered = _queue_params(request)
+    wanted = _requested_date(params.get("date"))
     report = selectors.exception_report_get(date=wanted)
     sites = list(visible_sites(membership).order_by("code"))
-    steps = selectors.exception_queue_steps(membership=membership, report=report) if report else []
-    assignees = assignee_directory.assignees_for_sites(site.pk for site in sites)
-    form = QueueFilterForm(request.GET, sites=sites, steps=steps, assignees=assignees)
+    site_ids = {site.pk for site in sites}
+    step_names = selectors.exception_report_step_names(report=report)
+    steps = selectors.exception_queue_steps(report=report, site_ids=site_ids) if report else []
+    assignees = assignee_directory.assignees_for_sites(site_ids)
+    form = QueueFilterForm(
+        params,
+        sites=sites,
+        steps=[(step, step_names.get(step, step)) for step in steps],
+        assignees=assignees,
+    )
     filters = form.filters()
     zone = request.organization.zone
+    query = params.copy()
+    for name in (*PAGING, "format", "page", "show"):
+        query.pop(name, None)
     context = {
         "form": form,
         "report": report,
         "day": report.date if report else (wanted or _yesterday(request)),
         "filters": filters,
+        "remembered": remembered,
+        "dated": wanted is not None,
         "narrowed": any(
             [filters.kind, filters.status, filters.step, filters.assignee, filters.age]
         ),
         "scope": _scope_label(sites, filters.site),
+        "status_label": dict(form.fields["status"].choices).get(filters.status, ""),
         "assignees": assignees,
         "next": request.get_full_path(),
         "queue_panels": queue_panels.panels_for(request, membership, sites),
+        "query": query.urlencode(),
+        "item_base": reverse("exception_queue", kwargs={"org": org}),
+        # Row links are built from these prefixes: 50 rows would otherwise reverse a URL
+        # several times each.
+        "case_base": reverse("case_detail", kwargs={"org": org, "external_ref": "~"})[:-2],
+        "site_names": {site.pk: site.name for site in sites},
+        "site_codes": {site.pk: site.code for site in sites},
     }
-    if report is not None:
-        lines = selectors.exception_queue_lines(
-            membership=membership, report=report, filters=filters
+    if report is None:
+        context["counts"] = selectors.open_exception_counts(
+            membership=membership, report=None, site_ids=site_ids
         )
-        if request.GET.get("format") == "csv":
-            return _csv(lines, report, zone)
-        page = Paginator(lines, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
-        query = request.GET.copy()
-        query.pop("page", None)
-        if not page.paginator.count and not filters.status:
-            context["closed_count"] = selectors.exception_queue_lines(
-                membership=membership, report=report, filters=replace(filters, status="all")
-            ).count()
-        context.update(
-            page=page,
-            rows=_with_assignees(_with_age(list(page.object_list), report, zone), assignees),
-            summary=_summary(selectors.exception_queue_summary(lines), report, zone),
-            query=query.urlencode(),
+        return render(request, "pathways/exception_queue.html", context)
+    counts = selectors.open_exception_counts(
+        membership=membership, report=report, site_ids=site_ids
+    )
+    context["counts"] = counts
+    if params.get("show") == "earlier":
+        return _earlier(request, context, report, site_ids, step_names, zone)
+    # The site filter narrows to one of the member's sites (an unknown code is a form error).
+    shown = {site.pk for site in sites if site.code == filters.site} if filters.site else site_ids
+    lines = selectors.exception_queue_lines(
+        membership=membership, report=report, filters=filters, site_ids=shown
+    )
+    if params.get("format") == "csv":
+        return _csv(lines, report, zone, step_names, context["site_names"])
+    cells = selectors.exception_queue_cells(report=report, site_ids=shown, filters=filters)
+    if cells is None:
+        cells = selectors.exception_queue_summary(lines)
+    total = sum(cell.count for cell in cells)
+    if not total and not filters.status:
+        context["closed_count"] = sum(
+            cell.count
+            for cell in selectors.exception_queue_cells(
+                report=report, site_ids=shown, filters=replace(filters, status="all")
+            )
+            or []
         )
+    page = selectors.exception_queue_page(
+        lines,
+        after=_line_id(params.get("after")),
+        before=_line_id(params.get("before")),
+        last=bool(params.get("last")),
+    )
+    rows = _with_words(_with_age(page.rows, report, zone), step_names, context["site_names"])
+    context.update(
+        page=page,
+        total=total,
+        rows=rows,
+        rows_html=queue_rows_html(
+            rows,
+            item_base=context["item_base"],
+            case_base=context["case_base"],
+            zone=zone,
+            next_url=context["next"],
+        ),
+        summary=_summary_matrix(cells, report, zone, step_names, context, filters),
+    )
+    context["summary_html"] = queue_summary_html(
+        context["summary"], status_label=context["status_label"]
+    )
     return render(request, "pathways/exception_queue.html", context)
 
 
-def _summary(rows, report, zone):
-    labels = dict(ExceptionKind.choices)
-    for row in rows:
-        row["kind_label"] = labels.get(row["line_kind"], row["line_kind"])
-        row["oldest_age"] = selectors.exception_age_days(
-            report=report, since=row["oldest"], zone=zone
+def _summary_matrix(cells, report, zone, step_names, context, filters) -> dict:
+    """The huddle summary as one compact table: a row per (step, kind), a column per site, each
+    cell the count (and the oldest's age) linking to those lines."""
+    site_ids = sorted({cell.site_id for cell in cells}, key=lambda pk: context["site_codes"][pk])
+    rows: dict[tuple[str, str], dict] = {}
+    for cell in cells:
+        row = rows.setdefault(
+            (cell.step, cell.kind),
+            {
+                "step": cell.step,
+                "step_name": step_names.get(cell.step, cell.step),
+                "kind": cell.kind,
+                "kind_label": KIND_LABELS.get(cell.kind, cell.kind),
+                "cells": {},
+                "count": 0,
+            },
         )
-    return rows
+        row["cells"][cell.site_id] = {
+            "count": cell.count,
+            "oldest_age": selectors.exception_age_days(report=report, since=cell.oldest, zone=zone),
+            "site": context["site_codes"][cell.site_id],
+        }
+        row["count"] += cell.count
+    ordered = sorted(rows.values(), key=lambda row: (row["step_name"], row["kind_label"]))
+    for row in ordered:
+        row["by_site"] = [row["cells"].get(pk) for pk in site_ids]
+    return {
+        "sites": [
+            {"id": pk, "code": context["site_codes"][pk], "name": context["site_names"][pk]}
+            for pk in site_ids
+        ],
+        "rows": ordered,
+        "filter_base": _filter_base(filters, report if context.get("dated") else None),
+    }
 
 
-def _csv(lines, report, zone) -> HttpResponse:
+def _filter_base(filters, report) -> str:
+    """The query a summary cell keeps (the day, when one was asked for; status, assignee, age)
+    before adding its own site, step and kind."""
+    kept = QueryDict(mutable=True)
+    if report is not None:
+        kept["date"] = report.date.isoformat()
+    for name in ("status", "assignee", "age"):
+        if getattr(filters, name):
+            kept[name] = getattr(filters, name)
+    return kept.urlencode()
+
+
+def _earlier(request, context, report, site_ids, step_names, zone):
+    """Items still needing action that are not on the report: the rest of the home page's
+    count, listed oldest first."""
+    items = selectors.exception_items_open_earlier(
+        membership=request.membership, report=report, site_ids=site_ids
+    )
+    page = Paginator(items, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for item in page.object_list:
+        line = SimpleNamespace(
+            item=item,
+            kind=item.kind,
+            due_at=item.due_at,
+            completed_at=item.completed_at,
+            since=item.due_at or item.anchor_at,
+            report_id="",
+            site_id=item.site_id,
+            get_kind_display=item.get_kind_display,
+        )
+        rows.append(line)
+    rows = _with_words(_with_age(rows, report, zone), step_names, context["site_names"])
+    context.update(
+        earlier_page=page,
+        rows=rows,
+        rows_html=queue_rows_html(
+            rows,
+            item_base=context["item_base"],
+            case_base=context["case_base"],
+            zone=zone,
+            next_url=context["next"],
+        ),
+    )
+    return render(request, "pathways/exception_queue_earlier.html", context)
+
+
+def _csv(lines, report, zone, step_names, site_names) -> HttpResponse:
+    lines = lines.select_related("item", "item__case").defer("item__case__referral_at")
     return csv_response(
         f"exceptions-{report.date}.csv",
         CSV_COLUMNS,
-        (_csv_row(line, report, zone) for line in lines.iterator(chunk_size=2000)),
+        (
+            _csv_row(line, report, zone, step_names, site_names)
+            for line in lines.iterator(chunk_size=2000)
+        ),
     )
 
 
-def _csv_row(line, report, zone) -> list:
+def _local(value, zone) -> str:
+    return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _csv_row(line, report, zone, step_names, site_names) -> list:
     item = line.item
     return [
         report.date.isoformat(),
-        item.site.code,
+        site_names.get(line.site_id, ""),
         item.case.external_ref,
-        item.step,
-        line.kind,
-        line.due_at.isoformat() if line.due_at else "",
-        line.completed_at.isoformat() if line.completed_at else "",
+        step_names.get(item.step, item.step),
+        KIND_LABELS.get(line.kind, line.kind),
+        _local(line.due_at, zone),
+        _local(line.completed_at, zone),
         selectors.exception_age_days(report=report, since=line.since, zone=zone),
-        item.status,
+        STATUS_LABELS.get(item.status, item.status),
         item.assignee_name,
         item.note,
         item.first_reported_on.isoformat(),
@@ -214,7 +385,11 @@ def _csv_row(line, report, zone) -> list:
 
 
 def _next_url(request) -> str:
-    target = request.POST.get("next") or ""
+    return _safe_next(request, request.POST.get("next"))
+
+
+def _safe_next(request, target: str | None) -> str:
+    target = target or ""
     if target.startswith(f"/o/{request.organization.slug}/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -229,12 +404,73 @@ def _item_or_404(request, pk: int) -> ExceptionItem:
     return item
 
 
+def _bases(request) -> dict:
+    """The URL prefixes rows are built from (a row per item would reverse several URLs)."""
+    org = request.organization.slug
+    return {
+        "item_base": reverse("exception_queue", kwargs={"org": org}),
+        "case_base": reverse("case_detail", kwargs={"org": org, "external_ref": "~"})[:-2],
+    }
+
+
+def _actions_context(request, item, *, report_id, next_url: str) -> dict:
+    """What an item's actions need: the people who may take its site's exceptions (its case's
+    practitioner, where an app above pathways knows one, chosen unless already assigned)."""
+    people = [
+        person
+        for person in assignee_directory.assignees_for_sites([item.site_id])
+        if person.takes(item.site_id)
+    ]
+    owner = assignee_directory.case_owner_keys([item.case_id]).get(item.case_id, "")
+    return {
+        "item": item,
+        "people": people,
+        "owner": owner,
+        "suggested": item.assignee_key or owner,
+        "report_id": report_id or "",
+        "next": next_url,
+        **_bases(request),
+    }
+
+
 def _row(request, item, error: str = "") -> HttpResponse:
     line = selectors.exception_item_line(item=item, report_id=request.POST.get("report"))
     _with_age([line], line.report, request.organization.zone)
-    _with_assignees([line], assignee_directory.assignees_for_sites([item.site_id]))
-    context = {"line": line, "error": error, "next": _next_url(request)}
-    return render(request, "pathways/exception_row.html", context)
+    _with_words([line], selectors.pathway_step_names())
+    next_url = _next_url(request)
+    actions = ""
+    if error:
+        actions = render_to_string(
+            "pathways/_exception_actions.html",
+            _actions_context(request, item, report_id=line.report_id, next_url=next_url),
+            request=request,
+        )
+    html = queue_row_html(
+        line,
+        zone=request.organization.zone,
+        next_url=next_url,
+        error=error,
+        actions=actions,
+        **_bases(request),
+    )
+    return HttpResponse(html)
+
+
+@queue_access
+def exception_actions(request, org, pk):
+    """An item's actions, fetched when its row's menu opens (one picker per page, not one per
+    row); without JavaScript the menu's link opens them as a page."""
+    item = _item_or_404(request, pk)
+    context = _actions_context(
+        request,
+        item,
+        report_id=_line_id(request.GET.get("report")),
+        next_url=_safe_next(request, request.GET.get("next")),
+    )
+    if request.htmx:
+        return render(request, "pathways/_exception_actions.html", context)
+    context["step_name"] = selectors.pathway_step_names().get(item.step, item.step)
+    return render(request, "pathways/exception_actions.html", context)
 
 
 def _act(request, item: ExceptionItem, action) -> HttpResponse:
@@ -383,6 +619,7 @@ def exception_detail(request, org, pk):
     item = _item_or_404(request, pk)
     context = {
         "item": item,
+        "step_name": selectors.pathway_step_names().get(item.step, item.step),
         "history": selectors.exception_item_history(item=item)[:100],
         "lines": item.lines.select_related("report").order_by("-report__date")[:60],
     }
@@ -396,6 +633,7 @@ urlpatterns = [
     path("exceptions/recompute/", exception_recompute, name="exception_recompute"),
     path("exceptions/bulk/", exception_bulk, name="exception_bulk"),
     path("exceptions/<int:pk>/", exception_detail, name="exception_detail"),
+    path("exceptions/<int:pk>/actions/", exception_actions, name="exception_actions"),
     path("exceptions/<int:pk>/assign/", exception_assign, name="exception_assign"),
     path("exceptions/<int:pk>/resolve/", exception_resolve, name="exception_resolve"),
     path("exceptions/<int:pk>/accept/", exception_accept, name="exception_accept"),

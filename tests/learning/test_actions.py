@@ -190,9 +190,13 @@ def test_a_drift_signal_raises_an_action_linked_both_ways(personas, assured):
 def test_an_exception_raises_an_action_in_one_click_linked_both_ways(personas, exception_items):
     item = exception_items["north"]
     client = personas.client(personas.supervisor)
+    # The queue row's menu fetches the item's actions, the learning app's links among them.
     queue = client.get(url(personas, "exception_queue"), {"date": "2026-03-02"}).content.decode()
+    actions = url(personas, "exception_actions", pk=item.pk)
+    assert actions in queue
+    menu = client.get(actions, HTTP_HX_REQUEST="true").content.decode()
     one_click = url(personas, "learning_action_from_exception", pk=item.pk)
-    assert one_click in queue
+    assert one_click in menu
     response = client.post(one_click)
     assert response.status_code == 302
     assert response["Location"] == url(personas, "learning_action_detail", number=1)

@@ -380,3 +380,49 @@ def test_nul_characters_are_refused_before_they_reach_the_database(case, north_k
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "site"
     assert not CaseEvent.dangerously_unscoped.exists()
+
+
+# Whatever the page and however many reports are kept: the partner key, the report and one
+# page of lines with their items, cases and sites (see the test for the count itself).
+API_QUERIES = 4
+
+
+def _keep_reports(report, count: int) -> None:
+    """``count`` earlier daily reports with the same lines as ``report``, as if kept for
+    ``count`` days (copied, not computed: the list must not care how many are stored)."""
+    from pathways.models import ExceptionReport, ExceptionReportLine
+
+    lines = list(ExceptionReportLine.objects.filter(report=report))
+    for days in range(1, count + 1):
+        older = ExceptionReport.objects.create(
+            date=report.date - timedelta(days=days),
+            cutoff=report.cutoff - timedelta(days=days),
+            computed_at=report.computed_at,
+        )
+        for line in lines:
+            line.pk = None
+            line.report = older
+        ExceptionReportLine.objects.bulk_create(lines)
+
+
+def test_exceptions_list_with_90_reports_kept_pages_the_latest_in_constant_queries(
+    personas, version, north_key, django_assert_num_queries
+):
+    with tenancy.scope(personas.org):
+        for number in range(30):
+            overdue_case(version, personas.north, f"C-{number:02d}")
+        report = exception_report_compute(organization=personas.org, date=DAY)
+        first_alone = north_key.get("/api/v1/exceptions/?page_size=10").json()
+        _keep_reports(report, 89)
+    with django_assert_num_queries(API_QUERIES):
+        first = north_key.get("/api/v1/exceptions/?page_size=10").json()
+    assert first["results"] == first_alone["results"]
+    seen = [item["case"] for item in first["results"]]
+    page = first
+    while page["next"]:
+        with django_assert_num_queries(API_QUERIES):
+            page = north_key.get(page["next"]).json()
+        seen += [item["case"] for item in page["results"]]
+    assert sorted(seen) == [f"C-{number:02d}" for number in range(30)]
+    older = north_key.get(f"/api/v1/exceptions/?date={DAY - timedelta(days=45)}&page_size=1000")
+    assert len(older.json()["results"]) == 30

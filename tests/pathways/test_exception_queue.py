@@ -80,18 +80,31 @@ def test_commissioner_cannot_even_read_the_queue(personas, queue):
 
 def test_lines_are_grouped_by_site_then_step_then_kind(personas, queue):
     response = personas.client(personas.admin).get(url(personas))
-    order = [(line.item.site.code, line.item.step, line.kind) for line in response.context["rows"]]
+    order = [(line.site_id, line.item.step, line.kind) for line in response.context["rows"]]
     assert order == sorted(order)
-    assert order[0][0] == "north" and order[-1][0] == "south"
+    assert response.context["rows"][0].item.site.code == "north"
+    assert response.context["rows"][-1].item.site.code == "south"
+    summary = response.context["summary"]
+    assert [site["code"] for site in summary["sites"]] == ["north", "south"]
+    # One row per step and kind, in words; one cell per site, linking to those lines.
     assert [
-        (r["site_code"], r["step"], r["line_kind"], r["count"]) for r in response.context["summary"]
+        (row["step_name"], row["kind_label"], [cell and cell["count"] for cell in row["by_site"]])
+        for row in summary["rows"]
     ] == [
-        ("north", "follow_up", "overdue_step", 2),
-        ("north", "intake", "late_step", 1),
-        ("north", "intake", "overdue_step", 1),
-        ("north", "repeated-missed-contacts", "missed_escalation", 1),
-        ("south", "intake", "overdue_step", 1),
+        ("Follow-up", "Overdue step", [2, None]),
+        ("Intake", "Late step", [1, None]),
+        ("Intake", "Overdue step", [1, 1]),
+        ("Repeated missed contacts", "Missed escalation", [1, None]),
     ]
+    body = response.content.decode()
+    assert "?site=south&amp;step=intake&amp;kind=overdue_step" in body
+
+
+def test_a_summary_cell_filters_the_list(personas, queue):
+    response = personas.client(personas.admin).get(
+        f"{url(personas)}?site=north&step=intake&kind=overdue_step"
+    )
+    assert refs(response) == ["C-N1"]
 
 
 def test_age_is_days_since_due(personas, queue):
@@ -153,30 +166,41 @@ def test_an_unknown_filter_value_is_ignored_and_shown(personas, queue):
     assert "C-S1" not in refs(response)
 
 
-def test_queue_pages_fifty_rows(personas, version):
+def test_queue_pages_fifty_rows_by_key(personas, version):
     for number in range(53):
         overdue_case(version, personas.north, f"C-{number:03d}")
     compute(personas)
     client = personas.client(personas.admin)
     first = client.get(url(personas))
-    second = client.get(f"{url(personas)}?page=2")
     assert len(first.context["rows"]) == 50
+    last_id = first.context["rows"][-1].pk
+    assert f"after={last_id}" in first.content.decode()
+    second = client.get(f"{url(personas)}?after={last_id}")
     assert len(second.context["rows"]) == 3
-    assert "page=2" in first.content.decode()
+    assert not second.context["page"].has_next and second.context["page"].has_previous
+    first_refs = refs(first)
+    assert not set(first_refs) & set(refs(second))
+    back = client.get(f"{url(personas)}?before={second.context['rows'][0].pk}")
+    assert refs(back) == first_refs
+    last = client.get(f"{url(personas)}?last=1")
+    assert refs(last) == (first_refs + refs(second))[-50:]
+    assert "3 of 53" in second.content.decode()
 
 
-def test_csv_export_has_the_filtered_lines(personas, queue):
+def test_csv_export_has_the_filtered_lines_in_words(personas, queue):
     response = personas.client(personas.admin).get(
         f"{url(personas)}?site=north&step=intake&format=csv"
     )
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="exceptions-2026-03-02.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert {(row["case"], row["kind"]) for row in rows} == {
-        ("C-N1", "overdue_step"),
-        ("C-N2", "late_step"),
+    assert {(row["Case"], row["Exception"]) for row in rows} == {
+        ("C-N1", "Overdue step"),
+        ("C-N2", "Late step"),
     }
-    assert rows[0]["site"] == "north" and rows[0]["status"] == "open"
+    assert rows[0]["Site"] == "North" and rows[0]["Status"] == "Open"
+    assert rows[0]["Step"] == "Intake"
+    assert "_" not in response.content.decode().splitlines()[0]
 
 
 def test_csv_export_of_a_supervisor_stays_in_their_sites(personas, queue):
@@ -384,7 +408,7 @@ def test_an_unreadable_date_is_named_with_the_expected_format(personas, queue, t
 
 def test_page_says_when_the_report_was_computed(personas, queue):
     body = personas.client(personas.supervisor).get(url(personas)).content.decode()
-    assert "Daily report for <strong>2026-03-02</strong>" in body
+    assert "Daily report for <strong>Monday 2 March 2026</strong>" in body
     assert "computed at" in body
 
 

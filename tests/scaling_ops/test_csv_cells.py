@@ -45,9 +45,9 @@ def test_exception_csv_neutralises_a_partner_case_ref_and_a_staff_note(personas)
     )
     header, *rows = rows_of(response)
     row = dict(zip(header, rows[0], strict=True))
-    assert row["case"] == "'" + PARTNER_REF
-    assert row["note"] == "'" + STAFF_NOTE
-    assert row["age_days"].lstrip("-").isdigit()
+    assert row["Case"] == "'" + PARTNER_REF
+    assert row["Note"] == "'" + STAFF_NOTE
+    assert row["Age (days since due)"].lstrip("-").isdigit()
 
 
 def test_learning_csv_neutralises_staff_text(personas):

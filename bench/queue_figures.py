@@ -1,0 +1,181 @@
+"""Bench figures of the supervisor queue page and the partner API's exceptions list (issue 20),
+each against a bare ``values()`` of the same rows: same member's sites, same filters, same
+order, same row count, with the planner's statistics fresh (ANALYZE before every timing).
+
+    queue page 1 and the last page (a supervisor of every site)   goal: within 2x
+    API list at page_size 100 and 1000 (a key for every site)     goal: within 2x
+
+The lines of ``kept_reports`` earlier daily reports are stored first (copies of the measured
+report's lines, dated before it), so the figures are taken as an organisation that keeps 90
+days of reports sees them. run.py calls ``queue_and_api_figures`` inside the organisation's
+scope after the daily report is computed."""
+
+import time
+
+GOAL = 2.0
+KEPT_REPORTS = 90
+QUEUE_FIELDS = (
+    "item__case__external_ref",
+    "site_id",
+    "step",
+    "kind",
+    "due_at",
+    "completed_at",
+    "since",
+    "item__status",
+    "item__assignee_name",
+    "item__note",
+)
+API_FIELDS = (
+    "item__case__external_ref",
+    "site__code",
+    "step",
+    "kind",
+    "due_at",
+    "completed_at",
+    "item__status",
+)
+
+
+def _best_of(function, repeat: int = 5) -> float:
+    function()  # warm: connections, templates, the plan cache
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pathways_exceptionreportline")
+        cursor.execute("ANALYZE pathways_exceptionitem")
+        cursor.execute("ANALYZE pathways_case")
+        cursor.execute("ANALYZE pathways_exceptionreport")
+
+
+def keep_earlier_reports(report, count: int) -> int:
+    """``count`` daily reports before ``report`` with copies of its lines, in SQL; returns the
+    lines written."""
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+
+    from pathways.models import ExceptionReport
+
+    written = 0
+    existing = set(ExceptionReport.objects.values_list("date", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        for days in range(1, count + 1):
+            day = report.date - timedelta(days=days)
+            if day in existing:
+                continue
+            older = ExceptionReport.objects.create(
+                date=day,
+                cutoff=report.cutoff - timedelta(days=days),
+                computed_at=report.computed_at - timedelta(days=days),
+            )
+            cursor.execute(
+                "INSERT INTO pathways_exceptionreportline (organization_id, report_id, item_id,"
+                " kind, due_at, completed_at, site_id, step, since) SELECT organization_id, %s,"
+                " item_id, kind, due_at, completed_at, site_id, step, since"
+                " FROM pathways_exceptionreportline WHERE report_id = %s",
+                [older.pk, report.pk],
+            )
+            written += cursor.rowcount
+    return written
+
+
+def _record(figures, name: str, measured: float, baseline: float, queries: int | None = None):
+    """One figure beside its goal in run.py's table."""
+    label = name + (f", {queries} queries" if queries is not None else "")
+    figures.ratio(label, measured, baseline, "s", goal=("<=", GOAL))
+
+
+def _queries(function) -> int:
+    """Queries one call makes, counted as they execute: a test client's request clears
+    ``connection.queries`` when it starts, so CaptureQueriesContext would see none."""
+    from django.db import connection
+
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        function()
+    return len(executed)
+
+
+def queue_and_api_figures(figures, *, organization, report, kept_reports: int = KEPT_REPORTS):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from pathways.models import ExceptionReportLine
+    from pathways.selectors.exceptions import NEEDS_ACTION, PAGE_SIZE, QUEUE_ORDER
+    from scaling_ops import services, tenancy
+    from scaling_ops.models import Role, Site
+
+    copied = keep_earlier_reports(report, kept_reports - 1)
+    figures.note(
+        "daily reports kept for the queue and API figures",
+        f"{kept_reports} ({copied:,} copied lines before the measured report)",
+    )
+    sites = list(Site.objects.order_by("code"))
+    site_ids = sorted(site.pk for site in sites)
+    supervisor, _ = get_user_model().objects.get_or_create(username="bench-supervisor")
+    services.membership_set(
+        user=supervisor, organization=organization, role=Role.SUPERVISOR, sites=sites
+    )
+    client = Client()
+    client.force_login(supervisor)
+    _, raw_key = services.partner_key_create(name=f"bench-queue-{time.time_ns()}", sites=sites)
+    queue_url = f"/o/{organization.slug}/exceptions/"
+
+    needs_action = ExceptionReportLine.objects.filter(
+        report=report, site_id__in=site_ids, item__status__in=NEEDS_ACTION
+    ).order_by(*QUEUE_ORDER)
+
+    def bare_queue_first():
+        list(needs_action.values(*QUEUE_FIELDS)[:PAGE_SIZE])
+
+    def bare_queue_last():
+        list(needs_action.reverse().values(*QUEUE_FIELDS)[:PAGE_SIZE])
+
+    def page(url, **headers):
+        def get():
+            with tenancy.isolated():
+                response = client.get(url, **headers)
+            assert response.status_code == 200, (url, response.status_code)
+
+        return get
+
+    for label, url, bare in (
+        ("supervisor queue page 1", queue_url, bare_queue_first),
+        ("supervisor queue last page", f"{queue_url}?last=1", bare_queue_last),
+    ):
+        _analyze()
+        measured = _best_of(page(url))
+        baseline = _best_of(bare)
+        _record(figures, label, measured, baseline, _queries(page(url)))
+
+    api_lines = ExceptionReportLine.objects.filter(report=report, site_id__in=site_ids).order_by(
+        "id"
+    )
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    for size in (100, 1000):
+        _analyze()
+        url = f"/api/v1/exceptions/?page_size={size}"
+        measured = _best_of(page(url, **auth))
+        baseline = _best_of(lambda size=size: list(api_lines.values(*API_FIELDS)[:size]))
+        _record(
+            figures,
+            f"API exception list, page_size {size}",
+            measured,
+            baseline,
+            _queries(page(url, **auth)),
+        )
