@@ -338,7 +338,9 @@ def proposal_get(*, number: int) -> ChangeProposal | None:
 
 def proposal_for_version(*, version_id: int) -> ChangeProposal | None:
     return (
-        ChangeProposal.objects.filter(adopted_version_id=version_id)
+        ChangeProposal.objects.filter(
+            Q(adopted_version_id=version_id) | Q(pilot_version_id=version_id)
+        )
         .select_related("pathway", "evaluated_by", "decided_by", "proposed_by")
         .first()
     )
