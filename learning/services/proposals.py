@@ -240,7 +240,11 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
             verdict = "not enough data"
         elif thin:
             verdict = "too little data to judge"
-        elif interval is not None and interval[0] <= 0 <= interval[1] or abs(effect) < CLEAR_DIFFERENCE_POINTS:
+        elif (
+            interval is not None
+            and interval[0] <= 0 <= interval[1]
+            or abs(effect) < CLEAR_DIFFERENCE_POINTS
+        ):
             verdict = "no clear difference"
         else:
             better = effect > 0 if direction == "higher_is_better" else effect < 0

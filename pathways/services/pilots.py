@@ -5,17 +5,20 @@ network-wide (the pilot version becomes the active one) or ended (it retires; it
 Only one pilot of a pathway runs at a site at a time."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from pathways.models import Pathway, PathwayPilot, PathwayVersion, PilotSite
+from pathways.plausible_time import EARLIEST_PLAUSIBLE
 from pathways.services.versions import _record, pathway_version_activate
 from scaling_ops.models import Site
 
 MAX_REASON = 4000
+# Longer than two years is a typo in a year, not a pilot.
+MAX_PILOT = timedelta(days=731)
 
 
 @transaction.atomic
@@ -55,6 +58,11 @@ def pathway_pilot_start(
         )
     elif ends_at <= starts_at:
         errors.setdefault("ends_at", []).append("The pilot must end after it starts.")
+    elif starts_at < EARLIEST_PLAUSIBLE or ends_at - starts_at > MAX_PILOT:
+        errors.setdefault("ends_at", []).append(
+            f"A pilot runs from {EARLIEST_PLAUSIBLE:%Y-%m-%d} on and for at most "
+            f"{MAX_PILOT.days} days; check the years of its start and end."
+        )
     else:
         clashes = (
             PilotSite.objects.filter(

@@ -6,9 +6,11 @@ version (rejection ends the pilot)."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 
 from assurance.models import SnapshotValue
 from assurance.services import assurance_snapshot_compute
+from learning.models import ChangeProposal
 from learning.services import (
     change_proposal_adopt,
     change_proposal_evaluate,
@@ -18,6 +20,7 @@ from learning.services.proposals import _interval, proposal_evaluation
 from pathways.models import Case, PathwayPilot, PathwayVersion
 from pathways.selectors.routing import NETWORK, referral_route
 from scaling_ops import tenancy
+from scaling_ops.models import Site
 from tests.learning.test_proposals import FEB, MARCH, pilot, propose, snapshot
 from tests.pathways.api_helpers import case_payload, partner_client
 from tests.pathways.exception_helpers import build_version, complete
@@ -149,3 +152,34 @@ def test_rejection_ends_the_pilot_and_keeps_the_reason(personas, base):
         pathway_slug="h2h", site_id=personas.north.pk, referral_at=datetime.now(UTC)
     )
     assert (route.version_id, route.basis) == (base.pk, NETWORK)
+
+
+def test_the_pilot_form_names_a_site_that_is_not_live_and_stores_nothing(personas, base):
+    with tenancy.scope(personas.org):
+        Site.objects.filter(pk=personas.south.pk).update(status=Site.Status.PAUSED)
+        propose(base, by=personas.lead)
+    url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
+    response = personas.client(personas.lead).post(
+        url, {"form": "pilot", "sites": ["south"], "start": "2026-03-01", "end": "2026-03-31"}
+    )
+    assert response.status_code == 400
+    assert "South is paused, not live: a pilot runs only at a live site" in (
+        response.content.decode()
+    )
+    assert PathwayVersion.dangerously_unscoped.count() == 1
+    assert ChangeProposal.dangerously_unscoped.get().status == ChangeProposal.Status.PROPOSED
+
+
+def test_the_proposal_page_shows_each_sides_counts_and_the_interval(personas, base):
+    with tenancy.scope(personas.org):
+        for site, before, during in ((personas.north, 50, 80), (personas.south, 50, 52)):
+            snapshot(site, FEB, before, 100)
+            snapshot(site, MARCH, during, 100)
+        proposal = pilot(propose(base, by=personas.lead), personas)
+        change_proposal_evaluate(proposal=proposal, by=personas.lead, today=APRIL_10)
+    url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
+    page = personas.client(personas.lead).get(url).content.decode()
+    assert "80 / 100" in page and "52 / 100" in page
+    assert "Relative change (95% interval)" in page
+    assert 'id="pilot-version"' in page
+    assert "Adopt network-wide" in page
