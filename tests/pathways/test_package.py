@@ -14,7 +14,6 @@ from pathways.models import PathwayVersion
 from pathways.package import package_missing_parts
 from pathways.selectors.versions import pathway_version_bundle, pathway_version_diff
 from pathways.services.versions import pathway_version_replace_definition
-from scaling_ops import tenancy
 from tests.pathways.version_helpers import import_version, with_adaptable_step
 
 PACKAGE = {

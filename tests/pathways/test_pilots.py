@@ -347,3 +347,30 @@ def test_the_version_page_shows_each_sites_variant_as_a_diff(personas, network):
     page = personas.client(personas.admin).get(url).content.decode()
     assert 'id="site-variants"' in page
     assert "North" in page and "weekly_review" in page and "336" in page
+
+
+def test_the_propose_form_takes_the_hours_and_the_detail_shows_the_variant(personas, network):
+    client = personas.client(personas.lead)
+    url = reverse("adaptation_list", kwargs={"org": personas.org.slug})
+    form = {
+        "site": "north",
+        "step": "hospital-to-home:weekly_review",
+        "what": "Fortnightly review by phone.",
+        "why": "Ferry times.",
+        "standard_hours": "336",
+        "script": "Call on ferry-day mornings.",
+    }
+    refused = client.post(url, {**form, "standard_hours": "two weeks"})
+    assert refused.status_code == 400
+    assert "is not a number of hours; write e.g. 48, 336." in refused.content.decode()
+    wrong = client.post(url, {**form, "standard_hours": "100, 200"})
+    assert "has 1 time standard(s)" in wrong.content.decode()
+    response = client.post(url, form)
+    assert response.status_code == 302
+    detail = response["Location"]
+    decide = detail + "decide/"
+    assert personas.client(personas.commissioner).post(decide).status_code in (403, 404)
+    assert client.post(decide, {"decision": "approve"}).status_code == 302
+    page = client.get(detail).content.decode()
+    assert "336 hours" in page and "Call on ferry-day mornings." in page
+    assert "North's new cases follow" in page and ">v2</a>, its variant of" in page
