@@ -90,7 +90,7 @@ def case_version_reason(case) -> str:
         starts, ends = pilot
         return (
             f"Referred at {case.site.name} during the pilot of v{version.number} "
-            f"({_when(starts, zone)} to {_when(ends, zone)}): pilot sites' new cases in the "
+            f"({_when(starts, zone)} until {_when(ends, zone)}): pilot sites' new cases in the "
             "pilot period follow the pilot version."
         )
     if version.variant_site_id is not None:
