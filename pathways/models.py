@@ -71,10 +71,10 @@ class PathwayVersion(TenantModel):
     activated_at = models.DateTimeField(null=True, blank=True)
     # A site variant: the network version it varies and the site whose new cases follow it.
     variant_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="variants"
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="variants"
     )
     variant_site = models.ForeignKey(
-        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     # The replication package (pathways.package): versioned with the definition, frozen with it.
     package = models.JSONField(default=dict, blank=True)
@@ -217,7 +217,7 @@ class PathwayPilot(TenantModel):
         REJECTED = "rejected", "Ended: rejected"
 
     pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="pilots")
-    version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="pilots")
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="pilots")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
@@ -247,7 +247,7 @@ class PilotSite(TenantModel):
     one indexed read."""
 
     pilot = models.ForeignKey(PathwayPilot, on_delete=models.CASCADE, related_name="sites")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="+")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()

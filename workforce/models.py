@@ -304,7 +304,7 @@ class PackageAcknowledgement(TenantModel):
     staff = models.ForeignKey(
         StaffMember, on_delete=models.CASCADE, related_name="package_acknowledgements"
     )
-    version = models.ForeignKey(PathwayVersion, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="+")
     acknowledged_at = models.DateTimeField()
     recorded_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
