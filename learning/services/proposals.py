@@ -292,16 +292,19 @@ def _interval(effect: float, sides, unit: str) -> tuple[float, float] | None:
 
 
 def _pilot_cases(proposal: ChangeProposal, pilot_ids, months) -> dict:
-    """How many of the pilot sites' cases referred in the pilot months followed the pilot
-    version: the evaluation's pilot figures are those sites' months, so this says how much of
-    them is what the pilot actually ran."""
+    """How many of the pilot sites' cases of the pathway referred in the pilot months followed
+    the pilot version: the evaluation's pilot figures are those sites' snapshot months (every
+    pathway at the site), so this says how much of them is what the pilot actually ran."""
     if proposal.pilot_version_id is None or not months:
         return {}
     zone = Organization.objects.get(pk=tenancy.current_organization_id()).zone
     start = datetime.combine(months[0], time.min, tzinfo=zone)
     end = datetime.combine(selectors.next_month(months[-1]), time.min, tzinfo=zone)
     counts = Case.objects.filter(
-        site_id__in=pilot_ids, referral_at__gte=start, referral_at__lt=end
+        site_id__in=pilot_ids,
+        version__pathway_id=proposal.pathway_id,
+        referral_at__gte=start,
+        referral_at__lt=end,
     ).aggregate(all=Count("id"), pilot=Count("id", filter=Q(version_id=proposal.pilot_version_id)))
     return {"on_pilot_version": counts["pilot"], "referred": counts["all"]}
 
