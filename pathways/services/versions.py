@@ -438,7 +438,7 @@ def site_variant_rebuild(*, pathway: Pathway, site: Site, by=None) -> PathwayVer
     variant = PathwayVersion(
         pathway=pathway,
         number=number,
-        name=f"{active.name} ({site.name} variant)",
+        name=active.name,
         rationale=f"{site.name}'s variant of v{active.number}, from its approved adaptations: "
         + "; ".join(f"{a.step_key}: {a.what}" for a in applied),
         created_by=by,
