@@ -202,9 +202,9 @@ def pathway_version_activate(
     locked = PathwayVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status not in (PathwayVersion.Status.DRAFT, PathwayVersion.Status.PILOT):
         raise ValidationError(
-            f"{locked} is {locked.get_status_display().lower()}; only a draft (or a version in "
-            "pilot, by adopting its pilot) can be activated. Import the definition again to make "
-            "a new draft."
+            f"{locked} is {locked.get_status_display().lower()}; only a draft version can be "
+            "activated (a version in pilot, by adopting its pilot). Import the definition again "
+            "to make a new draft."
         )
     for previous in PathwayVersion.objects.select_for_update().filter(
         pathway_id=locked.pathway_id,
