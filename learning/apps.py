@@ -7,6 +7,12 @@ def _seed_learning(context) -> None:
     seed_learning(context)
 
 
+def _seed_pilot(context) -> None:
+    from learning.demo import seed_pilot
+
+    seed_pilot(context)
+
+
 class LearningConfig(AppConfig):
     name = "learning"
     verbose_name = "Learning"
@@ -37,6 +43,9 @@ class LearningConfig(AppConfig):
         )
         item_links.register(hooks.exception_item_links)
         version_panels.register(hooks.version_panel)
+        demo_seeders.register(
+            DemoSeeder("learning: a change proposal in pilot", _seed_pilot), order=120
+        )
         demo_seeders.register(
             DemoSeeder(
                 "learning: improvement log, deviations, reviews, change proposals", _seed_learning

@@ -1,9 +1,10 @@
 """Demo data for learning, after assurance's snapshots: an improvement log with overdue, in
 progress, done and verified actions (linked both ways to an incident, a drift signal and an
 exception), a deviation pattern seen at three sites this quarter (a design signal), a quarterly
-learning review, and one change proposal that was piloted at two more sites, evaluated from the
-snapshots and adopted into a new draft version of the hospital-to-home pathway (and one that was
-rejected, with its reason)."""
+learning review; the behavioural-health escalation prompt piloted at North and South for two
+months (started before the cases were loaded, so their cases in the pilot months follow the pilot
+version), evaluated on those cases and adopted network-wide; a hospital-to-home proposal waiting
+for its pilot and one rejected, with its reason."""
 
 import copy
 from datetime import timedelta
@@ -29,8 +30,12 @@ from learning.services import (
     learning_review_create,
     learning_review_raise_action,
 )
+from pathways import demo as pathways_demo
 from pathways.models import ExceptionItem, Pathway
 from pathways.selectors.versions import pathway_version_current, pathway_version_definition
+from scaling_ops.dates import month_add
+from scaling_ops.models import Site
+from scaling_ops.services import site_change_status
 
 # (site, days ago, category, step, referral source, note): the same workaround at three sites.
 DEVIATIONS = [
@@ -202,9 +207,83 @@ def _learning_review(context, today):
     return review
 
 
+def seed_pilot(context) -> None:
+    """Before the cases are loaded (so that the pilot sites' cases in the pilot months really
+    follow the pilot version): North's behavioural-health team proposes an escalation prompt,
+    piloted at North and South for the two months before this one."""
+    lead = context.users["lead"]
+    sites = context.sites
+    pathway = Pathway.objects.filter(slug="behavioural-health-continuity").first()
+    if pathway is None:
+        return
+    base = pathway_version_current(pathway=pathway)
+    definition = copy.deepcopy(pathway_version_definition(base).to_dict())
+    rule = next(r for r in definition["escalation_rules"] if r["key"] == "disengagement")
+    rule["tiers"] = ["medium", "high"]
+    proposal = change_proposal_create(
+        pathway=pathway,
+        title="Escalation prompt after the second missed contact, for medium risk too",
+        change_kind="tool",
+        step_key="crisis_escalation",
+        change="The case record prompts an escalation to the crisis team after the second "
+        "missed contact in 14 days for medium-risk people as well as high-risk; the escalation "
+        "is due within 12 hours of the prompt.",
+        rationale="North's continuity workers found medium-risk people who disengaged were "
+        "escalated days later than high-risk ones, though their outcomes were as poor.",
+        evidence="Two medium-risk readmissions at North after repeated missed contacts with no "
+        "escalation.",
+        measures=["escalation_adherence", "timeliness"],
+        origin_site=sites["north"],
+        definition=definition,
+        by=lead,
+    )
+    today = selectors.organization_today()
+    demo_start = today - timedelta(days=pathways_demo.DEMO_DAYS)
+    this_month = today.replace(day=1)
+    start, end = month_add(this_month, -2), this_month - timedelta(days=1)
+    if start < demo_start + timedelta(days=28):
+        # A short demo: pilot over the second half of the days it covers.
+        start, end = demo_start + (today - demo_start) // 2, today
+    south = sites["south"]
+    # The story: South was live when the pilot began, and paused later for its drift.
+    was = south.status
+    if was != Site.Status.LIVE:
+        site_change_status(
+            site=south, status=Site.Status.LIVE, override_reason="Live for the pilot (demo story)"
+        )
+    change_proposal_start_pilot(
+        proposal=proposal, by=lead, sites=[sites["north"], south], start=start, end=end
+    )
+    if was != Site.Status.LIVE:
+        site_change_status(site=south, status=was, override_reason="Paused: drift (demo story)")
+    context.extra["pilot_proposal"] = proposal.number
+    context.say(
+        f"change proposal {proposal.reference} piloted at north and south from "
+        f"{start:%Y-%m-%d} to {end:%Y-%m-%d} on {proposal.pilot_version}"
+    )
+
+
 def _proposals(context, today, review) -> None:
     lead = context.users["lead"]
     sites = context.sites
+    piloted = selectors.proposal_get(number=context.extra.get("pilot_proposal", 0))
+    if piloted is not None:
+        try:
+            change_proposal_evaluate(proposal=piloted, by=lead, today=today)
+        except ValidationError as error:
+            context.say(f"{piloted.reference} not evaluated: {' '.join(error.messages)}")
+        else:
+            version = change_proposal_adopt(
+                proposal=piloted,
+                by=lead,
+                reason="Evaluated on the pilot sites' own cases against the other sites; "
+                "supervisors at both sites found the prompt easy to act on. Adopted "
+                "network-wide.",
+            )
+            context.say(
+                f"{piloted.reference} evaluated on its pilot cases and adopted: {version} is "
+                "active network-wide"
+            )
     pathway = Pathway.objects.filter(slug="hospital-to-home").first()
     if pathway is None:
         return
@@ -225,6 +304,7 @@ def _proposals(context, today, review) -> None:
     for standard in steps[position + 1]["time_standards"]:
         if standard.get("tiers") == ["medium"]:
             standard["within_hours"] = 72
+    # Waits for its pilot: South is paused and East still launching (a pilot runs at live sites).
     proposal = change_proposal_create(
         pathway=pathway,
         title="Phone check-in within 24 hours before the first home visit",
@@ -241,25 +321,6 @@ def _proposals(context, today, review) -> None:
         origin_site=sites["north"],
         definition=definition,
         by=lead,
-    )
-    this_month = today.replace(day=1)
-    start = (this_month - timedelta(days=1)).replace(day=1)
-    end = this_month - timedelta(days=1)
-    change_proposal_start_pilot(
-        proposal=proposal, by=lead, sites=[sites["south"], sites["east"]], start=start, end=end
-    )
-    try:
-        change_proposal_evaluate(proposal=proposal, by=lead, today=today)
-    except ValidationError:
-        # A short demo may have no snapshot for last month: pilot this month instead.
-        proposal.pilot_start, proposal.pilot_end = this_month, today
-        proposal.save(update_fields=["pilot_start", "pilot_end"])
-        change_proposal_evaluate(proposal=proposal, by=lead, today=today)
-    version = change_proposal_adopt(
-        proposal=proposal,
-        by=lead,
-        reason="Pilot sites kept the visit standard and caught problems earlier; adopted as a "
-        "draft for the org admin to activate after the supervisors' briefing.",
     )
     rejected = change_proposal_create(
         pathway=pathway,
@@ -279,6 +340,6 @@ def _proposals(context, today, review) -> None:
         "coach on using the tool with the ward list as its input.",
     )
     context.say(
-        f"change proposal {proposal.reference} piloted at south and east, evaluated and adopted "
-        f"as {version} (draft); {rejected.reference} rejected"
+        f"change proposal {proposal.reference} waits for its pilot at south and east; "
+        f"{rejected.reference} rejected"
     )

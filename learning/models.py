@@ -306,6 +306,11 @@ class ChangeProposal(TenantModel, CommissionerPublished):
     adopted_version = models.ForeignKey(
         PathwayVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The version the pilot sites' cases follow during the pilot (pathways.PathwayPilot); adopting
+    # the proposal activates it network-wide.
+    pilot_version = models.ForeignKey(
+        PathwayVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     proposed_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -338,7 +338,9 @@ def proposal_get(*, number: int) -> ChangeProposal | None:
 
 def proposal_for_version(*, version_id: int) -> ChangeProposal | None:
     return (
-        ChangeProposal.objects.filter(adopted_version_id=version_id)
+        ChangeProposal.objects.filter(
+            Q(adopted_version_id=version_id) | Q(pilot_version_id=version_id)
+        )
         .select_related("pathway", "evaluated_by", "decided_by", "proposed_by")
         .first()
     )
@@ -421,12 +423,12 @@ def evaluation_for_member(*, evaluation: dict, membership: Membership) -> dict:
         return {**evaluation, "narrowed": False}
     measures = []
     for row in evaluation.get("measures", []):
-        row = {**row, "effect": None}
+        row = {**row, "effect": None, "interval": None, "too_little_data": []}
         for group in hidden:
             before, during, change = EVALUATION_GROUPS[group]
             row.update({before: EMPTY_RATE, during: EMPTY_RATE, change: None})
         measures.append(row)
-    narrowed = {**evaluation, "measures": measures, "narrowed": True}
+    narrowed = {**evaluation, "measures": measures, "narrowed": True, "pilot_cases": {}}
     for group in EVALUATION_GROUPS:
         sites = evaluation.get(group, [])
         narrowed[group] = [code for code in sites if code in codes]

@@ -35,6 +35,7 @@ from pathways.api_shapes import (
 from pathways.models import Case, ExceptionItem, ExceptionKind
 from pathways.selectors import exceptions as selectors
 from pathways.selectors.obligations import plausible_referral
+from pathways.selectors.routing import case_version_reason
 from pathways.services.ingest import (
     MAX_BATCH,
     IngestRefused,
@@ -130,6 +131,7 @@ def _case_out(case: Case) -> dict:
         "site": case.site.code,
         "pathway": case.version.pathway.slug,
         "pathway_version": case.version.number,
+        "pathway_version_reason": case_version_reason(case),
         "referral_at": case.referral_at.isoformat(),
         "risk_tier": case.risk_tier,
         "attributes": {
@@ -188,9 +190,9 @@ class CaseView(PartnerAPIView):
         # A referral stored before the API checked its window (a year typo, BC on PostgreSQL)
         # cannot even be read into Python: it is read only where it is plausible.
         case = plausible_referral(
-            Case.objects.select_related("site", "version__pathway").filter(
-                external_ref=external_ref, site_id__in=request.user.site_ids
-            ),
+            Case.objects.select_related(
+                "site", "organization", "version__pathway", "version__variant_of"
+            ).filter(external_ref=external_ref, site_id__in=request.user.site_ids),
             now=timezone.now(),
         ).first()
         if case is None:
@@ -232,7 +234,9 @@ class CaseView(PartnerAPIView):
             ),
         },
         summary="Create or update a case",
-        description="Creates the case (201), pinned to the pathway's active version, or "
+        description="Creates the case (201), pinned to the pathway's active version (or to "
+        "a pilot version, when the site pilots one at the referral time, or to the site's "
+        "variant of the active version; pathway_version_reason says which and why), or "
         "updates it (200). Sending the same body again changes nothing. A case cannot move to "
         "another pathway: refer a new case instead. Every field is checked before anything is "
         "stored.",
@@ -244,7 +248,9 @@ class CaseView(PartnerAPIView):
             )
         except IngestRefused as error:
             return _refused(error)
-        case = Case.objects.select_related("site", "version__pathway").get(pk=case.pk)
+        case = Case.objects.select_related(
+            "site", "organization", "version__pathway", "version__variant_of"
+        ).get(pk=case.pk)
         return Response(
             _case_out(case), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -100,6 +100,10 @@ class CaseOutSerializer(serializers.Serializer):
     site = serializers.CharField()
     pathway = serializers.CharField()
     pathway_version = serializers.IntegerField()
+    pathway_version_reason = serializers.CharField(
+        help_text="Why the case follows that version: the network's active version, a pilot "
+        "at its site, or its site's variant."
+    )
     referral_at = serializers.DateTimeField()
     risk_tier = serializers.ChoiceField(RiskTier.values)
     attributes = AttributesSerializer()

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from pathways.assignees import user_key
-from pathways.models import ExceptionItem
+from pathways.models import ExceptionItem, Pathway
 from pathways.services import bulk_load
 from pathways.services.exception_triage import (
     exception_item_accept,
@@ -17,7 +17,11 @@ from pathways.services.exception_triage import (
     exception_item_resolve,
 )
 from pathways.services.exceptions import exception_report_compute
-from pathways.services.versions import pathway_version_import
+from pathways.services.versions import (
+    pathway_version_import,
+    site_adaptation_decide,
+    site_adaptation_propose,
+)
 from pathways.synthetic import Generator, SiteProfile
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -52,8 +56,10 @@ def seed_pathways(context) -> None:
     definitions = []
     for name in PATHWAY_FILES:
         data = json.loads((FIXTURES / name).read_text())
+        # Each demo pathway carries its complete replication package.
+        package = json.loads((FIXTURES / "packages" / name).read_text())
         version = pathway_version_import(
-            data=data,
+            data={**data, "package": package},
             activate=True,
             created_by=context.users["admin"],
             rationale="Pilot model, adopted as the network standard.",
@@ -61,6 +67,27 @@ def seed_pathways(context) -> None:
         definitions.append(data)
         say(f"pathway {version}")
     context.extra["definitions"] = definitions
+    _north_adaptation(context)
+
+
+def _north_adaptation(context) -> None:
+    """North's approved adaptation of an adaptable step: its weekly review becomes fortnightly
+    by phone for people on the islands, so North's new cases follow its variant."""
+    pathway = Pathway.objects.get(slug="hospital-to-home")
+    adaptation = site_adaptation_propose(
+        site=context.sites["north"],
+        pathway=pathway,
+        step_key="weekly_review",
+        what="The weekly review is a fortnightly phone review for people living on the islands.",
+        why="Ferry times make a weekly home review impossible for a third of North's caseload.",
+        by=context.users["lead"],
+        standard_hours=[336],
+        script="Call on the morning of a ferry day; review the care plan goals one by one and "
+        "book the next in-person visit for the next ferry.",
+    )
+    site_adaptation_decide(adaptation=adaptation, approve=True, by=context.users["admin"])
+    variant = pathway.versions.get(variant_site=context.sites["north"], status="variant")
+    context.say(f"North's adaptation of weekly_review approved: its new cases follow {variant}")
 
 
 def seed_cases_and_reports(context) -> None:

@@ -51,7 +51,11 @@ class PathwayVersion(TenantModel):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        # Frozen like an active version; used only for the pilot sites' cases in the pilot period.
+        PILOT = "pilot", "In pilot"
         ACTIVE = "active", "Active"
+        # One site's variant of the active version, built from its approved adaptations.
+        VARIANT = "variant", "Site variant"
         RETIRED = "retired", "Retired"
 
     pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="versions")
@@ -65,6 +69,15 @@ class PathwayVersion(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     activated_at = models.DateTimeField(null=True, blank=True)
+    # A site variant: the network version it varies and the site whose new cases follow it.
+    variant_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="variants"
+    )
+    variant_site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The replication package (pathways.package): versioned with the definition, frozen with it.
+    package = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords()
 
@@ -183,11 +196,70 @@ class SiteAdaptation(TenantModel):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # What takes effect once approved: the step's time standards in hours, in the step's order
+    # (empty: unchanged), and the step's local script (empty: the package's).
+    standard_hours = models.JSONField(default=list, blank=True)
+    script = models.TextField(blank=True, max_length=4000)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["site", "pathway", "step_key"]
+
+
+class PathwayPilot(TenantModel):
+    """A pilot version in use at named sites for a period: a case referred at one of those
+    sites at or after ``starts_at`` and before ``ends_at`` is pinned to ``version``."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        ADOPTED = "adopted", "Adopted network-wide"
+        REJECTED = "rejected", "Ended: rejected"
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="pilots")
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="pilots")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    decision_reason = models.TextField(blank=True, max_length=4000)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "version"], name="one_pilot_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"pilot of {self.version}"
+
+
+class PilotSite(TenantModel):
+    """One site of a pilot. The period is copied from the pilot so that routing a referral is
+    one indexed read."""
+
+    pilot = models.ForeignKey(PathwayPilot, on_delete=models.CASCADE, related_name="sites")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["site"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pilot", "site"], name="pilot_site_once"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "pathway", "site", "starts_at"])]
 
 
 class Case(TenantModel):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from pathways.models import Case, CaseEvent, EventType, Pathway
 from scaling_ops.services import partner_key_create
 from workforce.models import (
+    CASELOAD_ROLES,
     CaseAssignment,
     OnboardingTask,
     StaffMember,
@@ -31,6 +32,8 @@ from workforce.services import (
     training_module_create,
     workforce_checks_compute,
 )
+from workforce.services.checks import staff_in_post
+from workforce.services.packages import package_acknowledge, package_versions_for_site
 from workforce.services.supervision import week_start_of
 
 TREND_DAYS = 30
@@ -200,6 +203,17 @@ def seed_workforce(context) -> None:
     readiness_attest(site=east, item_key="crisis-line", by=users["lead"],
                      evidence="Test call on Tuesday reached the out-of-hours team; logged.")  # fmt: skip
 
+    # The replication package: North's practitioners have all acknowledged it, East's half.
+    acknowledged = 0
+    for site, share in ((sites["north"], 1.0), (east, 0.5)):
+        practitioners = list(
+            staff_in_post(today).filter(site=site, role__in=CASELOAD_ROLES).order_by("name")
+        )
+        for version in package_versions_for_site(site):
+            for person in practitioners[: round(len(practitioners) * share)]:
+                package_acknowledge(staff=person, version=version, by=users["lead"])
+                acknowledged += 1
+
     # Thirty days of daily checks, as the beat job would have computed them.
     for offset in range(TREND_DAYS, 0, -1):
         workforce_checks_compute(organization=org, date=today - timedelta(days=offset))
@@ -209,5 +223,6 @@ def seed_workforce(context) -> None:
         f"workforce: {staff_count} staff in {len(north_staff) + len(south_staff) + len(east_staff)}"
         f" caseloads, {sessions} supervision sessions, {len(rows)} case assignments, "
         f"{TrainingModule.objects.count()} training modules, {behind} onboarding tasks behind; "
-        f"East launching with blockers; {TREND_DAYS} days of integrity checks"
+        f"East launching with blockers; {TREND_DAYS} days of integrity checks; "
+        f"{acknowledged} package acknowledgements"
     )

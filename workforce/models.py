@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from pathways.models import Case, Pathway
+from pathways.models import Case, Pathway, PathwayVersion
 from scaling_ops.models import Site
 from scaling_ops.tenancy import TenantModel, WriteOnceModel
 from scaling_ops.uploads import KINDS as UPLOAD_KINDS
@@ -296,6 +296,37 @@ class OnboardingPlan(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class PackageAcknowledgement(TenantModel):
+    """A staff member's acknowledgement of one pathway version's replication package (its role
+    descriptions, scripts, templates): per person per package version. Withdrawn rather than
+    deleted, so the history shows when it stopped counting."""
+
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="package_acknowledgements"
+    )
+    version = models.ForeignKey(PathwayVersion, on_delete=models.CASCADE, related_name="+")
+    acknowledged_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "staff", "version"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_standing_package_acknowledgement",
+            )
+        ]
+
+
 class OnboardingTask(TenantModel):
     plan = models.ForeignKey(OnboardingPlan, on_delete=models.CASCADE, related_name="tasks")
     position = models.PositiveIntegerField()
@@ -432,6 +463,10 @@ class ChecklistItem(TenantModel):
         PARTNER_KEY = "partner_key", "An active partner key exists for the site"
         PATHWAY_ACTIVE = "pathway_active", "The pathway version is active"
         ADAPTATIONS_APPROVED = "adaptations_approved", "Site adaptations approved"
+        PACKAGE_ACKNOWLEDGED = (
+            "package_acknowledged",
+            "Package of the active version acknowledged by every practitioner at the site",
+        )
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
     key = models.SlugField(max_length=60)

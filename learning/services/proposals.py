@@ -5,20 +5,31 @@ draft pathway version carrying the rationale, or rejected with the reason kept.
 
 No adoption without an evaluation."""
 
-from datetime import date, timedelta
+import math
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from assurance.models import AssuranceSettings
 from learning import selectors
 from learning.models import ChangeProposal
 from learning.services.common import next_number, record, required
 from pathways.definitions import DefinitionError, parse_definition
+from pathways.models import Case
 from pathways.selectors.versions import pathway_version_current, pathway_version_definition
+from pathways.services.pilots import (
+    pathway_pilot_adopt,
+    pathway_pilot_end,
+    pathway_pilot_start,
+    pilot_running_for_version,
+)
 from pathways.services.versions import pathway_version_import
 from pathways.wording import version_diff
-from scaling_ops.models import Site
+from scaling_ops import tenancy
+from scaling_ops.models import Organization, Site
 
 Status = ChangeProposal.Status
 # Below this many points either way a pilot's relative change is reported as no clear difference.
@@ -110,13 +121,50 @@ def change_proposal_start_pilot(
         errors["measures"] = "Choose the measures the change should move before piloting."
     if errors:
         raise ValidationError(errors)
-    proposal.pilot_start, proposal.pilot_end = start, end
-    proposal.status = Status.PILOTING
     codes = ", ".join(sorted(site.code for site in sites))
-    record(proposal, by=by, reason=f"Pilot at {codes} from {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    # The pilot version: the proposed definition (with the base version's package where the
+    # proposal brings none), in use at the pilot sites from the start day's first instant to the
+    # end day's last, in the organisation's time zone.
+    zone = Organization.objects.get(pk=tenancy.current_organization_id()).zone
+    version = pathway_version_import(
+        data=_with_package(proposal),
+        created_by=by,
+        rationale=f"Pilot of change proposal {proposal.reference}: {proposal.title}.\n"
+        f"What changes: {proposal.change}\nWhy: {proposal.rationale}",
+    )
+    pathway_pilot_start(
+        version=version,
+        sites=sites,
+        starts_at=datetime.combine(start, time.min, tzinfo=zone),
+        ends_at=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        by=by,
+        reason=f"in pilot for {proposal.reference} at {codes}",
+    )
+    proposal.pilot_start, proposal.pilot_end = start, end
+    proposal.pilot_version = version
+    proposal.status = Status.PILOTING
+    record(
+        proposal,
+        by=by,
+        reason=f"Pilot at {codes} from {start:%Y-%m-%d} to {end:%Y-%m-%d} "
+        f"on {proposal.pathway.slug} v{version.number}",
+    )
     proposal.save()
     proposal.pilot_sites.set(sites)
     return proposal
+
+
+def _with_package(proposal: ChangeProposal) -> dict:
+    data = dict(proposal.definition)
+    base = proposal.base_version
+    if "package" not in data and base is not None and base.package:
+        keys = {step["key"] for step in data.get("steps", [])}
+        package = dict(base.package)
+        package["documentation"] = {
+            key: value for key, value in package.get("documentation", {}).items() if key in keys
+        }
+        data["package"] = package
+    return data
 
 
 def _rate(totals, site_ids, code, step, unit) -> dict:
@@ -144,6 +192,7 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
     for _ in during:
         month = (month - timedelta(days=1)).replace(day=1)
         before.insert(0, month)
+    min_denominator = (AssuranceSettings.objects.first() or AssuranceSettings()).min_denominator
     pilot_ids = list(proposal.pilot_sites.values_list("pk", flat=True))
     other_ids = list(Site.objects.exclude(pk__in=pilot_ids).values_list("pk", flat=True))
     info = selectors.measure_info(proposal.measures)
@@ -175,9 +224,27 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
             if pilot_change is not None and others_change is not None
             else pilot_change
         )
+        sides = {
+            "pilot sites before": pilot_before,
+            "pilot sites during": pilot_during,
+            "other sites before": others_before,
+            "other sites during": others_during,
+        }
+        thin = [
+            f"{name} ({side['denominator']:g})"
+            for name, side in sides.items()
+            if unit != "count" and side["denominator"] < min_denominator
+        ]
+        interval = None if thin or effect is None else _interval(effect, sides.values(), unit)
         if effect is None:
             verdict = "not enough data"
-        elif abs(effect) < CLEAR_DIFFERENCE_POINTS:
+        elif thin:
+            verdict = "too little data to judge"
+        elif (
+            interval is not None
+            and interval[0] <= 0 <= interval[1]
+            or abs(effect) < CLEAR_DIFFERENCE_POINTS
+        ):
             verdict = "no clear difference"
         else:
             better = effect > 0 if direction == "higher_is_better" else effect < 0
@@ -193,10 +260,14 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
                 "pilot_change": pilot_change,
                 "others_change": others_change,
                 "effect": effect,
+                "interval": list(interval) if interval else None,
+                "too_little_data": thin,
                 "verdict": verdict,
             }
         )
     return {
+        "min_denominator": min_denominator,
+        "pilot_cases": _pilot_cases(proposal, pilot_ids, during),
         "before_months": [m.strftime("%Y-%m") for m in before],
         "pilot_months": [m.strftime("%Y-%m") for m in during],
         "pilot_sites": sorted(proposal.pilot_sites.values_list("code", flat=True)),
@@ -206,6 +277,38 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
     }
 
 
+def _interval(effect: float, sides, unit: str) -> tuple[float, float] | None:
+    """95% interval of the difference in differences of four independent proportions (normal
+    approximation: the variances of the four rates add), in points."""
+    if unit == "count":
+        return None
+    variance = 0.0
+    for side in sides:
+        n = side["denominator"]
+        p = min(max(side["numerator"] / n, 0.0), 1.0)
+        variance += p * (1 - p) / n
+    half = 1.96 * math.sqrt(variance) * 100.0
+    return (round(effect - half, 1), round(effect + half, 1))
+
+
+def _pilot_cases(proposal: ChangeProposal, pilot_ids, months) -> dict:
+    """How many of the pilot sites' cases of the pathway referred in the pilot months followed
+    the pilot version: the evaluation's pilot figures are those sites' snapshot months (every
+    pathway at the site), so this says how much of them is what the pilot actually ran."""
+    if proposal.pilot_version_id is None or not months:
+        return {}
+    zone = Organization.objects.get(pk=tenancy.current_organization_id()).zone
+    start = datetime.combine(months[0], time.min, tzinfo=zone)
+    end = datetime.combine(selectors.next_month(months[-1]), time.min, tzinfo=zone)
+    counts = Case.objects.filter(
+        site_id__in=pilot_ids,
+        version__pathway_id=proposal.pathway_id,
+        referral_at__gte=start,
+        referral_at__lt=end,
+    ).aggregate(all=Count("id"), pilot=Count("id", filter=Q(version_id=proposal.pilot_version_id)))
+    return {"on_pilot_version": counts["pilot"], "referred": counts["all"]}
+
+
 def evaluation_summary_text(evaluation: dict) -> str:
     parts = []
     for row in evaluation.get("measures", []):
@@ -213,12 +316,24 @@ def evaluation_summary_text(evaluation: dict) -> str:
         if row["effect"] is None:
             parts.append(f"{name}: not enough data.")
             continue
+        if row.get("too_little_data"):
+            parts.append(
+                f"{name}: too little data to judge (fewer than "
+                f"{evaluation.get('min_denominator')} in {', '.join(row['too_little_data'])})."
+            )
+            continue
         pilot = row["pilot_change"]
         others = row["others_change"]
         others_text = f"{others:+.1f}" if others is not None else "n/a"
         parts.append(
             f"{name}: pilot sites {pilot:+.1f} points, other sites {others_text}; "
-            f"relative change {row['effect']:+.1f} ({row['verdict']})."
+            f"relative change {row['effect']:+.1f}"
+            + (
+                f" (95% interval {row['interval'][0]:+.1f} to {row['interval'][1]:+.1f})"
+                if row.get("interval")
+                else ""
+            )
+            + f" ({row['verdict']})."
         )
     return " ".join(parts)
 
@@ -279,25 +394,48 @@ def change_proposal_adopt(*, proposal: ChangeProposal, by, reason: str):
             "pilot against the other sites before adopting it."
         )
     reason = required(reason, "reason", "why the change is adopted")
-    version = pathway_version_import(
-        data=proposal.definition, created_by=by, rationale=version_rationale(proposal, reason)
+    pilot = (
+        pilot_running_for_version(version=locked.pilot_version) if locked.pilot_version else None
     )
+    if pilot is not None:
+        # What ran at the pilot sites becomes the network's version.
+        version = pathway_pilot_adopt(
+            pilot=pilot, by=by, reason=reason, rationale=version_rationale(proposal, reason)
+        )
+        done = f"Adopted: {proposal.pathway.slug} v{version.number} active network-wide"
+    else:
+        # Piloted before pilots pinned cases (no pilot version): a draft for an admin to activate.
+        version = pathway_version_import(
+            data=proposal.definition, created_by=by, rationale=version_rationale(proposal, reason)
+        )
+        done = f"Adopted as {proposal.pathway.slug} v{version.number} (draft)"
     proposal.adopted_version = version
     proposal.status = Status.ADOPTED
     proposal.decision_reason = reason
     proposal.decided_at = timezone.now()
     proposal.decided_by = by
-    record(proposal, by=by, reason=f"Adopted as {proposal.pathway.slug} v{version.number} (draft)")
+    record(proposal, by=by, reason=done)
     proposal.save()
     return version
 
 
+@transaction.atomic
 def change_proposal_reject(*, proposal: ChangeProposal, by, reason: str) -> ChangeProposal:
+    """Rejects the change with the reason kept; a running pilot ends (its version retires, its
+    cases keep it, the pilot sites' new cases follow the network version again)."""
     if proposal.status in (Status.ADOPTED, Status.REJECTED):
         raise ValidationError(
             f"{proposal.reference} is already {proposal.get_status_display().lower()}."
         )
-    proposal.decision_reason = required(reason, "reason", "why the change is rejected")
+    reason = required(reason, "reason", "why the change is rejected")
+    pilot = (
+        pilot_running_for_version(version=proposal.pilot_version)
+        if proposal.pilot_version
+        else None
+    )
+    if pilot is not None:
+        pathway_pilot_end(pilot=pilot, by=by, reason=f"{proposal.reference} rejected: {reason}")
+    proposal.decision_reason = reason
     proposal.status = Status.REJECTED
     proposal.decided_at = timezone.now()
     proposal.decided_by = by

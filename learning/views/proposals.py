@@ -165,8 +165,10 @@ def proposal_detail(request, org, number):
                     )
                     messages.success(
                         request,
-                        f"{proposal.reference} adopted: {version} is a new draft carrying the "
-                        "rationale; an org admin activates it on its page.",
+                        f"{proposal.reference} adopted: v{version.number} is active network-wide."
+                        if version.status == version.Status.ACTIVE
+                        else f"{proposal.reference} adopted: {version} is a new draft carrying "
+                        "the rationale; an org admin activates it on its page.",
                     )
                     return redirect("learning_proposal_detail", org=org, number=number)
             elif step == "reject":

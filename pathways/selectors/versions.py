@@ -11,6 +11,7 @@ from pathways.models import EscalationRule as RuleRow
 from pathways.models import Pathway, PathwayVersion
 from pathways.models import Step as StepRow
 from pathways.models import TimeStandard as StandardRow
+from pathways.package import package_diff
 from pathways.wording import Change, rule_text, standard_text, step_names, version_diff
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
@@ -73,9 +74,20 @@ def pathway_version_definition(version: PathwayVersion) -> PathwayDefinition:
     return pathway_version_definitions([version.pk])[version.pk]
 
 
+def pathway_version_bundle(version: PathwayVersion) -> dict:
+    """The version as one JSON bundle: its definition (API.md shape) with its replication
+    package, what the importer takes back unchanged."""
+    bundle = pathway_version_definition(version).to_dict()
+    if version.package:
+        bundle["package"] = version.package
+    return bundle
+
+
 def pathway_version_diff(*, old: PathwayVersion, new: PathwayVersion) -> list[Change]:
     definitions = pathway_version_definitions([old.pk, new.pk])
-    return version_diff(definitions[old.pk], definitions[new.pk])
+    return version_diff(definitions[old.pk], definitions[new.pk]) + package_diff(
+        old.package or {}, new.package or {}
+    )
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -187,6 +199,41 @@ def pathway_version_workflow(*, version: PathwayVersion) -> Workflow:
 
 def pathway_version_case_count(*, version: PathwayVersion, membership: Membership) -> int:
     return version.cases.filter(site__in=visible_sites(membership)).count()
+
+
+@dataclass(frozen=True)
+class SiteVariant:
+    version: PathwayVersion
+    changes: list[Change]
+
+
+def pathway_version_site_variants(*, version: PathwayVersion) -> list[SiteVariant]:
+    """Each site's variant in use of this version (or, for a variant, itself against its base),
+    as a diff: definitions read together, one query for the variants."""
+    if version.variant_of_id is not None:
+        variants, base = [version], version.variant_of
+    else:
+        variants = list(
+            version.variants.filter(status=PathwayVersion.Status.VARIANT)
+            .select_related("variant_site", "pathway")
+            .order_by("variant_site__code")
+        )
+        base = version
+    if not variants:
+        return []
+    definitions = pathway_version_definitions([base.pk, *(v.pk for v in variants)])
+    return [
+        SiteVariant(
+            variant,
+            version_diff(definitions[base.pk], definitions[variant.pk])
+            + package_diff(base.package or {}, variant.package or {}),
+        )
+        for variant in variants
+    ]
+
+
+def pathway_version_pilots(*, version: PathwayVersion):
+    return version.pilots.prefetch_related("sites__site").order_by("-starts_at")
 
 
 def pathway_version_history(*, version: PathwayVersion):

@@ -5,7 +5,8 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from pathways.models import Case, CaseEvent, PathwayVersion
+from pathways.models import Case, CaseEvent
+from pathways.selectors.routing import ReferralRoutes
 from pathways.services.ingest_hash import event_content_hash
 from pathways.synthetic import SyntheticCase, SyntheticEvent
 from scaling_ops.models import Site
@@ -14,18 +15,16 @@ BATCH_SIZE = 2000
 
 
 def cases_bulk_load(*, cases: Iterable[SyntheticCase]) -> dict[str, int]:
-    """Inserts cases pinned to each pathway's active version; returns external_ref -> case id."""
+    """Inserts cases pinned as a partner's PUT would pin them (pathways.selectors.routing); returns external_ref -> case id."""
     sites = dict(Site.objects.values_list("code", "id"))
-    versions = dict(
-        PathwayVersion.objects.filter(status=PathwayVersion.Status.ACTIVE).values_list(
-            "pathway__slug", "id"
-        )
-    )
+    routes = ReferralRoutes()
     rows = [
         Case(
             external_ref=case.external_ref,
             site_id=sites[case.site],
-            version_id=versions[case.pathway],
+            version_id=routes.route(
+                pathway_slug=case.pathway, site_id=sites[case.site], referral_at=case.referral_at
+            ).version_id,
             referral_at=case.referral_at,
             risk_tier=case.risk_tier,
             language_need=case.attributes.get("language_need"),

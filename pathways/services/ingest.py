@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
 from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
+from pathways.selectors.routing import referral_route
 from pathways.services.ingest_hash import event_content_hash
 from scaling_ops import tenancy
 from scaling_ops.models import Site
@@ -238,10 +239,13 @@ def _case_create(external_ref: str, data: CaseInput) -> Case:
         raise IngestRefused(
             [_error("external_ref", f"Use a reference of 1 to {EXTERNAL_REF_LENGTH} characters.")]
         )
+    route = referral_route(
+        pathway_slug=data.pathway_slug, site_id=data.site.pk, referral_at=data.referral_at
+    )
     case = Case(
         external_ref=external_ref,
         site=data.site,
-        version=data.version,
+        version_id=route.version_id if route else data.version.pk,
         referral_at=data.referral_at,
         risk_tier=data.risk_tier,
     )

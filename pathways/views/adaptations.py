@@ -15,13 +15,13 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from pathways.models import Pathway, SiteAdaptation
+from pathways.models import Pathway, PathwayVersion, SiteAdaptation
 from pathways.selectors import adaptations as selectors
 from pathways.services import versions as services
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required, site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import csv_response
+from scaling_ops.views_common import add_form_errors, csv_response
 
 ADAPTERS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
 CSV_COLUMNS = [
@@ -77,6 +77,35 @@ class ProposeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The local context: geography, workforce, population, partner services.",
     )
+    standard_hours = forms.CharField(
+        required=False,
+        max_length=200,
+        label="New time standards (hours)",
+        help_text="What takes effect: the step's time standards in hours, in the step's order, "
+        "separated by commas (e.g. 336 for a fortnightly review). Empty: unchanged.",
+    )
+    script = forms.CharField(
+        required=False,
+        max_length=4000,
+        label="Local script",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What practitioners at this site say or use at this step; it joins the "
+        "site's copy of the replication package. Empty: the package's own.",
+    )
+
+    def clean_standard_hours(self):
+        text = self.cleaned_data["standard_hours"].strip()
+        if not text:
+            return []
+        values = []
+        for part in text.split(","):
+            try:
+                values.append(float(part.strip()))
+            except ValueError:
+                raise ValidationError(
+                    f"{part.strip()!r} is not a number of hours; write e.g. 48, 336."
+                ) from None
+        return values
 
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,10 +167,11 @@ def adaptation_list(request, org):
                 what=form.cleaned_data["what"],
                 why=form.cleaned_data["why"],
                 by=request.user,
+                standard_hours=form.cleaned_data["standard_hours"],
+                script=form.cleaned_data["script"],
             )
         except ValidationError as error:
-            for message in error.messages:
-                form.add_error(None, message)
+            add_form_errors(form, error)
         else:
             messages.success(
                 request,
@@ -220,6 +250,9 @@ def adaptation_detail(request, org, pk):
     names = selectors.step_names_by_pathway([adaptation])
     context = {
         "adaptation": adaptation,
+        "variant": adaptation.pathway.versions.filter(
+            variant_site=adaptation.site, status=PathwayVersion.Status.VARIANT
+        ).first(),
         "step_name": names.get((adaptation.pathway_id, adaptation.step_key), ""),
         "history": selectors.site_adaptation_history(adaptation=adaptation)[:50],
         "can_decide": request.membership.role in ADAPTERS

@@ -12,6 +12,7 @@ from pathways import wording
 from pathways.models import Step
 from pathways.plausible_time import EARLIEST_PLAUSIBLE
 from pathways.selectors import exceptions as selectors
+from pathways.selectors.routing import case_version_reason
 from scaling_ops.access import WRITE_ROLES, roles_required
 
 
@@ -34,6 +35,7 @@ def case_detail(request, org, external_ref):
         "earliest_plausible": f"{EARLIEST_PLAUSIBLE:%Y-%m-%d}",
         "late_arrival_hours": int(selectors.LATE_ARRIVAL.total_seconds() // 3600),
         "obligations": obligations,
+        "version_reason": case_version_reason(case),
         "items": items,
         "history": history,
     }

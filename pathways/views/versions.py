@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from pathways import version_panels
 from pathways.definitions import DefinitionError
 from pathways.models import PathwayVersion
+from pathways.package import package_missing_parts
 from pathways.selectors import versions as selectors
 from pathways.services import versions as services
 from pathways.views import adaptations
@@ -203,15 +204,37 @@ def version_detail(request, org, pathway, number):
         "history": selectors.pathway_version_history(version=version)[:50],
         "is_admin": request.membership.role in ADMINS,
         "panels": version_panels.panels_for(request, version),
+        "site_variants": selectors.pathway_version_site_variants(version=version),
+        "pilots": selectors.pathway_version_pilots(version=version),
+        "package_missing": package_missing_parts(
+            version.package, step_keys=[step.key for step in workflow.steps]
+        ),
     }
     return render(request, "pathways/version_detail.html", context)
 
 
 @roles_required(*ADMINS)
+def version_package(request, org, pathway, number):
+    """The replication package as one printable document (print to PDF from the browser)."""
+    version = _version_or_404(pathway, number)
+    workflow = selectors.pathway_version_workflow(version=version)
+    package = version.package or {}
+    documentation = package.get("documentation", {})
+    context = {
+        "version": version,
+        "pathway": version.pathway,
+        "package": package,
+        "templates": [(step, documentation.get(step.key, {})) for step in workflow.steps],
+        "missing": package_missing_parts(package, step_keys=[s.key for s in workflow.steps]),
+    }
+    return render(request, "pathways/version_package.html", context)
+
+
+@roles_required(*ADMINS)
 def version_export(request, org, pathway, number):
     version = _version_or_404(pathway, number)
-    definition = selectors.pathway_version_definition(version)
-    body = json.dumps(definition.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    body = json.dumps(selectors.pathway_version_bundle(version), indent=2, ensure_ascii=False)
+    body += "\n"
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     filename = f"{version.pathway.slug}-v{version.number}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -314,6 +337,7 @@ urlpatterns = [
     path("pathways/<slug:pathway>/", pathway_detail, name="pathway_detail"),
     path("pathways/<slug:pathway>/diff/", version_diff, name="version_diff"),
     path("pathways/<slug:pathway>/v<int:number>/", version_detail, name="version_detail"),
+    path("pathways/<slug:pathway>/v<int:number>/package/", version_package, name="version_package"),
     path(
         "pathways/<slug:pathway>/v<int:number>/definition.json",
         version_export,

@@ -1,8 +1,8 @@
 """The learning flows in a real browser as an implementation lead would go through them: raise an
 improvement action from an incident in one click and follow the link both ways, move it to
 verified, spot a design signal among the deviation patterns, propose the change, pilot it,
-evaluate it from the snapshots and adopt it, then read the new draft version's rationale and
-evidence on its page. Screenshots go to test-artifacts/ for a person to look at."""
+see the pilot version its cases follow, evaluate it from the snapshots and adopt it (the pilot
+version becomes the network's), then read the version's rationale and evidence on its page. Screenshots go to test-artifacts/ for a person to look at."""
 
 from datetime import date
 from pathlib import Path
@@ -100,10 +100,21 @@ def test_a_lead_raises_and_closes_an_action_and_adopts_a_piloted_change(
     page.click("#pilot-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.inner_text("#proposal-status") == "Piloting"
+    # The pilot runs on a real version: North's cases in March follow it.
+    assert "follow Hospital to home v2 (in pilot)" in page.inner_text("#pilot-version")
+    page.click("#pilot-version a")
+    page.wait_for_load_state("networkidle")
+    assert "In pilot" in page.inner_text("h1")
+    assert "North" in page.inner_text("#pilots")
+    shot(page, "pilot-version")
+    page.go_back()
+    page.wait_for_load_state("networkidle")
     page.click("#evaluate-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.inner_text("#proposal-status") == "Evaluated"
     assert page.locator("table.evaluation tbody tr").count() == 1
+    assert "Relative change (95% interval)" in page.inner_text("table.evaluation")
+    assert page.get_by_role("button", name="Adopt network-wide").is_visible()
     page.fill("#id_adopt-reason", "Intakes stayed on time at North; adopt for every site.")
     page.click("#adopt-form button[type=submit]")
     page.wait_for_load_state("networkidle")
@@ -112,7 +123,8 @@ def test_a_lead_raises_and_closes_an_action_and_adopts_a_piloted_change(
 
     page.click("#adopted-version")
     page.wait_for_load_state("networkidle")
-    assert "Draft" in page.inner_text("h1")
+    assert "Active" in page.inner_text("h1")  # adopted: the pilot version, network-wide
+    assert "Adopted network-wide" in page.inner_text("#pilots")
     panel = page.inner_text("#change-proposal-panel")
     assert "Intake by phone script" in panel
     assert "Three sites already do it" in panel

@@ -1,6 +1,7 @@
-"""The change-proposal life-cycle: proposal → pilot → evaluation → adopt (a new draft pathway
-version carrying the rationale, shown on the version page) or reject (the reason kept). No
-adoption without an evaluation."""
+"""The change-proposal life-cycle: proposal → pilot (a pilot version the pilot sites' cases follow)
+→ evaluation → adopt (the pilot version, carrying the rationale, becomes the network's version,
+shown on the version page) or reject (the reason kept, the pilot ended). No adoption without an
+evaluation."""
 
 from datetime import UTC, date, datetime
 
@@ -84,7 +85,10 @@ def test_a_proposal_cannot_be_adopted_before_it_is_piloted_and_evaluated(persona
     pilot(proposal, personas)
     with pytest.raises(ValidationError, match="no evaluation"):
         change_proposal_adopt(proposal=proposal, by=personas.lead, reason="Looks good")
-    assert PathwayVersion.objects.filter(pathway=base.pathway).count() == 1
+    # Piloting made the pilot version; nothing was adopted.
+    assert list(
+        PathwayVersion.objects.filter(pathway=base.pathway).values_list("status", flat=True)
+    ) == [PathwayVersion.Status.PILOT, PathwayVersion.Status.ACTIVE]
 
 
 def test_evaluation_needs_snapshot_figures_for_the_pilot(personas, base):
@@ -124,7 +128,7 @@ def test_the_steps_own_figure_is_used_when_the_snapshot_has_one(personas, base):
     assert row["pilot_change"] == 10.0
 
 
-def test_adoption_creates_a_draft_version_carrying_the_change_and_rationale(personas, base):
+def test_adoption_activates_the_pilot_version_carrying_the_change_and_rationale(personas, base):
     snapshot(personas.north, FEB, 50, 100)
     snapshot(personas.north, MARCH, 80, 100)
     snapshot(personas.south, FEB, 50, 100)
@@ -132,14 +136,19 @@ def test_adoption_creates_a_draft_version_carrying_the_change_and_rationale(pers
     proposal = pilot(propose(base, by=personas.lead), personas)
     change_proposal_evaluate(proposal=proposal, by=personas.lead, today=date(2026, 4, 10))
     assert proposal.status == ChangeProposal.Status.EVALUATED
-    assert "relative change +25.0 (improved)" in proposal.evaluation_summary
+    assert "relative change +25.0 (95% interval +6.3 to +43.7) (improved)" in (
+        proposal.evaluation_summary
+    )
 
     version = change_proposal_adopt(
         proposal=proposal, by=personas.lead, reason="Better at the pilot site than elsewhere."
     )
 
-    assert version.status == PathwayVersion.Status.DRAFT
+    assert version.status == PathwayVersion.Status.ACTIVE
+    assert version == proposal.pilot_version
     assert version.number == base.number + 1
+    base.refresh_from_db()
+    assert base.status == PathwayVersion.Status.RETIRED
     assert "CP-1" in version.rationale
     assert "North found that a next-morning intake slot" in version.rationale
     assert "Late intakes at three sites" in version.rationale
@@ -226,6 +235,6 @@ def test_the_lifecycle_through_the_pages(personas, base):
     with tenancy.scope(personas.org):
         proposal.refresh_from_db()
         assert proposal.status == ChangeProposal.Status.ADOPTED
-        assert proposal.adopted_version.status == PathwayVersion.Status.DRAFT
+        assert proposal.adopted_version.status == PathwayVersion.Status.ACTIVE
     page = client.get(url).content.decode()
     assert 'id="adopted-version"' in page

@@ -22,6 +22,7 @@ from workforce.models import (
     TrainingModule,
 )
 from workforce.services.checks import staff_in_post, valid_completions
+from workforce.services.packages import package_acknowledgement_status
 
 Rule = ChecklistItem.Rule
 DEFAULT_NAME = "Site launch checklist"
@@ -37,6 +38,10 @@ DEFAULT_ITEMS = [
      "The pathways the site's teams deliver have an active version."),
     ("adaptations-approved", Rule.ADAPTATIONS_APPROVED.label, "automatic",
      Rule.ADAPTATIONS_APPROVED, "No proposed site adaptation is waiting for a decision."),
+    ("package-acknowledged", Rule.PACKAGE_ACKNOWLEDGED.label, "automatic",
+     Rule.PACKAGE_ACKNOWLEDGED, "Each practitioner acknowledges the replication package (role "
+     "description, scripts, documentation templates) of the version the site's cases follow, "
+     "on their staff page."),
     ("partner-contacts", "Partner contacts established", "attested", "",
      "Name the hospital discharge team, primary care and crisis line contacts and how they "
      "were confirmed."),
@@ -257,12 +262,18 @@ def _adaptations_approved(site: Site, today) -> tuple[bool, str]:
     return True, f"{approved.count()} approved, none waiting."
 
 
+def _package_acknowledged(site: Site, today) -> tuple[bool, str]:
+    status = package_acknowledgement_status(site=site, today=today)
+    return status.passed, status.detail
+
+
 RULES = {
     Rule.CORE_TRAINING: _core_training,
     Rule.SUPERVISOR_NAMED: _supervisor_named,
     Rule.PARTNER_KEY: _partner_key,
     Rule.PATHWAY_ACTIVE: _pathway_active,
     Rule.ADAPTATIONS_APPROVED: _adaptations_approved,
+    Rule.PACKAGE_ACKNOWLEDGED: _package_acknowledged,
 }
 
 

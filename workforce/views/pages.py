@@ -31,6 +31,7 @@ from workforce.models import (
 )
 from workforce.services import (
     onboarding_task_complete,
+    packages,
     staff_create,
     team_create,
     team_set_supervisor,
@@ -232,6 +233,9 @@ def workforce_staff(request, org, pk):
             return redirect("workforce_staff", org=org, pk=pk)
     plan = getattr(staff, "onboarding", None) if hasattr(staff, "onboarding") else None
     tasks = list(plan.tasks.select_related("module", "done_by")) if plan else []
+    links = packages.onboarding_links(staff=staff, tasks=tasks)
+    for task in tasks:
+        task.package_links = links.get(task.pk, [])
     return render(
         request,
         "workforce/staff.html",
@@ -245,8 +249,46 @@ def workforce_staff(request, org, pk):
             "done": sum(1 for t in tasks if t.done_on),
             "today": selectors.today_for(request.membership),
             "modules": modules,
+            "package_rows": packages.staff_package_rows(staff=staff),
         },
     )
+
+
+@require_POST
+@supervision_access
+def package_acknowledge(request, org, pk, version):
+    staff = _staff(request, pk)
+    found = next(
+        (v for v in packages.package_versions_for_site(staff.site) if v.pk == version), None
+    )
+    if found is None:
+        raise Http404("No such package for this person's site.")
+    try:
+        packages.package_acknowledge(staff=staff, version=found, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{staff.name} acknowledged the package of {found.pathway.name} v{found.number}.",
+        )
+    return redirect("workforce_staff", org=org, pk=pk)
+
+
+@require_POST
+@supervision_access
+def package_acknowledgement_withdraw(request, org, pk, acknowledgement):
+    staff = _staff(request, pk)
+    row = staff.package_acknowledgements.filter(pk=acknowledgement).first()
+    if row is None:
+        raise Http404("No such acknowledgement.")
+    try:
+        packages.package_acknowledgement_withdraw(acknowledgement=row, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Acknowledgement withdrawn for {staff.name}.")
+    return redirect("workforce_staff", org=org, pk=pk)
 
 
 @require_POST
@@ -362,6 +404,16 @@ urlpatterns = [
     path("workforce/sites/<slug:code>/", workforce_site, name="workforce_site"),
     path("workforce/teams/<int:pk>/", workforce_team, name="workforce_team"),
     path("workforce/staff/<int:pk>/", workforce_staff, name="workforce_staff"),
+    path(
+        "workforce/staff/<int:pk>/package/<int:version>/acknowledge/",
+        package_acknowledge,
+        name="workforce_package_acknowledge",
+    ),
+    path(
+        "workforce/staff/<int:pk>/package/acknowledgements/<int:acknowledgement>/withdraw/",
+        package_acknowledgement_withdraw,
+        name="workforce_package_withdraw",
+    ),
     path(
         "workforce/staff/<int:pk>/onboarding/<int:task>/done/",
         onboarding_task_done,

@@ -1,0 +1,102 @@
+"""Which pathway version a new case is pinned to, and why: the one rule every way in (the
+partner API's case PUT, the demo's bulk loader) asks.
+
+In order: a running pilot of the pathway at the case's site whose period holds the referral
+(``starts_at`` ≤ referral < ``ends_at``: a referral at the start instant is in the pilot, one at
+the end instant is not); else the site's variant of the active version (its approved
+adaptations); else the network's active version."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from pathways.models import PathwayPilot, PathwayVersion, PilotSite
+
+PILOT = "pilot"
+SITE_VARIANT = "site_variant"
+NETWORK = "network"
+
+
+@dataclass(frozen=True)
+class Route:
+    version_id: int
+    basis: str  # PILOT, SITE_VARIANT or NETWORK
+    pilot_id: int | None = None
+
+
+class ReferralRoutes:
+    """Every pilot and variant of the organisation read once (three queries), then routed in
+    memory: a bulk load of thousands of cases asks without a query per case."""
+
+    def __init__(self) -> None:
+        self.active = dict(
+            PathwayVersion.objects.filter(status=PathwayVersion.Status.ACTIVE).values_list(
+                "pathway__slug", "id"
+            )
+        )
+        self.variants = {
+            (slug, site_id): version_id
+            for slug, site_id, version_id in PathwayVersion.objects.filter(
+                status=PathwayVersion.Status.VARIANT,
+                variant_of__status=PathwayVersion.Status.ACTIVE,
+            ).values_list("pathway__slug", "variant_site_id", "id")
+        }
+        self.pilots: dict[tuple[str, int], list[tuple[datetime, datetime, int, int]]] = {}
+        for slug, site_id, starts, ends, version_id, pilot_id in PilotSite.objects.filter(
+            pilot__status=PathwayPilot.Status.RUNNING
+        ).values_list(
+            "pathway__slug", "site_id", "starts_at", "ends_at", "pilot__version_id", "pilot_id"
+        ):
+            self.pilots.setdefault((slug, site_id), []).append((starts, ends, version_id, pilot_id))
+
+    def route(self, *, pathway_slug: str, site_id: int, referral_at: datetime) -> Route | None:
+        """None when the pathway has no active version (and no pilot holds the referral)."""
+        for starts, ends, version_id, pilot_id in self.pilots.get((pathway_slug, site_id), ()):
+            if starts <= referral_at < ends:
+                return Route(version_id, PILOT, pilot_id)
+        variant = self.variants.get((pathway_slug, site_id))
+        if variant is not None:
+            return Route(variant, SITE_VARIANT)
+        active = self.active.get(pathway_slug)
+        return Route(active, NETWORK) if active is not None else None
+
+
+def referral_route(*, pathway_slug: str, site_id: int, referral_at: datetime) -> Route | None:
+    return ReferralRoutes().route(
+        pathway_slug=pathway_slug, site_id=site_id, referral_at=referral_at
+    )
+
+
+def _when(moment: datetime, zone) -> str:
+    return f"{timezone.localtime(moment, zone):%Y-%m-%d %H:%M}"
+
+
+def case_version_reason(case) -> str:
+    """Why the case follows its version, in words for the case page and the API."""
+    version = case.version
+    zone = case.organization.zone
+    pilot = (
+        PathwayPilot.objects.filter(
+            version_id=version.pk,
+            sites__site_id=case.site_id,
+            sites__starts_at__lte=case.referral_at,
+            sites__ends_at__gt=case.referral_at,
+        )
+        .values_list("starts_at", "ends_at")
+        .first()
+    )
+    if pilot is not None:
+        starts, ends = pilot
+        return (
+            f"Referred at {case.site.name} during the pilot of v{version.number} "
+            f"({_when(starts, zone)} until {_when(ends, zone)}): pilot sites' new cases in the "
+            "pilot period follow the pilot version."
+        )
+    if version.variant_site_id is not None:
+        base = version.variant_of
+        return (
+            f"{case.site.name}'s site variant of v{base.number if base else '?'}: the site's "
+            "approved adaptations apply to its new cases."
+        )
+    return f"The network's active version when the case was first received (v{version.number})."
