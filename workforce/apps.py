@@ -20,7 +20,13 @@ class WorkforceConfig(AppConfig):
     verbose_name = "Workforce"
 
     def ready(self) -> None:
-        from pathways.extension_points import assignee_directories, queue_panels, triage_guards
+        from pathways.extension_points import (
+            assignee_directories,
+            queue_panels,
+            triage_guards,
+            workforce_evidence,
+            workforce_pressure,
+        )
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
             demo_resetters,
@@ -32,6 +38,7 @@ class WorkforceConfig(AppConfig):
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
         from workforce.assignees import directory as staff_directory
+        from workforce.pressure import site_evidence, site_pressure
         from workforce.services.authority import triage_accept_guard
         from workforce.services.readiness import readiness_gate
 
@@ -44,6 +51,9 @@ class WorkforceConfig(AppConfig):
         # The queue's "assign" offers each site's staff after the organisation's members.
         assignee_directories.register(staff_directory, key=staff_directory.prefix)
         triage_guards.register(triage_accept_guard)
+        # Assurance's stability analysis and commissioners' workforce evidence read these.
+        workforce_pressure.register(site_pressure)
+        workforce_evidence.register(site_evidence)
         site_transition_guards.register(readiness_gate)
         # Before the pathway resetter (order 900), which deletes the cases these rows point at.
         demo_resetters.register(_delete_demo_workforce, order=200)
