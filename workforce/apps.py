@@ -67,17 +67,23 @@ class WorkforceConfig(AppConfig):
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:
     """The open workforce integrity exceptions of the supervisor's sites, in the queue."""
+    from django.utils import timezone
+
+    from workforce.pressure import above_maximum_today
     from workforce.selectors import latest_run, open_exceptions
 
     rows = list(open_exceptions(sites=[s.pk for s in sites])[:50])
     run = latest_run()
-    if run is None and not rows:
+    zone = membership.organization.zone
+    over = above_maximum_today(sites=sites, today=timezone.localdate(timezone=zone), zone=zone)
+    if run is None and not rows and not over:
         return None  # the organisation does not run workforce checks: no empty section
     return {
         "template": "workforce/_queue_panel.html",
         "rows": rows,
         "run": run,
         "more": len(rows) == 50,
+        "above_max": over,
     }
 
 

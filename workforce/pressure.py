@@ -81,6 +81,7 @@ def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
             "ended_at",
             "practitioner__start_date",
             "practitioner__left_on",
+            "practitioner__name",
         )
     )
     return pd.DataFrame(
@@ -95,6 +96,7 @@ def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
             "ended_at",
             "start_date",
             "left_on",
+            "name",
         ],  # fmt: skip
     )
 
@@ -111,7 +113,7 @@ def daily_caseloads(
     """Day -> one row per (site, practitioner) holding cases at the day's end: ``cases``,
     ``limit``. Pure: no database."""
     if frame.empty:
-        return {day: pd.DataFrame(columns=["site_id", "practitioner_id", "cases", "limit"])
+        return {day: pd.DataFrame(columns=["site_id", "practitioner_id", "cases", "limit", "name"])
                 for day in days}  # fmt: skip
     standards, default = limits
     referral = _ns(frame["referral_at"])
@@ -133,9 +135,9 @@ def daily_caseloads(
             & (start <= day.toordinal())
             & (left > day.toordinal())
         )
-        current = frame.loc[held, ["site_id", "practitioner_id"]].assign(limit=limit[held])
+        current = frame.loc[held, ["site_id", "practitioner_id", "name"]].assign(limit=limit[held])
         result[day] = current.groupby(["site_id", "practitioner_id"], as_index=False).agg(
-            cases=("limit", "size"), limit=("limit", "first")
+            cases=("limit", "size"), limit=("limit", "first"), name=("name", "first")
         )
     return result
 
@@ -183,8 +185,9 @@ def site_pressure(*, site_ids: list[int], days: list[date], zone) -> dict[int, d
     first_end = pd.Timestamp(ends[0], tz="UTC").to_pydatetime()
     last_end = pd.Timestamp(ends[-1], tz="UTC").to_pydatetime()
     frame = caseload_frame(site_ids=site_ids, first_end=first_end, last_end=last_end)
-    per_day = daily_caseloads(frame, days, ends, _max_caseloads())
-    _, default_limit = _max_caseloads()
+    limits = _max_caseloads()
+    per_day = daily_caseloads(frame, days, ends, limits)
+    default_limit = limits[1]
     figures = {
         site_id: {
             "caseload_sum": 0.0,
@@ -295,3 +298,58 @@ def site_evidence(*, site_ids: list[int], day: date, zone) -> dict[int, list[dic
         })  # fmt: skip
         result[site_id] = rows
     return result
+
+
+# --- caseload for supervisors and leads --------------------------------------------------------
+
+TREND_WEEKS = 8
+
+
+def caseload_days(today: date, weeks: int = TREND_WEEKS) -> list[date]:
+    """The end of each of the last ``weeks`` weeks (oldest first), ending with ``today``."""
+    return [today - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+
+
+def practitioner_caseloads(*, site_ids: list[int], days: list[date], zone) -> dict[int, dict]:
+    """Practitioner -> {"site_id", "limit", "cases": [open cases at each day's end]} for those
+    holding any case on one of ``days``. Two queries (the assignments, the standards)."""
+    if not days or not site_ids:
+        return {}
+    ends = _ends_of_days(days, zone)
+    frame = caseload_frame(
+        site_ids=site_ids,
+        first_end=pd.Timestamp(ends[0], tz="UTC").to_pydatetime(),
+        last_end=pd.Timestamp(ends[-1], tz="UTC").to_pydatetime(),
+    )
+    per_day = daily_caseloads(frame, days, ends, _max_caseloads())
+    found: dict[int, dict] = {}
+    for index, day in enumerate(days):
+        for row in per_day[day].itertuples(index=False):
+            entry = found.setdefault(
+                int(row.practitioner_id),
+                {
+                    "site_id": int(row.site_id),
+                    "limit": int(row.limit),
+                    "name": row.name,
+                    "cases": [0] * len(days),
+                },  # fmt: skip
+            )
+            entry["cases"][index] = int(row.cases)
+    return found
+
+
+def above_maximum_today(*, sites, today: date, zone) -> list[dict]:
+    """Practitioners holding more open cases than their standard's maximum at the end of today:
+    [{"site", "name", "cases", "limit"}] for the exception queue's workforce panel. The same
+    two queries however many practitioners are above it."""
+    by_id = {s.pk: s for s in sites}
+    loads = practitioner_caseloads(site_ids=list(by_id), days=[today], zone=zone)
+    return sorted(
+        (
+            {"site": by_id[v["site_id"]], "name": v["name"], "cases": v["cases"][0],
+             "limit": v["limit"]}
+            for v in loads.values()
+            if v["cases"][0] > v["limit"]
+        ),
+        key=lambda row: (row["site"].code, -row["cases"], row["name"]),
+    )  # fmt: skip
