@@ -51,7 +51,9 @@ def seed_workforce(context) -> None:
         supervision_interval_days=14,
         review_sample_size=3,
         onboarding_days=30,
-        max_caseload=20,
+        # Synthetic cases stay open for months, so caseloads run high all round; the maximum
+        # is set above North's so that only South's surge months read as pressure.
+        max_caseload=70,
     )
     modules = [
         training_module_create(code="model-fidelity", name="Model fidelity and the pathway",
