@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assurance.models import AssuranceSnapshot, SnapshotValue
-from assurance.services import assurance_snapshot_compute, assurance_settings_update
+from assurance.services import assurance_settings_update, assurance_snapshot_compute
 from pathways.models import Case
 from tests.pathways.exception_helpers import at, build_version, complete
 from workforce.models import CaseAssignment, StaffRole, WorkforceStandard

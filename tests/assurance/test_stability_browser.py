@@ -15,8 +15,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def test_a_commissioner_reads_stability_and_workforce_evidence(
-    page,
-    log_in,
+    page,  # noqa: F811
+    log_in,  # noqa: F811
     live_server,
     personas,
     staffed,  # noqa: F811
@@ -50,8 +50,8 @@ def test_a_commissioner_reads_stability_and_workforce_evidence(
 
 
 def test_a_lead_sets_the_establishment_and_reads_the_caseload(
-    page,
-    log_in,
+    page,  # noqa: F811
+    log_in,  # noqa: F811
     live_server,
     personas,
     staffed,  # noqa: F811
