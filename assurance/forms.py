@@ -178,6 +178,9 @@ class SettingsForm(forms.ModelForm):
             "min_denominator",
             "audit_sample_size",
             "reaudit_window_days",
+            "surge_factor",
+            "vacancy_threshold",
+            "stability_window_months",
         ]
 
     def __init__(self, *args, **kwargs):

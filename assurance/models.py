@@ -55,6 +55,23 @@ class AssuranceSettings(TenantModel):
         default=default_adverse_outcomes,
         help_text="Outcome codes (outcome_recorded events) counted as adverse.",
     )
+    # Stability under pressure (DESIGN.md section 4a).
+    surge_factor = models.FloatField(
+        default=1.25,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="A month's referrals above this multiple of the previous three months' mean "
+        "is a surge.",
+    )
+    vacancy_threshold = models.FloatField(
+        default=0.15,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="A month whose mean vacancy rate (0–1) reaches this is a pressure month.",
+    )
+    stability_window_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(3), MaxValueValidator(36)],
+        help_text="Months, ending with the snapshot's month, that the stability analysis pools.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("assurance.views.snapshots")),
     path("", include("assurance.views.records")),
     path("", include("assurance.views.config")),
+    path("", include("assurance.views.stability")),
     path("", include("assurance.contracts.views")),
 ]

@@ -1,8 +1,9 @@
-"""Demo data for pathways: two pathways, ~90 days of cases and events with realistic slippage,
+"""Demo data for pathways: two pathways, ~6 months of cases and events with realistic slippage,
 delivered in arrival order so late-arriving events reach already-computed reports, and the
 daily exception reports computed day by day as the service would have."""
 
 import json
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -23,10 +24,14 @@ from pathways.services.versions import (
     site_adaptation_propose,
 )
 from pathways.synthetic import Generator, SiteProfile
+from scaling_ops.dates import month_add
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PATHWAY_FILES = ["hospital-to-home.json", "behavioural-health-continuity.json"]
-DEMO_DAYS = 92
+# Six months: three before the pressure months of section 4a, so the surge can be assessed.
+DEMO_DAYS = 183
+# Daily exception reports for the last three months only: enough for the queue's history.
+REPORT_DAYS = 92
 # North holds the model; South drifts (worse every month) and people with a language need fall
 # further behind there; East is launching with a handful of pilot cases.
 SITE_PROFILES = [
@@ -49,6 +54,23 @@ SITE_PROFILES = [
     ),
     SiteProfile("east", 0.6, late_share_start=0.15, late_share_end=0.15),
 ]
+
+
+def pressure_months(today) -> tuple:
+    """The two complete months before last (e.g. September and October when today is in
+    December): South's referral surge and staffing gap, North's smaller surge."""
+    this_month = today.replace(day=1)
+    return month_add(this_month, -3), month_add(this_month, -1)
+
+
+def pressure_profiles(today, zone) -> list[SiteProfile]:
+    """South: referrals about 1.6x for two months while a leaver is not replaced, so intake
+    slips (late share up 0.3); North: a smaller surge (1.3x) that it absorbs."""
+    first, after = pressure_months(today)
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(after, time(0), tzinfo=zone)
+    surges = {"south": ((start, end, 1.6, 0.3),), "north": ((start, end, 1.3, 0.0),)}
+    return [replace(p, surges=surges.get(p.code, ())) for p in SITE_PROFILES]
 
 
 def seed_pathways(context) -> None:
@@ -97,7 +119,9 @@ def seed_cases_and_reports(context) -> None:
     today = timezone.localdate(timezone=zone)
     start = datetime.combine(today - timedelta(days=DEMO_DAYS), time(0), tzinfo=zone)
     now = timezone.now()
-    generator = Generator(context.extra["definitions"], SITE_PROFILES, start, now, seed=2026)
+    generator = Generator(
+        context.extra["definitions"], pressure_profiles(today, zone), start, now, seed=2026
+    )
     cases, events = [], []
     for case, case_events in generator.cases():
         cases.append(case)
@@ -109,7 +133,9 @@ def seed_cases_and_reports(context) -> None:
     # its cutoff, so events that arrive days late land on reports already computed.
     events.sort(key=lambda event: event.occurred_at + event.delay)
     delivered = 0
-    report_days = [today - timedelta(days=offset) for offset in range(DEMO_DAYS - 1, 0, -1)]
+    report_days = [
+        today - timedelta(days=offset) for offset in range(min(DEMO_DAYS, REPORT_DAYS) - 1, 0, -1)
+    ]
     context.progress("daily reports", 0, len(report_days))
     for number, day in enumerate(report_days, start=1):
         computed_at = datetime.combine(day + timedelta(days=1), time(1), tzinfo=zone)

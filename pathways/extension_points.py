@@ -52,6 +52,27 @@ version_retire_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoint
     signature="(version) -> list[str]  (reasons to refuse; empty allows)",
     doc="Refuse retiring a pathway version, e.g. one a contract still measures.",
 )
+# Workforce figures that assurance reads (DESIGN.md section 4a and the commissioners' workforce
+# evidence). Workforce and assurance never import each other, so the point lives in the app
+# both stand on: workforce registers, assurance asks; plain dicts cross, never staff rows.
+workforce_pressure: ExtensionPoint[Callable[..., dict]] = ExtensionPoint(
+    "workforce_pressure",
+    defined_by="pathways",
+    signature="(*, site_ids: list[int], days: list[date], zone) -> dict[site_id, dict]  (keys: "
+    "caseload_sum, caseload_days, practitioner_days, practitioner_days_above, max_caseload, "
+    "gap_fte_sum, establishment_fte_sum, vacancy_sum, establishment_days)",
+    doc="Per site, sums over the organisation-local days of caseload per practitioner, "
+    "practitioner-days above the standard's maximum and the staffing gap; the first provider "
+    "is used. Without one, the snapshot has no workforce pressure figures.",
+)
+workforce_evidence: ExtensionPoint[Callable[..., dict]] = ExtensionPoint(
+    "workforce_evidence",
+    defined_by="pathways",
+    signature="(*, site_ids: list[int], day: date, zone) -> dict[site_id, list[dict]]  (rows: "
+    "code, label, numerator, denominator, value, unit, standard; aggregates, no names)",
+    doc="The workforce evidence commissioners may read per site (supervision, training, skill "
+    "mix, supervisor span, vacancy, caseload); the first provider is used.",
+)
 exception_items_triaged = signal(
     "exception_items_triaged",
     defined_by="pathways",

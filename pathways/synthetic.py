@@ -30,6 +30,16 @@ class SiteProfile:
     # Extra lateness for people with a language need, growing over the period (the equity gap).
     language_gap_start: float = 0.0
     language_gap_end: float = 0.0
+    # Periods of pressure: (from, until, referral multiplier, extra late share), e.g. a referral
+    # surge that a short-staffed team cannot keep up with.
+    surges: tuple[tuple[datetime, datetime, float, float], ...] = ()
+
+    def surge_at(self, when: datetime) -> tuple[float, float]:
+        """(referral multiplier, extra late share) in force at ``when``."""
+        for start, end, factor, extra_late in self.surges:
+            if start <= when < end:
+                return factor, extra_late
+        return 1.0, 0.0
 
 
 @dataclass
@@ -96,9 +106,8 @@ class Generator:
             day_start = self.start + timedelta(days=day)
             for site in self.sites:
                 # Poisson-ish arrivals around the site's daily rate.
-                count = int(site.referrals_per_day) + (
-                    rng.random() < site.referrals_per_day - int(site.referrals_per_day)
-                )
+                rate = site.referrals_per_day * site.surge_at(day_start)[0]
+                count = int(rate) + (rng.random() < rate - int(rate))
                 for _ in range(count):
                     number += 1
                     referral_at = day_start + timedelta(seconds=rng.randint(7 * 3600, 19 * 3600))
@@ -128,6 +137,7 @@ class Generator:
                 site.language_gap_start
                 + (site.language_gap_end - site.language_gap_start) * progress
             )
+        share += site.surge_at(case.referral_at)[1]
         if case.risk_tier == "high":
             share *= 1.3
         return min(share, 0.95)

@@ -20,7 +20,13 @@ class WorkforceConfig(AppConfig):
     verbose_name = "Workforce"
 
     def ready(self) -> None:
-        from pathways.extension_points import assignee_directories, queue_panels, triage_guards
+        from pathways.extension_points import (
+            assignee_directories,
+            queue_panels,
+            triage_guards,
+            workforce_evidence,
+            workforce_pressure,
+        )
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
             demo_resetters,
@@ -32,6 +38,7 @@ class WorkforceConfig(AppConfig):
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
         from workforce.assignees import directory as staff_directory
+        from workforce.pressure import site_evidence, site_pressure
         from workforce.services.authority import triage_accept_guard
         from workforce.services.readiness import readiness_gate
 
@@ -44,6 +51,9 @@ class WorkforceConfig(AppConfig):
         # The queue's "assign" offers each site's staff after the organisation's members.
         assignee_directories.register(staff_directory, key=staff_directory.prefix)
         triage_guards.register(triage_accept_guard)
+        # Assurance's stability analysis and commissioners' workforce evidence read these.
+        workforce_pressure.register(site_pressure)
+        workforce_evidence.register(site_evidence)
         site_transition_guards.register(readiness_gate)
         # Before the pathway resetter (order 900), which deletes the cases these rows point at.
         demo_resetters.register(_delete_demo_workforce, order=200)
@@ -57,17 +67,23 @@ class WorkforceConfig(AppConfig):
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:
     """The open workforce integrity exceptions of the supervisor's sites, in the queue."""
+    from django.utils import timezone
+
+    from workforce.pressure import above_maximum_today
     from workforce.selectors import latest_run, open_exceptions
 
     rows = list(open_exceptions(sites=[s.pk for s in sites])[:50])
     run = latest_run()
-    if run is None and not rows:
+    zone = membership.organization.zone
+    over = above_maximum_today(sites=sites, today=timezone.localdate(timezone=zone), zone=zone)
+    if run is None and not rows and not over:
         return None  # the organisation does not run workforce checks: no empty section
     return {
         "template": "workforce/_queue_panel.html",
         "rows": rows,
         "run": run,
         "more": len(rows) == 50,
+        "above_max": over,
     }
 
 

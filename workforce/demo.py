@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from pathways.demo import pressure_months
 from pathways.models import Case, CaseEvent, EventType, Pathway
 from scaling_ops.services import partner_key_create
 from workforce.models import (
@@ -28,6 +29,7 @@ from workforce.services import (
     staff_create,
     supervision_session_record,
     team_create,
+    team_establishment_set,
     training_completion_record,
     training_module_create,
     workforce_checks_compute,
@@ -52,6 +54,9 @@ def seed_workforce(context) -> None:
         supervision_interval_days=14,
         review_sample_size=3,
         onboarding_days=30,
+        # Synthetic cases stay open for months, so caseloads run high all round; the maximum
+        # is set above North's so that only South's surge months read as pressure.
+        max_caseload=70,
     )
     modules = [
         training_module_create(code="model-fidelity", name="Model fidelity and the pathway",
@@ -115,6 +120,12 @@ def seed_workforce(context) -> None:
     late_joiner = hire(south, "Pia Sousa", P, NEW, start=today - timedelta(days=21), team=valley,
                        trained=False)  # fmt: skip
     south_staff.append(late_joiner)
+    # Section 4a's story: Quinn left when South's referral surge began and was not replaced for
+    # two months (Rhea started in Quinn's post after); Pia filled a post vacant since before.
+    first, after = pressure_months(today)
+    quinn = hire(south, "Quinn Hale", P, EXP, team=valley)
+    StaffMember.objects.filter(pk=quinn.pk).update(left_on=first)
+    south_staff.append(hire(south, "Rhea Moss", P, DEV, start=after, team=valley))
 
     # East: launching. New starters mid-onboarding, one team without a supervisor, one
     # practitioner without core training, no partner key yet.
@@ -148,6 +159,14 @@ def seed_workforce(context) -> None:
     # Tara never finished risk stratification: the launch blocker on core training.
     east_staff[2].completions.filter(module=core[2]).delete()
 
+    # Funded establishment: North and East as staffed; South funded for nine posts all along.
+    for team, fte, since in [
+        (team_a, 4, long_ago), (team_b, 4, long_ago), (valley, 9, long_ago),
+        (harbour, 3, today - timedelta(days=24)), (outreach, 2, today - timedelta(days=18)),
+    ]:  # fmt: skip
+        team_establishment_set(team=team, fte=fte, effective_from=since, by=users["lead"],
+                               note="Funded posts in the contract budget", today=today)  # fmt: skip
+
     # Supervision: fortnightly at North, lapsing at South, regular at East.
     start = today - timedelta(days=70)
     sessions = 0
@@ -173,17 +192,20 @@ def seed_workforce(context) -> None:
     closed = set(
         CaseEvent.objects.filter(type=EventType.CASE_CLOSED).values_list("case_id", flat=True)
     )
-    now = timezone.now()
     rows = []
     for site, people in [(north, north_staff), (south, south_staff), (east, east_staff)]:
-        open_ids = [
-            pk for pk in Case.objects.filter(site=site).order_by("pk").values_list("pk", flat=True)
+        open_cases = [
+            (pk, referral_at)
+            for pk, referral_at in Case.objects.filter(site=site).order_by("pk")
+            .values_list("pk", "referral_at")
             if pk not in closed
         ]  # fmt: skip
-        for index, case_id in enumerate(open_ids):
+        # Assigned when referred, so the caseload history of section 4a has something to show.
+        for index, (case_id, referral_at) in enumerate(open_cases):
             rows.append(CaseAssignment(organization_id=org.pk, case_id=case_id,
                                        practitioner=people[index % len(people)],
-                                       assigned_by=users["supervisor"], assigned_at=now))  # fmt: skip
+                                       assigned_by=users["supervisor"],
+                                       assigned_at=referral_at))  # fmt: skip
     CaseAssignment.objects.bulk_create(rows, batch_size=1000)
     review_sample_draw(supervisor=sam_n, week_start=week_start_of(today), seed=2026,
                        by=users["supervisor"])  # fmt: skip

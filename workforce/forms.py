@@ -114,6 +114,10 @@ class StandardForm(forms.Form):
     supervision_interval_days = forms.IntegerField(min_value=1)
     review_sample_size = forms.IntegerField(min_value=1)
     onboarding_days = forms.IntegerField(min_value=7, max_value=180)
+    max_caseload = forms.IntegerField(
+        min_value=1, max_value=500, label="Maximum caseload", required=False,
+        help_text="Most open cases one practitioner should hold; above it is a pressure signal.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,3 +151,15 @@ class ChecklistVersionForm(forms.Form):
     def __init__(self, *args, items, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["remove"].choices = [(i.key, i.title) for i in items]
+
+
+class EstablishmentForm(forms.Form):
+    fte = forms.DecimalField(
+        label="Funded establishment (FTE)", min_value=0, max_value=999, max_digits=5,
+        decimal_places=2, help_text="Funded whole-time-equivalent posts, e.g. 6.5.",
+    )  # fmt: skip
+    effective_from = forms.DateField(
+        label="From", help_text="YYYY-MM-DD: the value applies from this day until the next one.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    note = forms.CharField(required=False, max_length=200, label="Why (optional)")

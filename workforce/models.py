@@ -69,6 +69,10 @@ class WorkforceStandard(TenantModel):
     onboarding_days = models.PositiveIntegerField(
         default=30, help_text="Length of the onboarding pathway for a new starter."
     )
+    max_caseload = models.PositiveIntegerField(
+        default=20,
+        help_text="Most open cases one practitioner should hold; more is a pressure signal.",
+    )
     # Decision -> staff roles that may take it. Org admins hold every authority.
     authority = models.JSONField(default=default_authority)
     updated_at = models.DateTimeField(auto_now=True)
@@ -144,6 +148,31 @@ class Team(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TeamEstablishment(TenantModel):
+    """A team's funded establishment (FTE) from ``effective_from`` until the next dated value:
+    set by leads, never rewritten in place (a correction of the same day keeps its history)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="establishments")
+    effective_from = models.DateField()
+    fte = models.DecimalField(max_digits=5, decimal_places=2)
+    note = models.CharField(max_length=200, blank=True)
+    set_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    set_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["team", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "team", "effective_from"], name="team_establishment_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.fte} FTE from {self.effective_from:%Y-%m-%d}"
 
 
 class CaseAssignment(TenantModel):

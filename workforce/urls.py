@@ -5,5 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("workforce.views.pages")),
     path("", include("workforce.views.supervision")),
+    path("", include("workforce.views.caseload")),
     path("", include("workforce.views.readiness")),
 ]

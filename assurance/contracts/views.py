@@ -22,6 +22,7 @@ from assurance.contracts.forms import (
 )
 from assurance.contracts.models import CorrectiveProcess, Phase, TermEvaluation
 from assurance.services import improvement_action_providers, improvement_action_raise
+from assurance.stability_report import evidence_day, evidence_table, workforce_evidence_report
 from assurance.views.common import LEADS, chosen_month, fmt, page_of, this_month
 from pathways.disclosure import each_for_member, for_member, history_for_member
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
@@ -155,8 +156,16 @@ def contract_detail(request, org, pk):
             "mature": Phase.MATURE,
             "status_labels": dict(TermEvaluation.Status.choices),
             "evaluated_at": _evaluated_at(contract, site_ids, month),
+            **_workforce_evidence(request, month, site_ids),
         },
     )
+
+
+def _workforce_evidence(request, month, site_ids) -> dict:
+    """The covered sites' workforce evidence at the month's end (aggregates only)."""
+    day = evidence_day(membership=request.membership, month=month)
+    evidence = workforce_evidence_report(membership=request.membership, day=day, site_ids=site_ids)
+    return {"evidence": evidence, "evidence_rows": evidence_table(evidence), "day": day}
 
 
 def _partial_months(request, site_ids, rows):

@@ -115,6 +115,68 @@ BUILTIN_METRICS = (
         direction=MetricDefinition.Direction.LOWER,
     ),
 )
+# Stability under pressure (DESIGN.md section 4a): the pressure figures of each site-month and
+# the count of unstable verdicts, usable in contract terms like any other definition.
+PRESSURE_METRICS = (
+    Builtin(
+        "referral_volume",
+        "Referral volume",
+        "Cases referred in the month (a surge: above the surge factor times the mean of the "
+        "previous three months)",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "caseload_mean",
+        "Mean caseload per practitioner",
+        "Mean over the month's days of open assigned cases per practitioner in post holding any",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "caseload_above_max",
+        "Practitioner-days above the maximum caseload",
+        "Practitioner-days with more open cases than the workforce standard's maximum",
+        "Practitioner-days holding any open case",
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "staffing_gap",
+        "Staffing gap (FTE)",
+        "Mean over the month's days of the funded establishment FTE not filled by staff in post",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "vacancy_rate",
+        "Vacancy rate",
+        "Sum over the month's days of the day's staffing gap over the establishment FTE",
+        "Days with a funded establishment",
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "pressure_month",
+        "Pressure month",
+        "1 when the month is a pressure month (referral surge, vacancy rate at or above the "
+        "threshold, or mean caseload above the maximum), else 0",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "unstable_measures",
+        "Measures unstable under pressure",
+        "Process measures (overall or for high-risk cases) whose stability verdict over the "
+        "trailing window is 'unstable under pressure'",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+)
+BUILTIN_METRICS = BUILTIN_METRICS + PRESSURE_METRICS
 BUILTIN_CODES = tuple(metric.code for metric in BUILTIN_METRICS)
 PROCESS_MEASURES = tuple(metric.code for metric in BUILTIN_METRICS if metric.process)
 COUNT_MEASURES = tuple(
@@ -167,6 +229,9 @@ SETTING_FIELDS = (
     "audit_sample_size",
     "reaudit_window_days",
     "adverse_outcomes",
+    "surge_factor",
+    "vacancy_threshold",
+    "stability_window_months",
 )
 
 

@@ -45,6 +45,7 @@ from assurance.services.metrics import (
     metric_definitions_ensure,
     month_window,
 )
+from assurance.services.pressure import pressure_values_store
 from pathways import engine
 from pathways.models import CaseEvent, EventType
 from pathways.plausible_time import EARLIEST_PLAUSIBLE, plausible
@@ -155,6 +156,9 @@ def assurance_snapshot_compute(
                 reason=reason,
                 started=started,
             )
+            # Stability under pressure (DESIGN.md section 4a): its own module, one call.
+            pressure_values_store(organization=organization, month=month, snapshots=snapshots,
+                                  figures=figures, settings=settings, cutoff=cutoff, now=now)  # fmt: skip
             drift_signals_update(month=month, snapshots=snapshots, settings=settings, now=now)
         snapshot_computed.send(
             sender=AssuranceSnapshot,

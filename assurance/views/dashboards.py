@@ -22,6 +22,7 @@ from assurance.services import (
     improvement_action_raise,
 )
 from assurance.services.metrics import PROCESS_MEASURES, month_add
+from assurance.stability_report import pack_pressure_context
 from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
 from pathways.disclosure import each_for_member, for_member, history_for_member
 from scaling_ops.charts import MEDIAN_COLOUR, site_colour
@@ -477,6 +478,7 @@ def pack(request, org):
         ),
         request.membership,
     )
+    pressure = pack_pressure_context(request.membership, month, settings)  # section 4a
     return render(
         request,
         "assurance/pack.html",
@@ -495,7 +497,9 @@ def pack(request, org):
                     for k in ("comparison", "incidents", "comparators", "attribution")
                 )
                 if c
-            ],
+            ]
+            + pressure["stability"].charts,
+            **pressure,
         },
     )
 

@@ -288,6 +288,9 @@ def test_settings_are_changed_by_a_lead_with_history(personas, assured):
             "audit_sample_size": "6",
             "reaudit_window_days": "45",
             "adverse_outcomes": "readmission, crisis_admission",
+            "surge_factor": "1.25",
+            "vacancy_threshold": "0.15",
+            "stability_window_months": "12",
         },
     )
     assert response.status_code == 302

@@ -12,6 +12,7 @@ from workforce.services.checks import (
     workforce_exception_accept,
     workforce_exception_resolve,
 )
+from workforce.services.establishment import team_establishment_set
 from workforce.services.readiness import (
     checklist_template_activate,
     checklist_template_ensure,
@@ -42,6 +43,7 @@ from workforce.services.training import (
 )
 
 __all__ = [
+    "team_establishment_set",
     "authority_refusals",
     "case_assign",
     "case_decision_record",

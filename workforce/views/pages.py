@@ -16,6 +16,7 @@ from scaling_ops.views_common import add_form_errors, csv_response
 from workforce import charts, selectors
 from workforce.forms import (
     CompletionForm,
+    EstablishmentForm,
     ModuleForm,
     StaffForm,
     StandardForm,
@@ -26,6 +27,7 @@ from workforce.models import (
     CheckKind,
     Decision,
     StaffRole,
+    TeamEstablishment,
     TrainingModule,
     WorkforceStandard,
 )
@@ -34,6 +36,7 @@ from workforce.services import (
     packages,
     staff_create,
     team_create,
+    team_establishment_set,
     team_set_supervisor,
     training_completion_record,
     training_module_create,
@@ -309,12 +312,29 @@ def workforce_team(request, org, pk):
     if team is None:
         raise Http404("No such team.")
     supervisors = selectors.supervisors_for(membership=request.membership).filter(site=team.site)
+    setting_establishment = request.method == "POST" and "fte" in request.POST
     form = SupervisorForm(
-        request.POST or None,
+        request.POST if request.method == "POST" and not setting_establishment else None,
         supervisors=supervisors,
         initial={"supervisor": team.supervisor_id},
     )
-    if request.method == "POST" and form.is_valid():
+    establishment_form = EstablishmentForm(
+        request.POST if setting_establishment else None,
+        initial={"effective_from": selectors.today_for(request.membership)},
+    )
+    if setting_establishment and establishment_form.is_valid():
+        try:
+            row = team_establishment_set(
+                team=team, by=request.user, **establishment_form.cleaned_data
+            )
+        except ValidationError as error:
+            add_form_errors(establishment_form, error)
+        else:
+            messages.success(
+                request, f"{team.name}: {row.fte} FTE funded from {row.effective_from:%Y-%m-%d}."
+            )
+            return redirect("workforce_team", org=org, pk=team.pk)
+    if request.method == "POST" and not setting_establishment and form.is_valid():
         chosen = next(
             (s for s in supervisors if str(s.pk) == form.cleaned_data["supervisor"]), None
         )
@@ -328,7 +348,20 @@ def workforce_team(request, org, pk):
             )
             return redirect("workforce_site", org=org, code=team.site.code)
     history = team.history.select_related("history_user").order_by("-history_date")[:30]
-    return render(request, "workforce/team.html", {"team": team, "form": form, "history": history})
+    return render(
+        request,
+        "workforce/team.html",
+        {
+            "team": team,
+            "form": form,
+            "history": history,
+            "establishment_form": establishment_form,
+            "establishments": team.establishments.select_related("set_by"),
+            "establishment_history": TeamEstablishment.history.filter(team_id=team.pk)
+            .select_related("history_user")
+            .order_by("-history_date")[:30],
+        },
+    )
 
 
 @workforce_access
@@ -343,7 +376,8 @@ def workforce_standards(request, org):
     initial = {
         name: getattr(current, name)
         for name in ("min_experienced_share", "max_practitioners_per_supervisor",
-                     "supervision_interval_days", "review_sample_size", "onboarding_days")
+                     "supervision_interval_days", "review_sample_size", "onboarding_days",
+                     "max_caseload")
     }  # fmt: skip
     for decision in Decision.values:
         initial[f"authority_{decision}"] = current.roles_for(decision)
@@ -351,6 +385,8 @@ def workforce_standards(request, org):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         authority = {d: data.pop(f"authority_{d}") for d in Decision.values}
+        if data.get("max_caseload") is None:
+            data.pop("max_caseload", None)  # left empty: the current maximum stays
         try:
             workforce_standard_save(
                 by=request.user, authority=authority, pathway_id=pathway_id, **data
