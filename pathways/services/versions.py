@@ -66,6 +66,7 @@ def pathway_version_import(
         name=definition.name,
         rationale=rationale.strip(),
         created_by=created_by,
+        front_door=definition.front_door_dict(),
     )
     _record(version, by=created_by, reason="imported as a draft")
     version.save()
@@ -92,8 +93,9 @@ def pathway_version_replace_definition(
     EscalationRule.objects.filter(version=version).delete()
     Step.objects.filter(version=version).delete()
     version.name = definition.name
+    version.front_door = definition.front_door_dict()
     _record(version, by=by, reason="definition replaced")
-    version.save(update_fields=["name"])
+    version.save(update_fields=["name", "front_door"])
     _store_definition(version, definition)
     return version
 
