@@ -25,7 +25,8 @@ class PathwaysConfig(AppConfig):
 
     def ready(self) -> None:
         from pathways import assignees
-        from pathways.extension_points import assignee_directories
+        from pathways.extension_points import assignee_directories, queue_panels
+        from pathways.views.front_door import front_door_panel
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
             demo_resetters,
@@ -40,6 +41,8 @@ class PathwaysConfig(AppConfig):
         navigation.register(NavItem("Exceptions", "exception_queue", staff), order=10)
         navigation.register(NavItem("Pathways", "pathway_list", Role.values), order=60)
         home_cards.register(exception_cards, order=10)
+        # Referrals held at the front door come first: they are the newest work.
+        queue_panels.register(front_door_panel, order=10)
         # Members with a write role come first in the assign picker.
         assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
         demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)

@@ -430,8 +430,9 @@ def test_queue_query_count_does_not_grow_with_rows(
     many = _queue_queries(personas, version, 50)
     assert many == few
     client = personas.client(personas.supervisor)
-    # 14 with the workforce app installed: its staff directory and the cases' practitioners.
-    with django_assert_max_num_queries(14):
+    # 14 with the workforce app installed: its staff directory and the cases' practitioners;
+    # one more for the front door's held referrals (pathways.views.front_door).
+    with django_assert_max_num_queries(15):
         client.get(url(personas))
 
 
