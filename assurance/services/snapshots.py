@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from assurance import analysis, measures
+from assurance import front_door as front_door_measures
 from assurance.extension_points import snapshot_computed
 from assurance.models import (
     AssuranceSettings,
@@ -114,6 +115,11 @@ def assurance_snapshot_compute(
                     adverse_outcomes=settings.adverse_outcomes,
                 )
             )
+            parts.append(
+                front_door_measures.safeguarding_figures(
+                    cases, obligations, definitions, start=start, end=end, cutoff=cutoff
+                )
+            )
             for row in rows:
                 case_counts[row[4]] += 1
             done += len(rows)
@@ -121,6 +127,7 @@ def assurance_snapshot_compute(
                 progress(done, total)
         figures = measures.combine(parts)
         extra = _audit_figures(month) + _incident_figures(start, min(end, cutoff))
+        extra += front_door_measures.referral_figures(start=start, end=end, cutoff=cutoff)
         if extra:
             figures = pd.concat(
                 [figures, pd.DataFrame(extra, columns=measures.FIGURE_COLUMNS)], ignore_index=True
