@@ -286,3 +286,23 @@ def referral_source_ranking(*, snapshot_ids, site_names: dict[int, str]) -> list
     return sorted(
         rows.values(), key=lambda row: (-(row.incomplete_rate or 0.0), -row.referrals, row.source)
     )
+
+
+def safeguarding_incident_figures(start, until) -> list[tuple]:
+    """Safeguarding incidents and near misses per site in [start, until)."""
+    from django.db.models import Count
+
+    from assurance.models import Incident
+
+    rows = (
+        Incident.objects.filter(
+            category=Incident.Category.SAFEGUARDING, occurred_at__gte=start, occurred_at__lt=until
+        )
+        .values("site_id")
+        .annotate(count=Count("pk"))
+        .values_list("site_id", "count")
+    )
+    return [
+        (site_id, "safeguarding_incidents", "", "all", "all", count, None)
+        for site_id, count in rows
+    ]

@@ -131,6 +131,14 @@ BUILTIN_METRICS = (
         direction=MetricDefinition.Direction.LOWER,
     ),
     Builtin(
+        "safeguarding_incidents",
+        "Safeguarding incidents",
+        "Incidents and near misses of the safeguarding category that occurred in the month",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
         "safeguarding_response_timeliness",
         "Safeguarding response timeliness",
         "Safeguarding responses due in the month given within the pathway's standard (e.g. 4 h "

@@ -128,6 +128,7 @@ def assurance_snapshot_compute(
         figures = measures.combine(parts)
         extra = _audit_figures(month) + _incident_figures(start, min(end, cutoff))
         extra += front_door_measures.referral_figures(start=start, end=end, cutoff=cutoff)
+        extra += front_door_measures.safeguarding_incident_figures(start, min(end, cutoff))
         if extra:
             figures = pd.concat(
                 [figures, pd.DataFrame(extra, columns=measures.FIGURE_COLUMNS)], ignore_index=True
