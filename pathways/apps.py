@@ -13,10 +13,17 @@ def _seed_cases_and_reports(context) -> None:
     seed_cases_and_reports(context)
 
 
+def _seed_front_door(context) -> None:
+    from pathways.demo_front_door import seed_front_door
+
+    seed_front_door(context)
+
+
 def _delete_demo_cases(organization) -> None:
-    from pathways.models import Case
+    from pathways.models import Case, ReferralAcceptance
 
     # Cases protect their site and version from cascading deletion; clear them first.
+    ReferralAcceptance.objects.all().delete()
     Case.objects.all().delete()
 
 
@@ -49,6 +56,7 @@ class PathwaysConfig(AppConfig):
         demo_seeders.register(
             DemoSeeder("cases, events and daily reports", _seed_cases_and_reports), order=150
         )
+        demo_seeders.register(DemoSeeder("the front door", _seed_front_door), order=160)
         # Last: the resetters of the apps above delete the rows that point at cases first.
         demo_resetters.register(_delete_demo_cases, order=900)
 
