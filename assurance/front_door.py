@@ -226,7 +226,8 @@ class SourceRow:
 
     @property
     def top_missing(self) -> list[tuple[str, int]]:
-        return sorted(self.missing.items(), key=lambda pair: (-pair[1], pair[0]))[:3]
+        missing = [(name, count) for name, count in self.missing.items() if count]
+        return sorted(missing, key=lambda pair: (-pair[1], pair[0]))[:3]
 
     def mean_days(self, which: str) -> float | None:
         total, cases = self.days.get(which, (0.0, 0))

@@ -121,8 +121,9 @@ def seed_front_door(context) -> None:
         )
         if not complete or referral["age"] < 18:
             held.append(ref)
-    # Safeguarding concerns at East: two answered within 4 hours, one late (4 h 40 min).
-    for ref_number, (after, minutes) in zip((3, 11, 19), ((2, 10), (5, 20), (9, 280)), strict=True):
+    # Safeguarding concerns at East: two answered within 4 hours, one late (4 h 40 min)
+    # yesterday, so that it is on the latest report.
+    for ref_number, (after, minutes) in zip((3, 11, 19), ((9, 10), (5, 20), (1, 280)), strict=True):
         ref = f"E-FD{ref_number:03d}"
         concern = datetime.combine(today - timedelta(days=after), time(10), tzinfo=zone)
         event(ref, "safeguarding_concern", concern)
