@@ -69,6 +69,12 @@ class AuditDrawForm(forms.Form):
 class IncidentForm(forms.Form):
     site = forms.ChoiceField()
     kind = forms.ChoiceField(choices=Incident.Kind.choices)
+    category = forms.ChoiceField(
+        required=False,
+        choices=Incident.Category.choices,
+        initial=Incident.Category.GENERAL,
+        help_text="Safeguarding incidents are counted apart for contracts.",
+    )
     severity = forms.ChoiceField(choices=Incident.Severity.choices)
     occurred_at = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -289,6 +289,10 @@ class Incident(TenantModel):
         INCIDENT = "incident", "Incident"
         NEAR_MISS = "near_miss", "Near miss"
 
+    class Category(models.TextChoices):
+        GENERAL = "general", "General"
+        SAFEGUARDING = "safeguarding", "Safeguarding"
+
     class Severity(models.TextChoices):
         NO_HARM = "no_harm", "No harm"
         LOW = "low", "Low harm"
@@ -305,6 +309,8 @@ class Incident(TenantModel):
         Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INCIDENT)
+    # Safeguarding incidents are counted apart (safeguarding_incidents), for contracts.
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.GENERAL)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.LOW)
     occurred_at = models.DateTimeField()
     summary = models.CharField(max_length=200)

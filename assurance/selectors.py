@@ -9,7 +9,7 @@ from datetime import date
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from assurance import analysis
+from assurance import analysis, front_door
 from assurance.models import (
     AssuranceSnapshot,
     AuditRecord,
@@ -262,9 +262,15 @@ def snapshot_for_member(*, membership: Membership, pk: int) -> AssuranceSnapshot
 
 
 def snapshot_values(
-    *, snapshot: AssuranceSnapshot, measure: str = "", dimension: str = ""
+    *,
+    snapshot: AssuranceSnapshot,
+    measure: str = "",
+    dimension: str = "",
+    membership: Membership | None = None,
 ) -> QuerySet[SnapshotValue]:
     values = snapshot.values.all()
+    if membership is not None:
+        values = values.exclude(dimension__in=front_door.withheld_dimensions(membership))
     if measure:
         values = values.filter(measure=measure)
     if dimension:
@@ -274,7 +280,9 @@ def snapshot_values(
 
 def values_for_export(*, membership: Membership, months=None, current_only: bool = True):
     """Rows for the CSV export: aggregates only (no case appears in a snapshot)."""
-    values = SnapshotValue.objects.filter(snapshot__site_id__in=_site_ids(membership))
+    values = SnapshotValue.objects.filter(snapshot__site_id__in=_site_ids(membership)).exclude(
+        dimension__in=front_door.withheld_dimensions(membership)
+    )
     if current_only:
         values = values.filter(snapshot_id__in=current_snapshot_ids(months=months))
     elif months is not None:

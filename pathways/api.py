@@ -32,7 +32,7 @@ from pathways.api_shapes import (
     IngestResultSerializer,
     error_responses,
 )
-from pathways.models import Case, ExceptionItem, ExceptionKind
+from pathways.models import Case, ExceptionItem, ExceptionKind, ReferralAcceptance
 from pathways.selectors import exceptions as selectors
 from pathways.selectors.obligations import plausible_referral
 from pathways.selectors.routing import case_version_reason
@@ -126,6 +126,8 @@ def _refused(error: IngestRefused) -> Response:
 
 
 def _case_out(case: Case) -> dict:
+    # Read only for the few cases held at the front door.
+    held = case.referral_needs_review and not ReferralAcceptance.objects.filter(case=case).exists()
     return {
         "external_ref": case.external_ref,
         "site": case.site.code,
@@ -143,6 +145,17 @@ def _case_out(case: Case) -> dict:
                 ("housing", case.housing),
             )
             if value not in (None, "")
+        },
+        "referral_source": case.referral_source,
+        "referral": case.referral or {},
+        "front_door": {
+            "complete": not case.referral_missing_required,
+            "missing_required": case.referral_missing_required,
+            "missing_recommended": case.referral_missing_recommended,
+            "eligibility": case.eligibility,
+            "rules": case.eligibility_rules,
+            "held_for_review": held,
+            "computed_tier": case.computed_tier,
         },
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),

@@ -3,12 +3,13 @@ request and answer bodies with their limits, and the one error shape with the st
 it. The ingest validates bodies itself; these say what it accepts, for partners and generators."""
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from pathways.models import (
     Case,
     CaseEvent,
+    Eligibility,
     EventType,
     ExceptionItem,
     ExceptionKind,
@@ -16,6 +17,7 @@ from pathways.models import (
     RiskTier,
 )
 from pathways.services.ingest import ATTRIBUTE_CHOICES, MAX_BATCH
+from pathways.services.referrals import MAX_REFERRAL_FIELDS, REFERRAL_TEXT_LENGTH, SOURCE_LENGTH
 from scaling_ops.api_parsers import MAX_JSON_DEPTH
 from scaling_ops.models import Site
 
@@ -77,6 +79,61 @@ PLAUSIBLE_TIME = (
 SITE_CODE_LENGTH = Site._meta.get_field("code").max_length
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "maxProperties": MAX_REFERRAL_FIELDS,
+        "additionalProperties": {
+            "nullable": True,
+            "anyOf": [
+                {"type": "string", "maxLength": REFERRAL_TEXT_LENGTH},
+                {"type": "number"},
+                {"type": "boolean"},
+            ],
+        },
+        "example": {"discharge_medication_list": True, "discharge_summary": "Sent 2 March"},
+    }
+)
+class ReferralFieldsField(serializers.DictField):
+    """The referral's fields (schema above): names of 1 to 80 characters, scalar values."""
+
+
+REFERRAL_HELP = (
+    "The referral's fields, named as the pathway's referral_fields name them (e.g. "
+    "discharge_medication_list): text of at most "
+    f"{REFERRAL_TEXT_LENGTH} characters, numbers, true/false or null, at most "
+    f"{MAX_REFERRAL_FIELDS} fields with names of 1 to 80 characters. Left out, the stored referral "
+    "stays as it is; sent, it replaces it. An incomplete or ineligible referral is stored, never "
+    "refused: the case is held at the supervisor's front door until a later PUT completes it "
+    "or a supervisor accepts it."
+)
+
+
+class FrontDoorSerializer(serializers.Serializer):
+    complete = serializers.BooleanField(
+        help_text="False while a required referral field is missing."
+    )
+    missing_required = serializers.ListField(child=serializers.CharField())
+    missing_recommended = serializers.ListField(child=serializers.CharField())
+    eligibility = serializers.ChoiceField(
+        [*Eligibility.values, ""],
+        help_text="eligible, ineligible (failing rules listed), not_assessable (a rule's field "
+        "is missing), or empty when the pathway has no eligibility rules.",
+    )
+    rules = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The rules that fail or cannot be checked: rule, reason, outcome.",
+    )
+    held_for_review = serializers.BooleanField(
+        help_text="True while the referral waits at the front door (not completed, not accepted)."
+    )
+    computed_tier = serializers.CharField(
+        allow_blank=True,
+        help_text="The pathway's risk tool's tier from the latest scored assessment.",
+    )
+
+
 class CaseInSerializer(serializers.Serializer):
     site = serializers.CharField(
         min_length=1,
@@ -93,6 +150,15 @@ class CaseInSerializer(serializers.Serializer):
     )
     risk_tier = serializers.ChoiceField(RiskTier.values)
     attributes = AttributesSerializer(required=False)
+    referral_source = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=SOURCE_LENGTH,
+        help_text='Who referred, e.g. "East General discharge team": referral quality is '
+        "measured per source. Left out, the stored source stays as it is.",
+    )
+    referral = ReferralFieldsField(required=False, allow_null=True, help_text=REFERRAL_HELP)
 
 
 class CaseOutSerializer(serializers.Serializer):
@@ -107,6 +173,9 @@ class CaseOutSerializer(serializers.Serializer):
     referral_at = serializers.DateTimeField()
     risk_tier = serializers.ChoiceField(RiskTier.values)
     attributes = AttributesSerializer()
+    referral_source = serializers.CharField(allow_blank=True)
+    referral = ReferralFieldsField()
+    front_door = FrontDoorSerializer()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -13,10 +13,17 @@ def _seed_cases_and_reports(context) -> None:
     seed_cases_and_reports(context)
 
 
+def _seed_front_door(context) -> None:
+    from pathways.demo_front_door import seed_front_door
+
+    seed_front_door(context)
+
+
 def _delete_demo_cases(organization) -> None:
-    from pathways.models import Case
+    from pathways.models import Case, ReferralAcceptance
 
     # Cases protect their site and version from cascading deletion; clear them first.
+    ReferralAcceptance.objects.all().delete()
     Case.objects.all().delete()
 
 
@@ -25,7 +32,8 @@ class PathwaysConfig(AppConfig):
 
     def ready(self) -> None:
         from pathways import assignees
-        from pathways.extension_points import assignee_directories
+        from pathways.extension_points import assignee_directories, queue_panels
+        from pathways.views.front_door import front_door_panel
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
             demo_resetters,
@@ -44,12 +52,15 @@ class PathwaysConfig(AppConfig):
         from pathways.search import case_results
 
         search_providers.register(case_results, order=10)
+        # Referrals held at the front door come first: they are the newest work.
+        queue_panels.register(front_door_panel, order=10)
         # Members with a write role come first in the assign picker.
         assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
         demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)
         demo_seeders.register(
             DemoSeeder("cases, events and daily reports", _seed_cases_and_reports), order=150
         )
+        demo_seeders.register(DemoSeeder("the front door", _seed_front_door), order=160)
         # Last: the resetters of the apps above delete the rows that point at cases first.
         demo_resetters.register(_delete_demo_cases, order=900)
 

@@ -9,20 +9,32 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pathways.front_door import (
+    EligibilityRule,
+    ReferralField,
+    RiskTool,
+    front_door_dict,
+    parse_front_door,
+)
+
 RISK_TIERS = ("low", "medium", "high")
 ALL_TIERS = frozenset(RISK_TIERS)
 STEP_KINDS = ("intake", "assessment", "touchpoint", "escalation", "review", "closure")
 REFERRAL_ANCHOR = "referral"
 STEP_ANCHOR_PREFIX = "step:"
-EVENT_ANCHORS = ("contact_missed", "escalation_raised")
-ANCHOR_HELP = "must be one of referral, step:<key>, contact_missed, escalation_raised"
+SAFEGUARDING_ANCHOR = "safeguarding_concern"
+EVENT_ANCHORS = ("contact_missed", "escalation_raised", SAFEGUARDING_ANCHOR)
+ANCHOR_HELP = (
+    "must be one of referral, step:<key>, contact_missed, escalation_raised, safeguarding_concern"
+)
 SLUG_PATTERN = re.compile(r"[a-z0-9-]+")
 # Keys end up inside "step:<key>" anchors and obligation keys ("step:intake/0@referral"), so
 # they may not contain the separators those use.
 KEY_PATTERN = re.compile(r"[a-z0-9_-]+")
 KEY_HELP = "must use only lower-case letters, digits, '_' and '-' (e.g. risk_assessment)"
 
-ROOT_FIELDS = ({"slug", "name", "steps"}, {"escalation_rules"})
+FRONT_DOOR_FIELDS = {"referral_fields", "eligibility", "risk_tool"}
+ROOT_FIELDS = ({"slug", "name", "steps"}, {"escalation_rules", *FRONT_DOOR_FIELDS})
 STEP_FIELDS = ({"key", "name", "kind"}, {"core", "required_fields", "time_standards"})
 STANDARD_FIELDS = ({"anchor", "within_hours"}, {"tiers"})
 RULE_FIELDS = ({"key", "missed_contacts", "window_hours", "escalate_within_hours"}, {"tiers"})
@@ -80,6 +92,10 @@ class PathwayDefinition:
     name: str
     steps: tuple[Step, ...]
     escalation_rules: tuple[EscalationRule, ...]
+    # The front door (pathways.front_door); empty for a pathway that declares none.
+    referral_fields: tuple[ReferralField, ...] = ()
+    eligibility: tuple[EligibilityRule, ...] = ()
+    risk_tool: RiskTool | None = None
 
     def step(self, key: str) -> Step | None:
         return next((step for step in self.steps if step.key == key), None)
@@ -91,7 +107,12 @@ class PathwayDefinition:
             "name": self.name,
             "steps": [_step_dict(step) for step in self.steps],
             "escalation_rules": [_rule_dict(rule) for rule in self.escalation_rules],
+            **self.front_door_dict(),
         }
+
+    def front_door_dict(self) -> dict:
+        """The front-door parts that are set, as stored on the version and exported."""
+        return front_door_dict(self.referral_fields, self.eligibility, self.risk_tool)
 
 
 def _number(value: float) -> float | int:
@@ -233,9 +254,10 @@ def parse_definition(data: dict) -> PathwayDefinition:
         raw_steps = []
     steps = _parse_steps(check, raw_steps)
     rules = _parse_rules(check, check.list_of(data, "escalation_rules", "escalation_rules"))
+    front_door = parse_front_door(check, data, {step.key: step.kind for step in steps})
     if check.errors:
         raise DefinitionError(check.errors)
-    return PathwayDefinition(slug, name, tuple(steps), tuple(rules))
+    return PathwayDefinition(slug, name, tuple(steps), tuple(rules), **front_door)
 
 
 def _parse_steps(check: _Checker, raw_steps: list) -> list[Step]:
@@ -367,3 +389,30 @@ def _parse_rules(check: _Checker, raw_rules: list) -> list[EscalationRule]:
             )
         )
     return rules
+
+
+def stored_front_door(data: dict, steps) -> dict:
+    """The front door stored on a version (validated when it was imported) as keyword
+    arguments of PathwayDefinition."""
+    check = _Checker()
+    parts = parse_front_door(check, data or {}, {step.key: step.kind for step in steps})
+    if check.errors:
+        raise DefinitionError(check.errors)
+    return parts
+
+
+def stored_referral_rules(
+    data: dict,
+) -> tuple[tuple[ReferralField, ...], tuple[EligibilityRule, ...]]:
+    """A stored front door's referral fields and eligibility rules (what a case PUT checks)."""
+    parts = stored_front_door({k: v for k, v in (data or {}).items() if k != "risk_tool"}, ())
+    return parts["referral_fields"], parts["eligibility"]
+
+
+def stored_risk_tool(tool: dict) -> RiskTool:
+    """A stored front door's risk tool (its step was checked to be an assessment on import)."""
+    check = _Checker()
+    parts = parse_front_door(check, {"risk_tool": tool}, {tool.get("step"): "assessment"})
+    if check.errors:
+        raise DefinitionError(check.errors)
+    return parts["risk_tool"]

@@ -38,6 +38,7 @@ from pathways.definitions import (
     EVENT_ANCHORS,
     REFERRAL_ANCHOR,
     RISK_TIERS,
+    SAFEGUARDING_ANCHOR,
     STEP_ANCHOR_PREFIX,
     PathwayDefinition,
     ordered_tiers,
@@ -69,6 +70,11 @@ class _Chunk:
     completions: pd.DataFrame  # step_completed events + is_assessment, is_complete
     first_completions: pd.DataFrame  # each (case, step)'s first complete record: completed_at
     cutoff: pd.Timestamp
+    # The risk tool's tier of each scored assessment (pathways.front_door): case_id, event_pk,
+    # step, scored_at, computed_tier; and the tier changes that govern time standards:
+    # case_id, changed_at, new_tier (the partner's, or the tool's where the pathway says so).
+    scored: pd.DataFrame
+    tier_changes: pd.DataFrame
 
 
 def compute_obligations(
@@ -117,14 +123,21 @@ def daily_report_and_obligations(
     is_late_today = (obligations["status"] == "late") & completed_today
     exceptions = obligations[(obligations["status"] == "overdue") | is_late_today]
     kind = np.select(
-        [exceptions["source"] == "escalation", exceptions["status"] == "late"],
-        ["missed_escalation", "late_step"],
+        [
+            exceptions["source"] == "escalation",
+            _is_safeguarding(exceptions, chunk, definitions),
+            exceptions["status"] == "late",
+        ],
+        ["missed_escalation", "missed_safeguarding", "late_step"],
         default="overdue_step",
     )
     incomplete = _incomplete(chunk).assign(
         kind="incomplete_assessment", due_at=pd.NaT, completed_at=pd.NaT
     )
-    parts = [exceptions.assign(kind=kind), incomplete]
+    disagreements = _tier_disagreements(chunk).assign(
+        kind="tier_disagreement", due_at=pd.NaT, completed_at=pd.NaT
+    )
+    parts = [exceptions.assign(kind=kind), incomplete, disagreements]
     parts = [_shaped(part, REPORT_COLUMNS) for part in parts if not part.empty]
     if not parts:
         return _shaped(None, REPORT_COLUMNS), obligations
@@ -184,7 +197,16 @@ def _prepare(
         sequence=np.arange(len(events)),
     )
     completions = _classify_completions(events[events["type"] == "step_completed"], definitions)
-    return _Chunk(cases, events, completions, _first_completions(completions), cutoff)
+    scored = _scored_assessments(completions, definitions)
+    return _Chunk(
+        cases,
+        events,
+        completions,
+        _first_completions(completions),
+        cutoff,
+        scored,
+        _tier_changes(events, scored, cases, definitions),
+    )
 
 
 def _classify_completions(completions: pd.DataFrame, definitions: Definitions) -> pd.DataFrame:
@@ -216,17 +238,131 @@ def _is_complete_assessment(data, required_fields: tuple[str, ...]) -> bool:
     return data.get("complete") is not False and all(name in data for name in required_fields)
 
 
-def _tier_at(frame: pd.DataFrame, at_column: str, chunk: _Chunk) -> pd.Series:
-    """Each row's case risk tier at ``at_column``: the referral tier, changed by every
-    ``risk_tier_changed`` up to and including that instant (the last one wins)."""
-    referral_tier = frame["case_id"].map(chunk.cases.set_index("case_id")["risk_tier"])
-    changes = chunk.events[chunk.events["type"] == "risk_tier_changed"]
+def _partner_changes(events: pd.DataFrame) -> pd.DataFrame:
+    """The partner's ``risk_tier_changed`` events as case_id, changed_at, new_tier."""
+    changes = events[events["type"] == "risk_tier_changed"]
     new_tier = changes["data"].map(
         lambda data: data.get("risk_tier") if isinstance(data, dict) else None
     )
-    changes = pd.DataFrame(
+    return pd.DataFrame(
         {"case_id": changes["case_id"], "changed_at": changes["occurred_at"], "new_tier": new_tier}
     )[new_tier.isin(RISK_TIERS)]
+
+
+def _scored_assessments(completions: pd.DataFrame, definitions: Definitions) -> pd.DataFrame:
+    """The risk tool's tier of each complete assessment of its step that it can score."""
+    columns = ["case_id", "event_pk", "step", "scored_at", "computed_tier"]
+    tools = {
+        version_id: definition.risk_tool
+        for version_id, definition in definitions.items()
+        if definition.risk_tool is not None
+    }
+    if not tools or completions.empty:
+        return pd.DataFrame(columns=columns).astype({"case_id": "int64", "scored_at": TIMESTAMP})
+    tool_step = completions["version_id"].map(
+        {version_id: tool.step for version_id, tool in tools.items()}
+    )
+    records = completions[(completions["step"] == tool_step) & completions["is_complete"]]
+    tiers = [
+        tools[version_id].tier(data)
+        for version_id, data in zip(records["version_id"], records["data"], strict=True)
+    ]
+    records = records.assign(computed_tier=pd.Series(tiers, index=records.index, dtype=object))
+    records = records[records["computed_tier"].notna()]
+    return pd.DataFrame(
+        {
+            "case_id": records["case_id"],
+            "event_pk": records["event_pk"],
+            "step": records["step"],
+            "scored_at": records["occurred_at"],
+            "computed_tier": records["computed_tier"],
+        }
+    ).reset_index(drop=True)
+
+
+def _tier_changes(
+    events: pd.DataFrame, scored: pd.DataFrame, cases: pd.DataFrame, definitions: Definitions
+) -> pd.DataFrame:
+    """The tier changes that govern time standards. Where the pathway's risk tool governs
+    (``governs: computed``), each scored assessment sets the tier from its time, and the
+    partner's changes count only until the first one; elsewhere only the partner's count."""
+    partner = _partner_changes(events)
+    governed_versions = [
+        version_id
+        for version_id, definition in definitions.items()
+        if definition.risk_tool is not None and definition.risk_tool.governs == "computed"
+    ]
+    if not governed_versions or scored.empty:
+        return partner
+    governed_cases = set(cases.loc[cases["version_id"].isin(governed_versions), "case_id"])
+    computed = scored[scored["case_id"].isin(governed_cases)]
+    first = computed.groupby("case_id")["scored_at"].min()
+    partner_first = partner["case_id"].map(first)
+    partner = partner[partner_first.isna() | (partner["changed_at"] < partner_first)]
+    computed = pd.DataFrame(
+        {
+            "case_id": computed["case_id"],
+            "changed_at": computed["scored_at"],
+            "new_tier": computed["computed_tier"],
+        }
+    )
+    changes = pd.concat([partner, computed], ignore_index=True)
+    return changes.sort_values("changed_at", kind="stable").reset_index(drop=True)
+
+
+def _tier_disagreements(chunk: _Chunk) -> pd.DataFrame:
+    """One row per case whose latest scored assessment's tier differs from the partner's tier
+    at the cutoff (its referral tier changed by its own risk_tier_changed events), keyed and
+    dated by that assessment (INCOMPLETE_COLUMNS)."""
+    latest = chunk.scored.drop_duplicates("case_id", keep="last")  # in time order
+    if latest.empty:
+        return _shaped(None, INCOMPLETE_COLUMNS)
+    partner = chunk.cases.set_index("case_id")["risk_tier"]
+    changes = _partner_changes(chunk.events).drop_duplicates("case_id", keep="last")
+    partner = changes.set_index("case_id")["new_tier"].combine_first(partner)
+    standing = latest[latest["computed_tier"] != latest["case_id"].map(partner)]
+    standing = standing.assign(
+        obligation_key="tier:"
+        + standing["step"].astype(str)
+        + "@event:"
+        + standing["event_pk"].astype(str),
+        anchor_at=standing["scored_at"],
+    )
+    return _shaped(standing.sort_values(["case_id", "obligation_key"]), INCOMPLETE_COLUMNS)
+
+
+def _is_safeguarding(
+    obligations: pd.DataFrame, chunk: _Chunk, definitions: Definitions
+) -> np.ndarray:
+    """Step obligations whose standard is anchored on a safeguarding concern."""
+    safeguarding = {
+        (version_id, f"step:{step.key}/{position}")
+        for version_id, definition in definitions.items()
+        for step in definition.steps
+        for position, standard in enumerate(step.time_standards)
+        if standard.anchor == SAFEGUARDING_ANCHOR
+    }
+    if not safeguarding or obligations.empty:
+        return np.zeros(len(obligations), dtype=bool)
+    version = obligations["case_id"].map(chunk.cases.set_index("case_id")["version_id"])
+    standard = obligations["obligation_key"].str.split("@", n=1).str[0]
+    return np.array(
+        [
+            source == "step" and (version_id, key) in safeguarding
+            for source, version_id, key in zip(
+                obligations["source"], version, standard, strict=True
+            )
+        ],
+        dtype=bool,
+    )
+
+
+def _tier_at(frame: pd.DataFrame, at_column: str, chunk: _Chunk) -> pd.Series:
+    """Each row's case risk tier at ``at_column``: the referral tier, changed by every tier
+    change that governs (``_tier_changes``) up to and including that instant (the last one
+    wins)."""
+    referral_tier = frame["case_id"].map(chunk.cases.set_index("case_id")["risk_tier"])
+    changes = chunk.tier_changes
     if changes.empty or frame.empty:
         return referral_tier
     probe = pd.DataFrame(

@@ -78,6 +78,9 @@ class PathwayVersion(TenantModel):
     )
     # The replication package (pathways.package): versioned with the definition, frozen with it.
     package = models.JSONField(default=dict, blank=True)
+    # The definition's front door (referral_fields, eligibility, risk_tool) in its JSON shape,
+    # validated by pathways.front_door on import; frozen with the rest once active.
+    front_door = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords()
 
@@ -262,6 +265,12 @@ class PilotSite(TenantModel):
         indexes = [models.Index(fields=["organization", "pathway", "site", "starts_at"])]
 
 
+class Eligibility(models.TextChoices):
+    ELIGIBLE = "eligible", "Eligible"
+    INELIGIBLE = "ineligible", "Ineligible"
+    NOT_ASSESSABLE = "not_assessable", "Not assessable"
+
+
 class Case(TenantModel):
     """A partner's pseudonymous case: no personal identifiers, only coded attributes."""
 
@@ -283,6 +292,22 @@ class Case(TenantModel):
     disability = models.BooleanField(null=True, blank=True)
     rurality = models.CharField(max_length=10, choices=Rurality.choices, blank=True)
     housing = models.CharField(max_length=10, choices=Housing.choices, blank=True)
+    # The front door (pathways.front_door), kept from the partner's last PUT: who referred, what
+    # the referral carried, what it lacked and whether the pathway's eligibility rules hold.
+    referral_source = models.CharField(max_length=100, blank=True)
+    referral = models.JSONField(default=dict, blank=True)
+    referral_missing_required = models.JSONField(default=list, blank=True)
+    referral_missing_recommended = models.JSONField(default=list, blank=True)
+    eligibility = models.CharField(max_length=20, choices=Eligibility.choices, blank=True)
+    # [{"rule": key, "reason": text, "outcome": "fails" | "cannot be checked"}]
+    eligibility_rules = models.JSONField(default=list, blank=True)
+    # Incomplete, ineligible or not assessable: held at the front door until a supervisor
+    # accepts it (ReferralAcceptance) or a later PUT completes it.
+    referral_needs_review = models.BooleanField(default=False)
+    # The pathway's risk tool's tier from the latest scored assessment (by occurred_at), beside
+    # the partner's risk_tier.
+    computed_tier = models.CharField(max_length=10, choices=RiskTier.choices, blank=True)
+    computed_tier_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -293,10 +318,35 @@ class Case(TenantModel):
                 fields=["organization", "external_ref"], name="case_external_ref_unique"
             )
         ]
-        indexes = [models.Index(fields=["organization", "site", "referral_at"])]
+        indexes = [
+            models.Index(fields=["organization", "site", "referral_at"]),
+            # The front door reads only the few referrals held for review.
+            models.Index(
+                fields=["organization", "site", "referral_at"],
+                condition=Q(referral_needs_review=True),
+                name="case_front_door",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_ref
+
+
+class ReferralAcceptance(TenantModel):
+    """A supervisor's decision to take a referral in as it is (incomplete, ineligible or not
+    assessable), with the reason: the case leaves the front door."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="acceptance")
+    reason = models.CharField(max_length=1000)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField()
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.case} accepted"
 
 
 class EventType(models.TextChoices):
@@ -307,6 +357,7 @@ class EventType(models.TextChoices):
     RISK_TIER_CHANGED = "risk_tier_changed", "Risk tier changed"
     OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
     CASE_CLOSED = "case_closed", "Case closed"
+    SAFEGUARDING_CONCERN = "safeguarding_concern", "Safeguarding concern raised"
 
 
 class CaseEvent(TenantModel):
@@ -342,6 +393,8 @@ class ExceptionKind(models.TextChoices):
     LATE_STEP = "late_step", "Late step"
     MISSED_ESCALATION = "missed_escalation", "Missed escalation"
     INCOMPLETE_ASSESSMENT = "incomplete_assessment", "Incomplete assessment"
+    TIER_DISAGREEMENT = "tier_disagreement", "Risk tier disagreement"
+    MISSED_SAFEGUARDING = "missed_safeguarding", "Safeguarding response missed"
 
 
 class ExceptionReport(TenantModel):

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("pathways.views.versions")),
     path("", include("pathways.views.exceptions")),
     path("", include("pathways.views.cases")),
+    path("", include("pathways.views.front_door")),
 ]

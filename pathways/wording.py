@@ -21,6 +21,7 @@ ANCHOR_WORDS = {
     "referral": "of referral",
     "contact_missed": "of each missed contact",
     "escalation_raised": "of each escalation being raised",
+    "safeguarding_concern": "of each safeguarding concern being raised",
 }
 
 
@@ -231,6 +232,15 @@ def version_diff(old: PathwayDefinition, new: PathwayDefinition) -> list[Change]
             )
         )
     changes.extend(_rule_changes(old.escalation_rules, new.escalation_rules))
+    for part, words in (
+        ("referral_fields", "What a complete referral carries"),
+        ("eligibility", "The eligibility rules"),
+        ("risk_tool", "The risk stratification tool"),
+    ):
+        before, after = old.front_door_dict().get(part), new.front_door_dict().get(part)
+        if before != after:
+            action = "added" if before is None else "removed" if after is None else "changed"
+            changes.append(Change("front door", action, part, f"{words}: {action}."))
     return changes
 
 

@@ -114,6 +114,53 @@ BUILTIN_METRICS = (
         "Cases of the group whose pathway has the step",
         direction=MetricDefinition.Direction.LOWER,
     ),
+    # The front door (README "The front door"; assurance.front_door), per site and per
+    # referral source (dimension referral_source).
+    Builtin(
+        "referral_incomplete_rate",
+        "Incomplete referrals",
+        "Referrals in the month missing a field the pathway requires",
+        "Referrals in the month on a pathway that declares its referral fields",
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "referral_missing_field",
+        "Referrals missing a field",
+        "Referrals in the month missing the field (one figure per field)",
+        "Referrals in the month on a pathway that declares its referral fields",
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "referral_ineligible_rate",
+        "Ineligible referrals",
+        "Referrals in the month that fail an eligibility rule",
+        "Referrals in the month whose eligibility was evaluated",
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "referral_days_to_intake",
+        "Days from referral to intake",
+        "Mean days from referral to the first intake, for complete and for incomplete referrals",
+        "Referrals in the month with an intake recorded",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "safeguarding_incidents",
+        "Safeguarding incidents",
+        "Incidents and near misses of the safeguarding category that occurred in the month",
+        "",
+        unit=MetricDefinition.Unit.COUNT,
+        direction=MetricDefinition.Direction.LOWER,
+    ),
+    Builtin(
+        "safeguarding_response_timeliness",
+        "Safeguarding response timeliness",
+        "Safeguarding responses due in the month given within the pathway's standard (e.g. 4 h "
+        "of the concern being raised)",
+        "Safeguarding responses due in the month that were met, late or overdue",
+        process=True,
+    ),
 )
 # Stability under pressure (DESIGN.md section 4a): the pressure figures of each site-month and
 # the count of unstable verdicts, usable in contract terms like any other definition.

@@ -29,6 +29,7 @@ from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, 
 from django.utils import timezone
 
 from assurance import analysis, measures
+from assurance import front_door as front_door_measures
 from assurance.extension_points import snapshot_computed
 from assurance.models import (
     AssuranceSettings,
@@ -127,11 +128,18 @@ def assurance_snapshot_compute(
                     settings=settings,
                 )
             )
+            parts.append(
+                front_door_measures.safeguarding_figures(
+                    cases, obligations, definitions, start=start, end=end, cutoff=cutoff
+                )
+            )
             done += len(rows)
             if progress is not None:
                 progress(done, total)
         figures = measures.combine(parts)
         extra = _audit_figures(month) + _incident_figures(start, min(end, cutoff))
+        extra += front_door_measures.referral_figures(start=start, end=end, cutoff=cutoff)
+        extra += front_door_measures.safeguarding_incident_figures(start, min(end, cutoff))
         if extra:
             figures = pd.concat(
                 [figures, pd.DataFrame(extra, columns=measures.FIGURE_COLUMNS)], ignore_index=True

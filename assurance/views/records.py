@@ -183,6 +183,7 @@ def incident_list(request, org):
             incident = incident_create(
                 site=site_for_member(request, clean["site"]),
                 kind=clean["kind"],
+                category=clean["category"] or Incident.Category.GENERAL,
                 severity=clean["severity"],
                 occurred_at=occurred_at,
                 summary=clean["summary"],

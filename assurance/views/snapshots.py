@@ -87,7 +87,10 @@ def snapshot_detail(request, org, pk):
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     values = selectors.snapshot_values(
-        snapshot=snapshot, measure=data.get("measure", ""), dimension=data.get("dimension", "")
+        snapshot=snapshot,
+        measure=data.get("measure", ""),
+        dimension=data.get("dimension", ""),
+        membership=request.membership,
     )
     if request.GET.get("format") == "csv":
         return csv_response(

@@ -20,6 +20,8 @@ EXCEPTION_CATEGORIES = {
     "late_step": Category.STEP_DELAYED,
     "missed_escalation": Category.ESCALATION_NOT_RAISED,
     "incomplete_assessment": Category.ASSESSMENT_INCOMPLETE,
+    "missed_safeguarding": Category.STEP_DELAYED,
+    "tier_disagreement": Category.TOOL_OR_SCRIPT,
 }
 
 

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from pathways.definitions import EscalationRule, PathwayDefinition, Step, TimeStandard
+from pathways.definitions import (
+    EscalationRule,
+    PathwayDefinition,
+    Step,
+    TimeStandard,
+    stored_front_door,
+)
 from pathways.models import EscalationRule as RuleRow
 from pathways.models import Pathway, PathwayVersion
 from pathways.models import Step as StepRow
@@ -64,7 +70,11 @@ def pathway_version_definitions(version_ids) -> dict[int, PathwayDefinition]:
         )
     return {
         pk: PathwayDefinition(
-            version.pathway.slug, version.name, tuple(steps[pk]), tuple(rules[pk])
+            version.pathway.slug,
+            version.name,
+            tuple(steps[pk]),
+            tuple(rules[pk]),
+            **stored_front_door(version.front_door, steps[pk]),
         )
         for pk, version in versions.items()
     }

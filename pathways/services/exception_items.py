@@ -31,7 +31,17 @@ from pathways.triage import OPEN_STATUSES
 
 BATCH_SIZE = 1000
 # Kinds that stand until something arrives: they close automatically when it does.
-UNMET_KINDS = (ExceptionKind.OVERDUE_STEP, ExceptionKind.MISSED_ESCALATION)
+UNMET_KINDS = (
+    ExceptionKind.OVERDUE_STEP,
+    ExceptionKind.MISSED_ESCALATION,
+    ExceptionKind.MISSED_SAFEGUARDING,
+)
+# Standing conditions: gone from the report when they no longer stand, and then closed.
+STANDING_KINDS = {
+    ExceptionKind.INCOMPLETE_ASSESSMENT: "A complete assessment was recorded",
+    ExceptionKind.TIER_DISAGREEMENT: "The partner's tier and the risk tool's tier agree, or a "
+    "newer assessment was scored",
+}
 FIGURE_FIELDS = ["kind", "anchor_at", "due_at", "completed_at", "last_reported_on", "updated_at"]
 CLOSING_FIELDS = [*FIGURE_FIELDS, "status", "note", "closed_automatically"]
 
@@ -119,7 +129,7 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         if key not in reported
         and item.status in OPEN_STATUSES
         and item.last_reported_on <= run.date
-        and item.kind in (*UNMET_KINDS, ExceptionKind.INCOMPLETE_ASSESSMENT)
+        and item.kind in (*UNMET_KINDS, *STANDING_KINDS)
     ]
     if stale:
         closing.extend(_close_stale(run, stale, obligations))
@@ -187,8 +197,8 @@ def _close_stale(run: ReportRun, stale: list[ExceptionItem], obligations) -> lis
         for row in obligations[obligations["case_id"].isin(unmet)].itertuples(index=False)
     }
     for item in stale:
-        if item.kind == ExceptionKind.INCOMPLETE_ASSESSMENT:
-            _close(run, item, "A complete assessment was recorded")
+        if item.kind in STANDING_KINDS:
+            _close(run, item, STANDING_KINDS[item.kind])
             closed.append(item)
             continue
         obligation = status.get((item.case_id, item.obligation_key))

@@ -19,6 +19,13 @@ from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier
 from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.selectors.routing import referral_route
 from pathways.services.ingest_hash import event_content_hash
+from pathways.services.referrals import (
+    REFERRAL_FIELDS,
+    REFERRAL_STORED,
+    case_computed_tiers_refresh,
+    case_referral_assess,
+    referral_errors,
+)
 from scaling_ops import tenancy
 from scaling_ops.models import Site
 
@@ -123,6 +130,9 @@ class CaseInput:
     referral_at: datetime
     risk_tier: str
     attributes: dict = field(default_factory=dict)
+    # The front door's fields, only those the PUT carries (an old partner sends none and the
+    # stored referral stays as it was).
+    referral: dict = field(default_factory=dict)
 
 
 def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
@@ -175,6 +185,8 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         else:
             known = ", ".join([*BOOLEAN_ATTRIBUTES, *ATTRIBUTE_CHOICES])
             errors.append(_error(f"attributes.{name}", f"Unknown attribute; known: {known}."))
+    referral = {name: payload[name] for name in REFERRAL_FIELDS if name in payload}
+    errors.extend(_error(name, message) for name, message in referral_errors(referral))
     if errors:
         raise IngestRefused(errors)
     if site.pk not in site_ids:
@@ -188,6 +200,7 @@ def _case_input(*, payload, site_ids: frozenset[int]) -> CaseInput:
         referral_at=referral_at,
         risk_tier=risk_tier,
         attributes=attributes,
+        referral=referral,
     )
 
 
@@ -198,6 +211,14 @@ def _apply_attributes(case: Case, attributes: dict) -> None:
     for name in ATTRIBUTE_CHOICES:
         if name in attributes:
             setattr(case, name, attributes[name])
+
+
+def _apply_referral(case: Case, referral: dict) -> None:
+    if "referral_source" in referral:
+        case.referral_source = (referral["referral_source"] or "").strip()
+    if "referral" in referral:
+        case.referral = referral["referral"] or {}
+    case_referral_assess(case=case)
 
 
 def case_upsert(*, external_ref: str, payload, site_ids: frozenset[int]) -> tuple[Case, bool]:
@@ -250,6 +271,7 @@ def _case_create(external_ref: str, data: CaseInput) -> Case:
         risk_tier=data.risk_tier,
     )
     _apply_attributes(case, data.attributes)
+    _apply_referral(case, data.referral)
     case.save()
     return case
 
@@ -274,6 +296,7 @@ def _case_update(case: Case, data: CaseInput, site_ids: frozenset[int]) -> Case:
     case.referral_at = data.referral_at
     case.risk_tier = data.risk_tier
     _apply_attributes(case, data.attributes)
+    _apply_referral(case, data.referral)
     case.save(
         update_fields=[
             "site",
@@ -283,6 +306,7 @@ def _case_update(case: Case, data: CaseInput, site_ids: frozenset[int]) -> Case:
             "disability",
             "rurality",
             "housing",
+            *REFERRAL_STORED,
             "updated_at",
         ]
     )
@@ -303,6 +327,7 @@ class _Event:
     data: dict
     content_hash: str = ""
     case_id: int = 0
+    version_id: int = 0
 
 
 @dataclass
@@ -407,7 +432,8 @@ def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
         errors.extend(item_errors)
         if event:
             events.append(event)
-    errors.extend(_resolve_cases_and_steps(events, site_ids))
+    tools: dict[int, dict] = {}
+    errors.extend(_resolve_cases_and_steps(events, site_ids, tools))
     if errors:
         raise IngestRefused(sorted(errors, key=lambda error: error["index"]))
     for event in events:
@@ -418,17 +444,23 @@ def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
             occurred_at=event.occurred_at,
             data=event.data,
         )
-    return _store(events, now)
+    return _store(events, now, tools)
 
 
-def _resolve_cases_and_steps(events: list[_Event], site_ids: frozenset[int]) -> list[dict]:
+def _resolve_cases_and_steps(
+    events: list[_Event], site_ids: frozenset[int], tools: dict[int, dict]
+) -> list[dict]:
+    """Item errors for unknown cases and steps; fills ``tools`` with each version's risk tool
+    (read in the same query as the steps)."""
     cases = _cases_by_ref({event.case_ref for event in events})
     version_ids = {version_id for _, _, version_id in cases.values()}
     steps: dict[int, set[str]] = {}
-    for version_id, key in Step.objects.filter(version_id__in=version_ids).values_list(
-        "version_id", "key"
+    for version_id, key, front_door in Step.objects.filter(version_id__in=version_ids).values_list(
+        "version_id", "key", "version__front_door"
     ):
         steps.setdefault(version_id, set()).add(key)
+        if (front_door or {}).get("risk_tool"):
+            tools[version_id] = front_door["risk_tool"]
     errors = []
     for event in events:
         if event.case_ref not in cases:
@@ -456,6 +488,7 @@ def _resolve_cases_and_steps(events: list[_Event], site_ids: frozenset[int]) -> 
                 )
             )
         event.case_id = case_id
+        event.version_id = version_id
     return errors
 
 
@@ -483,7 +516,7 @@ def _conflict(event: _Event) -> dict:
     )
 
 
-def _store(events: list[_Event], now: datetime) -> IngestResult:
+def _store(events: list[_Event], now: datetime, tools: dict[int, dict]) -> IngestResult:
     organization_id = tenancy.current_organization_id()
     statuses: dict[int, str] = {}
     first_by_id: dict[str, _Event] = {}
@@ -514,6 +547,16 @@ def _store(events: list[_Event], now: datetime) -> IngestResult:
         if conflicts:
             # Raised inside the atomic block: this batch's inserts are rolled back with it.
             raise IngestRefused(sorted(conflicts, key=lambda error: error["index"]), status=409)
+        # A new assessment of a risk tool's step may change the case's computed tier.
+        case_computed_tiers_refresh(
+            tools={
+                event.case_id: tools[event.version_id]
+                for event in distinct
+                if event.event_id in inserted
+                and event.type == EventType.STEP_COMPLETED
+                and tools.get(event.version_id, {}).get("step") == event.step
+            }
+        )
     for event in distinct:
         statuses[event.index] = "created" if event.event_id in inserted else "duplicate"
     results = [{"id": event.event_id, "status": statuses[event.index]} for event in events]

@@ -72,6 +72,7 @@ def pathway_version_import(
         rationale=rationale.strip(),
         created_by=created_by,
         package=package,
+        front_door=definition.front_door_dict(),
     )
     _record(version, by=created_by, reason="imported as a draft")
     version.save()
@@ -99,8 +100,9 @@ def pathway_version_replace_definition(
     Step.objects.filter(version=version).delete()
     version.name = definition.name
     version.package = package
+    version.front_door = definition.front_door_dict()
     _record(version, by=by, reason="definition replaced")
-    version.save(update_fields=["name", "package"])
+    version.save(update_fields=["name", "package", "front_door"])
     _store_definition(version, definition)
     return version
 

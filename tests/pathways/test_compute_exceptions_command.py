@@ -39,7 +39,8 @@ def test_command_prints_the_summary_by_kind(personas, data):
     out, _ = run("--org", "acme", "--date", "2026-03-02")
     assert out.startswith(
         "acme 2026-03-02: 2 exceptions in 2 cases (Overdue step 1, Late step 1, "
-        "Missed escalation 0, Incomplete assessment 0); all 2 cases evaluated; computed in "
+        "Missed escalation 0, Incomplete assessment 0, Risk tier disagreement 0, "
+        "Safeguarding response missed 0); all 2 cases evaluated; computed in "
     )
     assert out.rstrip().endswith("ms")
     with tenancy.scope(personas.org):

@@ -239,7 +239,8 @@ def test_a_definition_that_is_not_an_object_is_rejected():
 def test_an_unknown_field_error_names_the_allowed_fields():
     message = errors_of(example(colour="red"))["colour"]
     assert message == (
-        "is not a known field; remove it (allowed: escalation_rules, name, slug, steps)"
+        "is not a known field; remove it (allowed: eligibility, escalation_rules, name, "
+        "referral_fields, risk_tool, slug, steps)"
     )
 
 
