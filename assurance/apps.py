@@ -34,6 +34,7 @@ class AssuranceConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
         )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
@@ -42,6 +43,9 @@ class AssuranceConfig(AppConfig):
         navigation.register(NavItem("Assurance", "assurance_overview", Role.values), order=40)
         navigation.register(NavItem("Audits & incidents", "assurance_audit_list", staff), order=41)
         home_cards.register(assurance_cards, order=40)
+        from assurance import notices
+
+        notice_sources.register(notices.source, key="assurance", order=40)
         # Before the workforce (200) and pathway (900) resetters, as the demo always ran them.
         demo_resetters.register(_delete_demo_assurance, order=100)
         demo_seeders.register(

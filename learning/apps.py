@@ -18,12 +18,19 @@ class LearningConfig(AppConfig):
         from learning.services.deviations import on_exception_items_triaged
         from pathways.extension_points import exception_items_triaged, item_links, version_panels
         from scaling_ops.demo import DemoSeeder
-        from scaling_ops.extension_points import demo_seeders, home_cards, navigation
+        from learning import notices
+        from scaling_ops.extension_points import (
+            demo_seeders,
+            home_cards,
+            navigation,
+            notice_sources,
+        )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
 
         navigation.register(NavItem("Learning", "learning_action_list", Role.values), order=70)
         home_cards.register(hooks.learning_cards, order=70)
+        notice_sources.register(notices.source, key="learning", order=70)
         improvement_action_providers.register(assurance_improvement_action_provider)
         exception_items_triaged.connect(
             on_exception_items_triaged, dispatch_uid="learning_deviations_from_accepted"

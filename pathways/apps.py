@@ -25,6 +25,7 @@ class PathwaysConfig(AppConfig):
 
     def ready(self) -> None:
         from pathways import assignees
+        from pathways import notices
         from pathways.extension_points import assignee_directories
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
@@ -32,6 +33,7 @@ class PathwaysConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
         )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
@@ -40,6 +42,7 @@ class PathwaysConfig(AppConfig):
         navigation.register(NavItem("Exceptions", "exception_queue", staff), order=10)
         navigation.register(NavItem("Pathways", "pathway_list", Role.values), order=60)
         home_cards.register(exception_cards, order=10)
+        notice_sources.register(notices.source, key="pathways", order=10)
         # Members with a write role come first in the assign picker.
         assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
         demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)

@@ -27,6 +27,7 @@ class WorkforceConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
             site_transition_guards,
         )
         from scaling_ops.models import Role
@@ -40,6 +41,9 @@ class WorkforceConfig(AppConfig):
         navigation.register(NavItem("Workforce", "workforce_overview", staff_roles), order=20)
         navigation.register(NavItem("Launch readiness", "readiness_list", leads), order=25)
         home_cards.register(workforce_cards, order=20)
+        from workforce import notices
+
+        notice_sources.register(notices.source, key="workforce", order=20)
         queue_panels.register(workforce_queue_panel)
         # The queue's "assign" offers each site's staff after the organisation's members.
         assignee_directories.register(staff_directory, key=staff_directory.prefix)
