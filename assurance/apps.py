@@ -46,6 +46,10 @@ class AssuranceConfig(AppConfig):
         from assurance import notices
 
         notice_sources.register(notices.source, key="assurance", order=40)
+        from assurance.services.drift_response import audit_and_drift_week_figures
+        from pathways.extension_points import site_week_figures
+
+        site_week_figures.register(audit_and_drift_week_figures, order=40)
         # Before the workforce (200) and pathway (900) resetters, as the demo always ran them.
         demo_resetters.register(_delete_demo_assurance, order=100)
         demo_seeders.register(

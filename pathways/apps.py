@@ -24,8 +24,7 @@ class PathwaysConfig(AppConfig):
     name = "pathways"
 
     def ready(self) -> None:
-        from pathways import assignees
-        from pathways import notices
+        from pathways import assignees, notices
         from pathways.extension_points import assignee_directories
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
@@ -43,6 +42,10 @@ class PathwaysConfig(AppConfig):
         navigation.register(NavItem("Pathways", "pathway_list", Role.values), order=60)
         home_cards.register(exception_cards, order=10)
         notice_sources.register(notices.source, key="pathways", order=10)
+        from pathways.extension_points import site_week_figures
+        from pathways.site_figures import exception_week_figures
+
+        site_week_figures.register(exception_week_figures, order=10)
         # Members with a write role come first in the assign picker.
         assignee_directories.register(assignees.members, key=assignees.members.prefix, order=0)
         demo_seeders.register(DemoSeeder("pathways", _seed_pathways), order=100)

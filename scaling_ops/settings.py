@@ -279,6 +279,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "scaling_ops.tasks.send_due_notices",
         "schedule": 15 * 60,
     },
+    # Re-audit samples of drift signals whose window has opened, drawn once.
+    "assurance-due-reaudit-samples": {
+        "task": "assurance.tasks.draw_due_reaudit_samples",
+        "schedule": 60 * 60,
+    },
     "assurance-due-monthly-snapshots": {
         "task": "assurance.tasks.compute_due_assurance_snapshots",
         "schedule": 60 * 60,

@@ -19,6 +19,13 @@ class WorkforceConfig(AppConfig):
     name = "workforce"
     verbose_name = "Workforce"
 
+    def import_models(self) -> None:
+        # Coaching is a package of its own (workforce/coaching/); its models belong to this app.
+        super().import_models()
+        from importlib import import_module
+
+        import_module(f"{self.name}.coaching.models")
+
     def ready(self) -> None:
         from pathways.extension_points import assignee_directories, queue_panels, triage_guards
         from scaling_ops.demo import DemoSeeder
@@ -44,6 +51,13 @@ class WorkforceConfig(AppConfig):
         from workforce import notices
 
         notice_sources.register(notices.source, key="workforce", order=20)
+        from pathways.extension_points import drift_response_opened, drift_response_parts
+        from workforce.coaching import services as coaching
+
+        drift_response_opened.connect(
+            coaching.on_drift_response_opened, dispatch_uid="workforce_drift_response"
+        )
+        drift_response_parts.register(coaching.drift_response_parts)
         queue_panels.register(workforce_queue_panel)
         # The queue's "assign" offers each site's staff after the organisation's members.
         assignee_directories.register(staff_directory, key=staff_directory.prefix)

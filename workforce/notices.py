@@ -136,10 +136,13 @@ def workforce_exception_digest_drafts(
 
 
 def workforce_drafts(*, organization: Organization, today: date, now: datetime):
+    from workforce.coaching.notices import coaching_due_drafts
+
     return [
         *workforce_exception_digest_drafts(organization=organization, today=today),
         *training_expiring_drafts(organization=organization, today=today),
         *onboarding_due_drafts(organization=organization, today=today),
+        *coaching_due_drafts(organization=organization, today=today),
     ]
 
 
@@ -149,6 +152,7 @@ source = NoticeSource(
         NoticeKind("workforce_exceptions_digest", "Open workforce exceptions", digest=True),
         NoticeKind("training_expiring", "Training expiring within 30 days"),
         NoticeKind("onboarding_task_due", "Onboarding task due"),
+        NoticeKind("coaching_due", "Coaching session due"),
     ),
     collect=workforce_drafts,
 )

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("workforce.views.pages")),
     path("", include("workforce.views.supervision")),
     path("", include("workforce.views.readiness")),
+    path("", include("workforce.coaching.views")),
 ]
