@@ -17,6 +17,12 @@ def _delete_demo_assurance(organization) -> None:
     Incident.objects.all().delete()
 
 
+def _seed_drift_responses(context) -> None:
+    from assurance.demo import seed_drift_responses
+
+    seed_drift_responses(context)
+
+
 class AssuranceConfig(AppConfig):
     name = "assurance"
     verbose_name = "Assurance"
@@ -55,6 +61,11 @@ class AssuranceConfig(AppConfig):
         demo_seeders.register(
             DemoSeeder("assurance: audits, incidents, baselines, snapshots", _seed_assurance),
             order=400,
+        )
+        # After workforce's coaching (420): the re-audit samples and the verdicts they allow.
+        demo_seeders.register(
+            DemoSeeder("assurance: drift responses and re-audits", _seed_drift_responses),
+            order=430,
         )
         from assurance.contracts import register_contracts
 

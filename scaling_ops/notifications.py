@@ -8,8 +8,8 @@ windows). On each beat tick (``scaling_ops.tasks.send_due_notices``) every organ
 
 - a source returns ``NoticeDraft``s for the organisation's local day: what to say, its natural
   key, the site it concerns, who it is for (roles and/or named users);
-- the platform picks the recipients: members of the tenant with one of the roles (or named),
-  who may see the draft's site; a draft carrying case details never reaches a commissioner;
+- the platform picks the recipients: members of the tenant with one of the roles (org admins
+  with the leads) or named, who may see the draft's site; a draft carrying case details never reaches a commissioner;
 - a digest draft becomes a section of the person's one daily digest, made from their chosen
   local hour;
 - each notice is stored once per (user, key): a rerun finds it and sends nothing again;
@@ -126,7 +126,11 @@ class _Recipient:
             return False
         if draft.site_id is not None and draft.site_id not in self.sites:
             return False
-        return self.membership.role in draft.roles or self.user_id in draft.user_ids
+        role = self.membership.role
+        # Org admins hold every lead's authority: what leads are told, they are told.
+        if role == Role.ORG_ADMIN and Role.IMPLEMENTATION_LEAD in draft.roles:
+            return True
+        return role in draft.roles or self.user_id in draft.user_ids
 
     def emails(self, kind: str) -> bool:
         return not (self.preference and kind in self.preference.email_off)
@@ -363,3 +367,32 @@ def notice_preference_set(*, user, email_off: Iterable[str], digest_hour: int) -
     preference._history_user = user
     preference.save()
     return preference
+
+
+def seed_demo_notices(context) -> None:
+    """Last of the demo: the supervisor's digest made from midnight (so it is in the inbox
+    whenever the demo is opened), then every notice due today. Mail is not sent here: the
+    beat task sends it (in DEBUG to the console, or where EMAIL_URL says)."""
+    supervisor = context.users["supervisor"]
+    notice_preference_set(user=supervisor, email_off=[], digest_hour=0)
+    made = notices_generate(organization=context.organization)
+    per_role = defaultdict(int)
+    roles = {m.user_id: m.get_role_display() for m in Membership.objects.all()}
+    for notice in made:
+        per_role[roles.get(notice.user_id, "?")] += 1
+    context.say(
+        f"{len(made)} notices in inboxes ("
+        + ", ".join(f"{role} {count}" for role, count in sorted(per_role.items()))
+        + f"); mail goes to {_mail_destination()} when beat sends it"
+    )
+
+
+def _mail_destination() -> str:
+    backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+    if backend == "filebased":
+        return f"files in {settings.EMAIL_FILE_PATH}"
+    if backend == "console":
+        return "the console of the worker (EMAIL_URL=file:///some/folder keeps files)"
+    if backend == "smtp":
+        return f"the SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    return backend

@@ -7,6 +7,12 @@ def _seed_workforce(context) -> None:
     seed_workforce(context)
 
 
+def _seed_coaching(context) -> None:
+    from workforce.demo import seed_coaching
+
+    seed_coaching(context)
+
+
 def _delete_demo_workforce(organization) -> None:
     from workforce.models import CaseAssignment, CaseDecision, ReviewSample, SessionCaseReview
 
@@ -71,6 +77,8 @@ class WorkforceConfig(AppConfig):
             ),
             order=300,
         )
+        # After the assurance snapshots (400), whose drift signals schedule coaching.
+        demo_seeders.register(DemoSeeder("workforce: coaching", _seed_coaching), order=420)
 
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:

@@ -35,13 +35,15 @@ def drift_label(signal: DriftSignal) -> str:
 
 
 def drift_response_open(*, signal: DriftSignal) -> None:
-    """Opens the response's records in the apps that hold them (idempotent on their side)."""
-    zone = signal.site.organization.zone
+    """Opens the response's records in the apps that hold them (idempotent on their side).
+    The response's clock starts when the drifting month has closed (the re-audit window's
+    start), not when its snapshot happened to be computed: a late computation does not buy
+    the response time."""
     drift_response_opened.send(
         sender=DriftSignal,
         source_key=drift_source_key(signal),
         site=signal.site,
-        opened_on=timezone.localdate(signal.raised_at, zone),
+        opened_on=signal.reaudit_from,
         window_until=signal.reaudit_until,
         label=drift_label(signal),
     )

@@ -67,8 +67,13 @@ def test_the_digest_arrives_over_smtp_with_both_parts(
         counts = notifications.notices_email(organization=personas.org, now=MORNING)
     assert counts["retry"] == counts["failed"] == 0
     by_recipient = {tuple(to): content for to, content in smtp_server.messages}
-    # Sam supervises North; the lead sees both sites; the commissioner and outsider get none.
-    assert set(by_recipient) == {("sam@example.org",), ("lena@example.org",)}
+    # Sam supervises North; the lead and the org admin see both sites; the commissioner and
+    # the outsider get none.
+    assert set(by_recipient) == {
+        ("sam@example.org",),
+        ("lena@example.org",),
+        ("alice@example.org",),
+    }
     message = email.message_from_bytes(by_recipient[("sam@example.org",)])
     assert message["From"] == "Acme notices <notices@acme.example>"
     assert message["Subject"].startswith("[Acme Community Services] Your daily digest for")
