@@ -83,7 +83,7 @@ def reaudit_window_drafts(
                 title=f"Re-audit window at {signal.site.name} {opens}",
                 lines=[
                     f"{measure} at {signal.site.name} drifted in {signal.month:%B %Y} "
-                    f"({signal.value:.0%} against {signal.reference:.0%}, "
+                    f"({signal.value:.0f}% against {signal.reference:.0f}%, "
                     f"{signal.get_basis_display().lower()}).",
                     f"Re-audit window {signal.reaudit_from:%-d %B} to {signal.reaudit_until:%-d %B %Y}.",
                 ],

@@ -373,6 +373,10 @@ def seed_demo_notices(context) -> None:
     """Last of the demo: the supervisor's digest made from midnight (so it is in the inbox
     whenever the demo is opened), then every notice due today. Mail is not sent here: the
     beat task sends it (in DEBUG to the console, or where EMAIL_URL says)."""
+    for username, user in context.users.items():
+        if not user.email:  # demo addresses, so the demo's mail shows where it goes
+            user.email = f"{username}@demo.example"
+            user.save(update_fields=["email"])
     supervisor = context.users["supervisor"]
     notice_preference_set(user=supervisor, email_off=[], digest_hour=0)
     made = notices_generate(organization=context.organization)

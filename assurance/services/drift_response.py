@@ -22,6 +22,7 @@ from scaling_ops.dates import local_midnight
 from scaling_ops.models import Organization
 
 logger = logging.getLogger(__name__)
+REAUDIT_SAMPLE_DAYS = 7
 
 
 def drift_source_key(signal: DriftSignal) -> str:
@@ -66,7 +67,9 @@ def drift_response_parts(*, signal: DriftSignal) -> list[ResponsePart]:
     parts.append(
         ResponsePart(
             label="Re-audit sample",
-            due_on=signal.reaudit_from,
+            # Drawn in the window's first week (beat tries daily from its first day; a sample
+            # needs cases with activity in the window's month).
+            due_on=signal.reaudit_from + timedelta(days=REAUDIT_SAMPLE_DAYS),
             done_on=timezone.localdate(sample.drawn_at, zone) if sample else None,
             url=f"/o/{signal.site.organization.slug}/assurance/audits/{sample.pk}/"
             if sample
@@ -154,7 +157,7 @@ def audit_and_drift_week_figures(*, site, week_start: date, week_end: date, orga
             SiteFigure(
                 topic="Open drift signals",
                 label=drift_label(signal),
-                value=f"{signal.value:.0%} against {signal.reference:.0%}",
+                value=f"{signal.value:.0f}% against {signal.reference:.0f}%",
                 url=f"/o/{organization.slug}/assurance/drift/{signal.pk}/",
             )
         )

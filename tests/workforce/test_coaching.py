@@ -127,3 +127,41 @@ def test_coaching_pages_for_lead_and_supervisor(personas, wf, week):
     assert (
         personas.client(personas.commissioner).get("/o/acme/workforce/coaching/").status_code == 403
     )
+
+
+def test_coaching_due_reminds_the_leads_once(personas, wf, week):
+    from datetime import UTC, datetime
+
+    from scaling_ops.models import Notice
+    from scaling_ops.notifications import notices_generate
+
+    with tenancy.scope(personas.org):
+        on_drift_response_opened(
+            None, source_key="drift_signal:7", site=personas.north, opened_on=DAY,
+            window_until=DAY + timedelta(days=30), label="Drift at North: timeliness",
+        )  # fmt: skip
+        morning = datetime.combine(DAY + timedelta(days=5), datetime.min.time(), UTC)
+        made = notices_generate(organization=personas.org, now=morning + timedelta(hours=9))
+        assert notices_generate(organization=personas.org, now=morning + timedelta(hours=10)) == []
+        coaching = Notice.objects.filter(kind="coaching_due")
+        assert {n.user_id for n in coaching} == {personas.lead.pk, personas.admin.pk}
+        assert {n.title for n in coaching} == {"Coaching at North due in 2 days"}
+    assert any(n.kind == "coaching_due" for n in made)
+
+
+def test_the_coaching_list_queries_do_not_grow_with_sessions(
+    personas, wf, week, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = personas.client(personas.lead)
+    record(personas, wf, week, DAY + timedelta(days=1))
+    client.get("/o/acme/workforce/coaching/")  # warm the session
+    with CaptureQueriesContext(connection) as few:
+        client.get("/o/acme/workforce/coaching/")
+    for days in range(2, 8):
+        record(personas, wf, week, DAY + timedelta(days=days))
+    with django_assert_num_queries(len(few.captured_queries)):
+        page = client.get("/o/acme/workforce/coaching/")
+    assert page.content.decode().count("/o/acme/workforce/coaching/") >= 7
