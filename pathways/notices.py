@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Min, Q
 
-from pathways.models import ExceptionItem, ExceptionKind, PathwayVersion, Step
+from pathways.models import ExceptionItem, ExceptionKind
+from pathways.site_figures import step_label, step_names
 from scaling_ops.models import Organization, Role, Site
 from scaling_ops.notifications import NoticeDraft, NoticeKind, NoticeSource
 
@@ -38,9 +39,7 @@ def exception_digest_drafts(
         by_site[row["site_id"]].append(row)
     if not by_site:
         return []
-    names = dict(
-        Step.objects.filter(version__status=PathwayVersion.Status.ACTIVE).values_list("key", "name")
-    )
+    names = step_names()
     kinds = dict(ExceptionKind.choices)
     sites = {site.pk: site for site in Site.objects.filter(pk__in=list(by_site))}
     drafts = []
@@ -56,7 +55,7 @@ def exception_digest_drafts(
             if r["ageing"]:
                 parts.append(f"{r['ageing']} ageing (oldest since {r['oldest']:%-d %b})")
             lines.append(
-                f"{names.get(r['step'], r['step'])} · {kinds.get(r['kind'], r['kind'])}: "
+                f"{step_label(r['step'], names)} · {kinds.get(r['kind'], r['kind'])}: "
                 + ", ".join(parts)
             )
         drafts.append(

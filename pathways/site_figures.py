@@ -37,6 +37,18 @@ class ResponsePart:
         return "late" if self.due_on and today > self.due_on else "due"
 
 
+def step_label(key: str, names: dict[str, str]) -> str:
+    """A step's name in the active versions; an escalation rule's key (a missed escalation has
+    no step of its own) in words."""
+    return names.get(key) or key.replace("-", " ").replace("_", " ").capitalize()
+
+
+def step_names() -> dict[str, str]:
+    return dict(
+        Step.objects.filter(version__status=PathwayVersion.Status.ACTIVE).values_list("key", "name")
+    )
+
+
 def figures_for_week(*, site, week_start: date, week_end: date, organization) -> list[SiteFigure]:
     figures = []
     for provider in site_week_figures.providers():
@@ -70,15 +82,13 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
     lines = ExceptionReportLine.objects.filter(report=report, item__site=site).annotate(
         since=Coalesce("due_at", "item__anchor_at")
     )
-    names = dict(
-        Step.objects.filter(version__status=PathwayVersion.Status.ACTIVE).values_list("key", "name")
-    )
+    names = step_names()
     kinds = dict(ExceptionKind.choices)
     url = f"/o/{organization.slug}/exceptions/?date={week_end.isoformat()}&site={site.code}&status=all"
     return [
         SiteFigure(
             topic=TOPICS.get(row["line_kind"], kinds.get(row["line_kind"], row["line_kind"])),
-            label=f"{names.get(row['step'], row['step'])}: {kinds.get(row['line_kind'], '')}",
+            label=f"{step_label(row['step'], names)}: {kinds.get(row['line_kind'], '')}",
             value=row["count"],
             url=f"{url}&step={row['step']}&kind={row['line_kind']}",
         )
