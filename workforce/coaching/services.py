@@ -244,7 +244,8 @@ def coaching_due(*, day: date, site_ids=None) -> list[dict]:
     owing = []
     for session in scheduled.select_related("site"):
         owing.append({"site_id": session.site_id, "due_on": session.due_on, "session": session})
-    for site_id in sorted(cadence):
+    # A site with a session scheduled owes that one: the cadence reminder would say it twice.
+    for site_id in sorted(cadence - {o["site_id"] for o in owing}):
         last = held.get(site_id)
         due = (last + timedelta(days=standard.coaching_interval_days)) if last else None
         owing.append({"site_id": site_id, "due_on": due, "last": last, "session": None})
