@@ -17,6 +17,12 @@ def _delete_demo_assurance(organization) -> None:
     Incident.objects.all().delete()
 
 
+def _seed_drift_responses(context) -> None:
+    from assurance.demo import seed_drift_responses
+
+    seed_drift_responses(context)
+
+
 class AssuranceConfig(AppConfig):
     name = "assurance"
     verbose_name = "Assurance"
@@ -34,6 +40,7 @@ class AssuranceConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
         )
         from scaling_ops.models import Role
         from scaling_ops.navigation import NavItem
@@ -42,11 +49,23 @@ class AssuranceConfig(AppConfig):
         navigation.register(NavItem("Assurance", "assurance_overview", Role.values), order=40)
         navigation.register(NavItem("Audits & incidents", "assurance_audit_list", staff), order=41)
         home_cards.register(assurance_cards, order=40)
+        from assurance import notices
+
+        notice_sources.register(notices.source, key="assurance", order=40)
+        from assurance.services.drift_response import audit_and_drift_week_figures
+        from pathways.extension_points import site_week_figures
+
+        site_week_figures.register(audit_and_drift_week_figures, order=40)
         # Before the workforce (200) and pathway (900) resetters, as the demo always ran them.
         demo_resetters.register(_delete_demo_assurance, order=100)
         demo_seeders.register(
             DemoSeeder("assurance: audits, incidents, baselines, snapshots", _seed_assurance),
             order=400,
+        )
+        # After workforce's coaching (420): the re-audit samples and the verdicts they allow.
+        demo_seeders.register(
+            DemoSeeder("assurance: drift responses and re-audits", _seed_drift_responses),
+            order=430,
         )
         from assurance.contracts import register_contracts
 

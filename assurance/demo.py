@@ -183,3 +183,48 @@ def _audit(sample: AuditSample, code: str, progress: float, auditor) -> None:
             if AuditRecord.Answer.NO not in answers
             else "Gaps discussed with the practitioner.",
         )
+
+
+def seed_drift_responses(context) -> None:
+    """After coaching was held (workforce's demo): each drift signal whose window has opened
+    gets its re-audit sample; the re-audit month of a signal whose response has run is
+    recomputed, so its verdict (given only after the response) shows."""
+    from assurance.services.drift_response import drift_response_parts, drift_response_ran
+
+    organization = context.organization
+    now = timezone.now()
+    today = timezone.localdate(now, organization.zone)
+    drawn = 0
+    signals = DriftSignal.objects.exclude(status=DriftSignal.Status.WITHDRAWN).select_related(
+        "site"
+    )
+    for signal in signals.filter(reaudit_from__lte=today).order_by("month"):
+        if AuditSample.objects.filter(
+            site=signal.site,
+            month=signal.reaudit_from.replace(day=1),
+            kind=AuditSample.Kind.REAUDIT,
+        ).exists():
+            continue
+        try:
+            audit_sample_draw(
+                site=signal.site,
+                month=signal.reaudit_from.replace(day=1),
+                kind=AuditSample.Kind.REAUDIT,
+                seed=_seed("reaudit", signal.site.code, signal.month),
+                size=5,
+            )
+        except ValidationError:
+            continue
+        drawn += 1
+    months = set()
+    for signal in signals:
+        if drift_response_ran(drift_response_parts(signal=signal)):
+            month = signal.reaudit_until.replace(day=1)
+            if month_add(month, 1) <= today.replace(day=1):
+                months.add(month)
+    for month in sorted(months):
+        assurance_snapshot_compute(
+            organization=organization, month=month, reason="Re-audit after the drift response",
+            now=now,
+        )  # fmt: skip
+    context.say(f"{drawn} re-audit samples drawn; {len(months)} re-audit months reviewed")

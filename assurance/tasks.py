@@ -1,6 +1,7 @@
 """Thin Celery tasks for assurance: load by id, call the service, retry on transient errors."""
 
 from datetime import date, datetime
+from datetime import date as date_type
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -61,5 +62,28 @@ def compute_due_assurance_snapshots() -> list[str]:
             organization=organization, month=month, reason="Monthly assurance cycle"
         ),
         label=lambda month: f"{month:%Y-%m}",
+        mark_seconds=QUEUED_MARK_SECONDS,
+    )
+
+
+@tenant_task
+def draw_reaudit_samples(*, organization_id: int, date: str) -> dict:
+    from assurance.services.drift_response import reaudit_samples_draw_due
+
+    organization = Organization.objects.get(pk=organization_id)
+    drawn = reaudit_samples_draw_due(organization=organization, today=date_type.fromisoformat(date))
+    return {"date": date, "samples": [s.pk for s in drawn]}
+
+
+@shared_task
+def draw_due_reaudit_samples() -> list[str]:
+    """Hourly (beat): each organisation's re-audit samples of windows open on its local day,
+    drawn once (a drawn sample is found and skipped)."""
+    return enqueue_where_due(
+        due=lambda organization, now: timezone.localdate(now, organization.zone),
+        mark_prefix="assurance:reaudit-samples-queued",
+        enqueue=lambda organization, day: enqueue(
+            draw_reaudit_samples, organization_id=organization.pk, date=day.isoformat()
+        ),
         mark_seconds=QUEUED_MARK_SECONDS,
     )

@@ -25,10 +25,12 @@ class LearningConfig(AppConfig):
         from learning.services.deviations import on_exception_items_triaged
         from pathways.extension_points import exception_items_triaged, item_links, version_panels
         from scaling_ops.demo import DemoSeeder
+        from learning import notices
         from scaling_ops.extension_points import (
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
             search_providers,
         )
         from scaling_ops.models import Role
@@ -36,6 +38,7 @@ class LearningConfig(AppConfig):
 
         navigation.register(NavItem("Learning", "learning_action_list", Role.values), order=70)
         home_cards.register(hooks.learning_cards, order=70)
+        notice_sources.register(notices.source, key="learning", order=70)
         search_providers.register(learning_results, order=70)
         improvement_action_providers.register(assurance_improvement_action_provider)
         exception_items_triaged.connect(

@@ -31,8 +31,13 @@ class PathwaysConfig(AppConfig):
     name = "pathways"
 
     def ready(self) -> None:
-        from pathways import assignees
-        from pathways.extension_points import assignee_directories, queue_panels
+        from pathways import assignees, notices
+        from pathways.extension_points import (
+            assignee_directories,
+            queue_panels,
+            site_week_figures,
+        )
+        from pathways.site_figures import exception_week_figures
         from pathways.views.front_door import front_door_panel
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
@@ -40,6 +45,7 @@ class PathwaysConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
             search_providers,
         )
         from scaling_ops.models import Role
@@ -52,6 +58,8 @@ class PathwaysConfig(AppConfig):
         from pathways.search import case_results
 
         search_providers.register(case_results, order=10)
+        notice_sources.register(notices.source, key="pathways", order=10)
+        site_week_figures.register(exception_week_figures, order=10)
         # Referrals held at the front door come first: they are the newest work.
         queue_panels.register(front_door_panel, order=10)
         # Members with a write role come first in the assign picker.

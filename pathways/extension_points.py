@@ -79,3 +79,28 @@ exception_items_triaged = signal(
     arguments="sender=ExceptionItem, action: str, by: User, items: list[ExceptionItem]",
     doc="Sent once per triage call after it commits, with the items it changed.",
 )
+site_week_figures: ExtensionPoint[Callable[..., list]] = ExtensionPoint(
+    "site_week_figures",
+    defined_by="pathways",
+    signature="(*, site, week_start: date, week_end: date, organization) -> list[SiteFigure]  "
+    "(pathways.site_figures)",
+    doc="A site's figures for one week, each linking to the page that shows it: the coaching "
+    "agenda (workforce) reads them; pathways gives the exception figures, assurance failed "
+    "audit answers and open drift signals (neither workforce nor assurance imports the other).",
+)
+drift_response_parts: ExtensionPoint[Callable[..., list]] = ExtensionPoint(
+    "drift_response_parts",
+    defined_by="pathways",
+    signature="(*, source_key: str, site) -> list[ResponsePart]  (pathways.site_figures)",
+    doc="The tracked parts of a drift signal's standard response held by other apps (workforce: "
+    "the coaching session, the extra supervision), for the signal's page and its verdict.",
+)
+drift_response_opened = signal(
+    "drift_response_opened",
+    defined_by="pathways",
+    arguments="sender=DriftSignal, source_key: str, site, opened_on: date, window_until: date, "
+    "label: str",
+    doc="Sent by assurance when a drift signal is raised, inside the organisation's scope: "
+    "workforce schedules the coaching session and the extra supervision. Defined here because "
+    "assurance and workforce both build on pathways and neither may import the other.",
+)

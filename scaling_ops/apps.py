@@ -30,3 +30,9 @@ class ScalingOpsConfig(AppConfig):
         navigation.register(NavItem("Members", "membership_list", [Role.ORG_ADMIN]), order=90)
         navigation.register(NavItem("Partner keys", "partner_key_list", [Role.ORG_ADMIN]), order=91)
         home_cards.register(core_cards, order=90)
+        from scaling_ops.demo import DemoSeeder
+        from scaling_ops.extension_points import demo_seeders
+        from scaling_ops.notifications import seed_demo_notices
+
+        # Last: every app's data is in place, so every reminder and digest due today is made.
+        demo_seeders.register(DemoSeeder("notices", seed_demo_notices), order=950)

@@ -36,6 +36,14 @@ site_transition_guards: ExtensionPoint[Callable[..., list[str]]] = ExtensionPoin
     signature="(site, new_status) -> list[str]  (reasons to refuse; empty allows)",
     doc="Gate a site's lifecycle move (the launch-readiness gate); an override reason passes.",
 )
+notice_sources: ExtensionPoint = ExtensionPoint(
+    "notice_sources",
+    defined_by="scaling_ops",
+    signature="a scaling_ops.notifications.NoticeSource(name, kinds, collect) where "
+    "collect(*, organization, today: date, now: datetime) -> list[NoticeDraft]",
+    doc="What each app has to tell people today (reminders, digest sections); the platform "
+    "picks the recipients by role and site, keeps each notice once and emails it.",
+)
 search_providers: ExtensionPoint[Callable[..., list]] = ExtensionPoint(
     "search_providers",
     defined_by="scaling_ops",

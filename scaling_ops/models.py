@@ -215,3 +215,68 @@ class PartnerKey(TenantModel):
     @staticmethod
     def hash_secret(raw_key: str) -> str:
         return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class Notice(TenantModel):
+    """One thing a person should know or do (a reminder, the daily digest), in their in-app
+    inbox and, unless they turned its kind off, by email. Keyed by (user, key): the key is the
+    natural key of the event (``improvement_action:12:due:2026-12-04``), so a rerun of the beat
+    task finds the notice already there and sends nothing twice."""
+
+    class Email(models.TextChoices):
+        PENDING = "pending", "To send"
+        SENT = "sent", "Sent"
+        OFF = "off", "Not emailed (preference)"
+        FAILED = "failed", "Could not be sent"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    # [{"heading": str, "lines": [str], "url": str}]: one section, or one per site in a digest.
+    sections = models.JSONField(default=list)
+    url = models.CharField(max_length=300, blank=True)
+    template = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email = models.CharField(max_length=10, choices=Email.choices, default=Email.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "key"], name="notice_once_per_user_and_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "user", "read_at"]),
+            models.Index(fields=["organization", "email"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NoticePreference(TenantModel):
+    """A member's choices for notices in one organisation: which kinds are not emailed (the
+    inbox keeps every notice) and the local hour their daily digest is made."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email_off = models.JSONField(default=list, blank=True, help_text="Kinds not emailed.")
+    digest_hour = models.PositiveSmallIntegerField(
+        default=7, help_text="Local hour (0–23) from which the day's digest is made."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="notice_preference_once")
+        ]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from scaling_ops.env import envbool, envint, envlist, envstr
+from scaling_ops.env import email_settings_from_url, envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -126,6 +126,13 @@ EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "scaling_ops <noreply@localhost>")
+# One URL for all of the above (it wins over the separate variables): smtp://user:pass@host:587?tls=1,
+# smtps://..., console://, file:///folder (see scaling_ops.env.email_settings_from_url).
+EMAIL_URL = envstr("EMAIL_URL")
+if EMAIL_URL:
+    globals().update(email_settings_from_url(EMAIL_URL))
+# Where the links in notification emails point: the address people open the site at.
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # Guardian's anonymous user is not needed: anonymous visitors never reach tenant data.
@@ -285,6 +292,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 24 * 60 * 60,
     },
     # Each organisation's monthly assurance snapshot, once its local month has ended.
+    # Notices (reminders, the daily digest) and their email, every organisation, each quarter hour.
+    "scaling-ops-notices": {
+        "task": "scaling_ops.tasks.send_due_notices",
+        "schedule": 15 * 60,
+    },
+    # Re-audit samples of drift signals whose window has opened, drawn once.
+    "assurance-due-reaudit-samples": {
+        "task": "assurance.tasks.draw_due_reaudit_samples",
+        "schedule": 60 * 60,
+    },
     "assurance-due-monthly-snapshots": {
         "task": "assurance.tasks.compute_due_assurance_snapshots",
         "schedule": 60 * 60,

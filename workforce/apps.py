@@ -7,6 +7,12 @@ def _seed_workforce(context) -> None:
     seed_workforce(context)
 
 
+def _seed_coaching(context) -> None:
+    from workforce.demo import seed_coaching
+
+    seed_coaching(context)
+
+
 def _delete_demo_workforce(organization) -> None:
     from workforce.models import CaseAssignment, CaseDecision, ReviewSample, SessionCaseReview
 
@@ -18,6 +24,13 @@ def _delete_demo_workforce(organization) -> None:
 class WorkforceConfig(AppConfig):
     name = "workforce"
     verbose_name = "Workforce"
+
+    def import_models(self) -> None:
+        # Coaching is a package of its own (workforce/coaching/); its models belong to this app.
+        super().import_models()
+        from importlib import import_module
+
+        import_module(f"{self.name}.coaching.models")
 
     def ready(self) -> None:
         from pathways.extension_points import (
@@ -33,6 +46,7 @@ class WorkforceConfig(AppConfig):
             demo_seeders,
             home_cards,
             navigation,
+            notice_sources,
             site_transition_guards,
         )
         from scaling_ops.models import Role
@@ -47,6 +61,16 @@ class WorkforceConfig(AppConfig):
         navigation.register(NavItem("Workforce", "workforce_overview", staff_roles), order=20)
         navigation.register(NavItem("Launch readiness", "readiness_list", leads), order=25)
         home_cards.register(workforce_cards, order=20)
+        from workforce import notices
+
+        notice_sources.register(notices.source, key="workforce", order=20)
+        from pathways.extension_points import drift_response_opened, drift_response_parts
+        from workforce.coaching import services as coaching
+
+        drift_response_opened.connect(
+            coaching.on_drift_response_opened, dispatch_uid="workforce_drift_response"
+        )
+        drift_response_parts.register(coaching.drift_response_parts)
         queue_panels.register(workforce_queue_panel)
         # The queue's "assign" offers each site's staff after the organisation's members.
         assignee_directories.register(staff_directory, key=staff_directory.prefix)
@@ -63,6 +87,8 @@ class WorkforceConfig(AppConfig):
             ),
             order=300,
         )
+        # After the assurance snapshots (400), whose drift signals schedule coaching.
+        demo_seeders.register(DemoSeeder("workforce: coaching", _seed_coaching), order=420)
 
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:

@@ -248,3 +248,49 @@ def seed_workforce(context) -> None:
         f"East launching with blockers; {TREND_DAYS} days of integrity checks; "
         f"{acknowledged} package acknowledgements"
     )
+
+
+def seed_coaching(context) -> None:
+    """After the assurance snapshots (whose drift signals scheduled coaching): the first drift
+    response's session held late, and East Harbour (launching) coached weekly, twice."""
+    from workforce.coaching.models import CoachingSession
+    from workforce.coaching.services import coaching_session_record
+
+    org, sites, lead = context.organization, context.sites, context.users["lead"]
+    today = timezone.localdate(timezone=org.zone)
+
+    def attendees(site):
+        return list(StaffMember.objects.filter(site=site, left_on__isnull=True)[:4])
+
+    held = 0
+    scheduled = (
+        CoachingSession.objects.filter(held_on__isnull=True)
+        .exclude(source_key="")
+        .order_by("due_on", "pk")
+        .first()
+    )
+    if scheduled is not None and attendees(scheduled.site):
+        late_on = scheduled.due_on + timedelta(days=4)
+        if late_on <= today:
+            coaching_session_record(
+                site=scheduled.site, held_on=late_on, lead=lead,
+                attendees=attendees(scheduled.site), by=lead, organization=org,
+                session=scheduled,
+                notes="Walked through the week's late follow-ups case by case; practised the "
+                "48-hour call script.",
+                follow_up="Practice educator to shadow two follow-ups each week until the re-audit.",
+            )  # fmt: skip
+            held += 1
+    east = sites["east"]
+    if attendees(east):
+        for days_ago in (8, 1):
+            coaching_session_record(
+                site=east, held_on=today - timedelta(days=days_ago), lead=lead,
+                attendees=attendees(east), by=lead, organization=org,
+                notes="Reviewed the week's missed touchpoints and incomplete assessments.",
+            )  # fmt: skip
+            held += 1
+    context.say(
+        f"{held} coaching sessions held (one drift response late); "
+        f"{CoachingSession.objects.filter(held_on__isnull=True).count()} to hold"
+    )

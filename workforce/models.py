@@ -73,6 +73,18 @@ class WorkforceStandard(TenantModel):
         default=20,
         help_text="Most open cases one practitioner should hold; more is a pressure signal.",
     )
+    coaching_interval_days = models.PositiveIntegerField(
+        default=7,
+        help_text="Longest gap between case-based coaching sessions at a launching or drifting "
+        "site (weekly: 7).",
+    )
+    drift_supervision_interval_days = models.PositiveIntegerField(
+        default=7,
+        help_text="Supervision interval for a drifting site's teams until its re-audit.",
+    )
+    drift_coaching_due_days = models.PositiveIntegerField(
+        default=7, help_text="Days after a drift signal by which its coaching session is held."
+    )
     # Decision -> staff roles that may take it. Org admins hold every authority.
     authority = models.JSONField(default=default_authority)
     updated_at = models.DateTimeField(auto_now=True)
@@ -381,6 +393,7 @@ class CheckKind(models.TextChoices):
     SPAN = "supervisor_span_exceeded", "Supervisor span above maximum"
     TRAINING = "core_training_missing_or_expired", "Core training missing or expired"
     ONBOARDING = "onboarding_behind", "Onboarding behind"
+    COACHING = "coaching_overdue", "Coaching overdue"
 
 
 class WorkforceCheckRun(TenantModel):

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("workforce.views.supervision")),
     path("", include("workforce.views.caseload")),
     path("", include("workforce.views.readiness")),
+    path("", include("workforce.coaching.views")),
 ]

@@ -9,6 +9,11 @@ from django.core.exceptions import ValidationError
 from assurance import analysis
 from assurance.models import AssuranceSettings, AssuranceSnapshot, DriftSignal, SnapshotValue
 from assurance.selectors import current_snapshot_ids
+from assurance.services.drift_response import (
+    drift_response_open,
+    drift_response_parts,
+    drift_response_ran,
+)
 from assurance.services.metrics import PROCESS_MEASURES, month_add
 
 BASELINE_MONTHS = 3
@@ -97,7 +102,10 @@ def drift_signals_update(
         signal.denominator = finding.denominator
         signal.margin = settings.drift_margin
         signal.snapshot = by_site[site_id]
+        opened = signal.pk is None
         signal.save()
+        if opened:
+            drift_response_open(signal=signal)
         touched.append(signal)
     for key, signal in existing.items():
         if key in found or signal.status == DriftSignal.Status.WITHDRAWN:
@@ -128,13 +136,18 @@ def _review_reaudits(month, by_site, current) -> None:
         signal.reaudit_value = value
         signal.reaudit_snapshot = snapshot
         verdict = analysis.recovered(value, signal.reference, signal.margin)
-        if snapshot.partial or verdict is None:
+        # Recovery is judged only after the response ran: coaching held, extra supervision
+        # given, the re-audit sample drawn.
+        ran = drift_response_ran(drift_response_parts(signal=signal))
+        if snapshot.partial or verdict is None or not ran:
             signal.recovery = DriftSignal.Recovery.AWAITING
         elif verdict:
             signal.recovery = DriftSignal.Recovery.CONFIRMED
         else:
             signal.recovery = DriftSignal.Recovery.NOT_CONFIRMED
-        signal._change_reason = f"Re-audit figure from {snapshot}"
+        signal._change_reason = f"Re-audit figure from {snapshot}" + (
+            "" if ran else "; the verdict waits until the response has run"
+        )
         signal.save(update_fields=["reaudit_value", "reaudit_snapshot", "recovery", "updated_at"])
 
 

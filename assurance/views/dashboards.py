@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from assurance import analysis, charts, reports, selectors
@@ -410,8 +411,25 @@ def drift_detail(request, org, pk):
             "standard_response": STANDARD_RESPONSE,
             "definitions": selectors.metric_definitions(),
             "learning_installed": bool(improvement_action_providers.providers()),
+            **_response_context(signal, request.organization),
         },
     )
+
+
+def _response_context(signal, organization) -> dict:
+    from assurance.services.drift_response import (
+        drift_response_late,
+        drift_response_parts,
+        drift_response_ran,
+    )
+
+    today = timezone.localdate(timezone=organization.zone)
+    parts = drift_response_parts(signal=signal)
+    return {
+        "response_parts": [(part, part.state(today)) for part in parts],
+        "response_ran": drift_response_ran(parts),
+        "responded_late": drift_response_late(parts, today),
+    }
 
 
 @require_POST

@@ -14,6 +14,7 @@ from assurance.services import (
     improvement_action_providers,
     improvement_action_raise,
 )
+from tests.assurance.drift_response_helpers import run_response
 from tests.factories import SiteFactory
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
@@ -133,7 +134,7 @@ def drifted_in_june(personas, east):
 
 
 def test_the_reaudit_month_confirms_recovery(personas, east):
-    drifted_in_june(personas, east)
+    run_response(drifted_in_june(personas, east), by=personas.lead)
     july = date(2026, 7, 1)
     # South back at 76%: within 10 points of the 84% it fell below.
     update(july, [snapshot(personas.south, july, (76, 100))])
@@ -143,7 +144,7 @@ def test_the_reaudit_month_confirms_recovery(personas, east):
 
 
 def test_the_reaudit_month_does_not_confirm_recovery(personas, east):
-    drifted_in_june(personas, east)
+    run_response(drifted_in_june(personas, east), by=personas.lead)
     july = date(2026, 7, 1)
     update(july, [snapshot(personas.south, july, (72, 100))])
     assert DriftSignal.objects.get().recovery == DriftSignal.Recovery.NOT_CONFIRMED

@@ -161,3 +161,36 @@ def test_a_bad_boolean_names_the_variable():
     result = manage("check", env={**PRODUCTION_ENV, "DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_email_url_configures_smtp_with_starttls():
+    from scaling_ops.env import email_settings_from_url
+
+    found = email_settings_from_url("smtp://mailer:s%40cret@mail.example.org:587?tls=1")
+    assert found == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.org",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "s@cret",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+    assert email_settings_from_url("smtps://mail.example.org")["EMAIL_PORT"] == 465
+    assert email_settings_from_url("file:///tmp/mail") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": "/tmp/mail",
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["gopher://x", "smtp://", "smtp://host?tls=maybe", "smtp://host?tls=1&ssl=1", "smtp://h:x/"],
+)
+def test_a_bad_email_url_fails_loudly(url):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from scaling_ops.env import email_settings_from_url
+
+    with pytest.raises(ImproperlyConfigured):
+        email_settings_from_url(url)

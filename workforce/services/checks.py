@@ -11,7 +11,13 @@ completed by D) and yields one result per subject (a person, a team or a supervi
   maximum (exactly the maximum passes);
 - core training missing or expired: someone past their onboarding window without a valid
   completion of every core module on D (a completion is valid up to and including its expiry);
-- onboarding behind: onboarding tasks due before D and not done by D.
+- onboarding behind: onboarding tasks due before D and not done by D;
+- coaching overdue: a launching or drifting site (a drift response's extra supervision covers
+  D) whose last case-based coaching session is older than the standard's coaching interval,
+  and a coaching session a drift response scheduled that is past its date and not held.
+
+A drift response's extra supervision (``SupervisionOverride``) shortens the supervision
+interval of the site's caseload holders on the days it covers.
 
 Failing results become ``WorkforceException`` rows keyed by (kind, subject) so a re-run finds the
 same row and keeps its triage; an open one whose check passes is closed automatically. Per-site
@@ -30,6 +36,7 @@ from django.utils import timezone
 
 from pathways import triage
 from scaling_ops.models import Organization, Site
+from workforce.coaching.models import CoachingSession, SupervisionOverride
 from workforce.models import (
     CASELOAD_ROLES,
     CheckKind,
@@ -99,6 +106,7 @@ class _Roster:
     staff: list
     teams: dict
     standards: Standards
+    overrides: dict  # site id -> the extra-supervision interval covering the day
 
     @property
     def caseload(self) -> list:
@@ -127,6 +135,7 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
         staff=list(staff_qs),
         teams={team.pk: team for team in teams_qs},
         standards=Standards(),
+        overrides=_override_intervals(roster_day=day, site_ids=site_ids),
     )
     return [
         *_supervision_results(roster),
@@ -134,7 +143,64 @@ def check_results(*, day: date, site_ids=None) -> list[Result]:
         *_span_results(roster),
         *_training_results(roster),
         *_onboarding_results(roster),
+        *_coaching_results(roster, site_ids),
     ]
+
+
+def _override_intervals(*, roster_day: date, site_ids) -> dict[int, int]:
+    rows = SupervisionOverride.objects.filter(starts_on__lte=roster_day, ends_on__gte=roster_day)
+    if site_ids is not None:
+        rows = rows.filter(site_id__in=site_ids)
+    intervals: dict[int, int] = {}
+    for site_id, interval in rows.values_list("site_id", "interval_days"):
+        intervals[site_id] = min(interval, intervals.get(site_id, interval))
+    return intervals
+
+
+def _coaching_results(roster: _Roster, site_ids) -> list[Result]:
+    """Coaching overdue: the weekly cadence of launching and drifting sites, and sessions a
+    drift response scheduled that are past their date."""
+    day = roster.day
+    sites = Site.objects.all() if site_ids is None else Site.objects.filter(pk__in=site_ids)
+    cadence = [
+        site
+        for site in sites
+        if site.status == Site.Status.LAUNCHING or site.pk in roster.overrides
+    ]
+    interval = roster.standards.default.coaching_interval_days
+    last = dict(
+        CoachingSession.objects.filter(held_on__lte=day, site__in=cadence)
+        .values("site_id")
+        .annotate(last=Max("held_on"))
+        .values_list("site_id", "last")
+    )
+    results = []
+    for site in cadence:
+        held = last.get(site.pk)
+        days = (day - held).days if held else None
+        why = "drifting" if site.pk in roster.overrides else "launching"
+        results.append(
+            Result(
+                site.pk, CheckKind.COACHING, f"site:{site.pk}", site.name,
+                days is None or days > interval,
+                (f"{days} days since the last coaching session" if held else "No coaching session held yet")
+                + f" ({why}; standard: every {interval} days)",
+                days, interval,
+            )
+        )  # fmt: skip
+    scheduled = CoachingSession.objects.filter(
+        held_on__isnull=True, due_on__isnull=False, due_on__lt=day, site__in=list(sites)
+    )
+    for session in scheduled:
+        late = (day - session.due_on).days
+        results.append(
+            Result(
+                session.site_id, CheckKind.COACHING, f"coaching:{session.pk}",
+                session.source_label or "Scheduled coaching session", True,
+                f"Due on {session.due_on:%-d %B}, not held ({late} days late)", late, 0,
+            )
+        )  # fmt: skip
+    return results
 
 
 def _supervision_results(roster: _Roster) -> list[Result]:
@@ -151,6 +217,11 @@ def _supervision_results(roster: _Roster) -> list[Result]:
     results = []
     for person in caseload:
         interval = roster.standard_of(person).supervision_interval_days
+        extra = roster.overrides.get(person.site_id)
+        if extra is not None and extra < interval:
+            interval, rule = extra, f"extra supervision after drift: every {extra} days"
+        else:
+            rule = f"standard: every {interval} days"
         since = last_session.get(person.pk) or person.start_date
         days = (roster.day - since).days
         results.append(
@@ -158,7 +229,7 @@ def _supervision_results(roster: _Roster) -> list[Result]:
                 person.site_id, CheckKind.SUPERVISION_OVERDUE, f"staff:{person.pk}", person.name,
                 days > interval,
                 f"{days} days since {'last supervision' if person.pk in last_session else 'starting, no supervision yet'}"
-                f" (standard: every {interval} days)",
+                f" ({rule})",
                 days, interval,
             )
         )  # fmt: skip

@@ -1,0 +1,96 @@
+"""A site's figures for one week, and the tracked parts of a drift response, as the apps above
+pathways give them (see ``site_week_figures`` and ``drift_response_parts`` in
+pathways/extension_points.py). Pathways gives the exception figures itself: the lines of the
+daily report for the week's last day at the site, as the exception queue shows them for that
+date with every status."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models.functions import Coalesce
+
+from pathways.extension_points import drift_response_parts, site_week_figures
+from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
+from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
+
+
+@dataclass(frozen=True)
+class SiteFigure:
+    topic: str  # the agenda heading: "Late and overdue steps", "Failed audit answers"
+    label: str  # what is counted, in words
+    value: float | int | str
+    url: str  # the page that shows the same figure
+
+
+@dataclass(frozen=True)
+class ResponsePart:
+    label: str
+    due_on: date | None
+    done_on: date | None
+    url: str = ""
+    detail: str = ""
+
+    def state(self, today: date) -> str:
+        """done, done late, due or late."""
+        if self.done_on is not None:
+            return "done late" if self.due_on and self.done_on > self.due_on else "done"
+        return "late" if self.due_on and today > self.due_on else "due"
+
+
+def step_label(key: str, names: dict[str, str]) -> str:
+    """A step's name in the active versions; an escalation rule's key (a missed escalation has
+    no step of its own) in words."""
+    return names.get(key) or key.replace("-", " ").replace("_", " ").capitalize()
+
+
+def step_names() -> dict[str, str]:
+    return dict(
+        Step.objects.filter(version__status=PathwayVersion.Status.ACTIVE).values_list("key", "name")
+    )
+
+
+def figures_for_week(*, site, week_start: date, week_end: date, organization) -> list[SiteFigure]:
+    figures = []
+    for provider in site_week_figures.providers():
+        figures.extend(
+            provider(site=site, week_start=week_start, week_end=week_end, organization=organization)
+        )
+    return figures
+
+
+def parts_for_response(*, source_key: str, site) -> list[ResponsePart]:
+    parts = []
+    for provider in drift_response_parts.providers():
+        parts.extend(provider(source_key=source_key, site=site))
+    return parts
+
+
+TOPICS = {
+    ExceptionKind.OVERDUE_STEP: "Missed touchpoints and overdue steps",
+    ExceptionKind.LATE_STEP: "Late steps",
+    ExceptionKind.MISSED_ESCALATION: "Escalations",
+    ExceptionKind.INCOMPLETE_ASSESSMENT: "Incomplete assessments",
+}
+
+
+def exception_week_figures(*, site, week_start: date, week_end: date, organization):
+    """The report for ``week_end`` at the site, every status, by step and kind: the figures of
+    the exception queue at ``?date=<week_end>&site=<site>&status=all``."""
+    report = exception_report_get(date=week_end)
+    if report is None:
+        return []
+    lines = ExceptionReportLine.objects.filter(report=report, item__site=site).annotate(
+        since=Coalesce("due_at", "item__anchor_at")
+    )
+    names = step_names()
+    kinds = dict(ExceptionKind.choices)
+    url = f"/o/{organization.slug}/exceptions/?date={week_end.isoformat()}&site={site.code}&status=all"
+    return [
+        SiteFigure(
+            topic=TOPICS.get(row["line_kind"], kinds.get(row["line_kind"], row["line_kind"])),
+            label=f"{step_label(row['step'], names)}: {kinds.get(row['line_kind'], '')}",
+            value=row["count"],
+            url=f"{url}&step={row['step']}&kind={row['line_kind']}",
+        )
+        for row in exception_queue_summary(lines)
+    ]
