@@ -19,13 +19,12 @@ class LearningConfig(AppConfig):
 
     def ready(self) -> None:
         from assurance.extension_points import improvement_action_providers
-        from learning import hooks
+        from learning import hooks, notices
         from learning.search import learning_results
         from learning.services.actions import assurance_improvement_action_provider
         from learning.services.deviations import on_exception_items_triaged
         from pathways.extension_points import exception_items_triaged, item_links, version_panels
         from scaling_ops.demo import DemoSeeder
-        from learning import notices
         from scaling_ops.extension_points import (
             demo_seeders,
             home_cards,
