@@ -14,7 +14,7 @@ from django.utils import timezone
 from assurance import selectors, stability
 from assurance.models import AssuranceSettings
 from assurance.reports import history_months, month_label
-from assurance.services.metrics import PROCESS_MEASURES, month_add
+from assurance.services.metrics import BUILTIN_METRICS, PROCESS_MEASURES, month_add
 from pathways.extension_points import workforce_evidence
 from scaling_ops.charts import Chart, chart_of
 from scaling_ops.models import Membership
@@ -88,7 +88,11 @@ class StabilityReport:
 
 
 def _name(definitions, code: str) -> str:
-    return definitions[code].name if code in definitions else code
+    """The organisation's name for the measure, else the built-in one (an organisation whose
+    definitions predate a built-in measure still reads words)."""
+    if code in definitions:
+        return definitions[code].name
+    return next((metric.name for metric in BUILTIN_METRICS if metric.code == code), code)
 
 
 def stability_report(

@@ -7,8 +7,6 @@ date with every status."""
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models.functions import Coalesce
-
 from pathways.extension_points import drift_response_parts, site_week_figures
 from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
 from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
@@ -79,18 +77,16 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
     report = exception_report_get(date=week_end)
     if report is None:
         return []
-    lines = ExceptionReportLine.objects.filter(report=report, item__site=site).annotate(
-        since=Coalesce("due_at", "item__anchor_at")
-    )
+    lines = ExceptionReportLine.objects.filter(report=report, site=site)
     names = step_names()
     kinds = dict(ExceptionKind.choices)
     url = f"/o/{organization.slug}/exceptions/?date={week_end.isoformat()}&site={site.code}&status=all"
     return [
         SiteFigure(
-            topic=TOPICS.get(row["line_kind"], kinds.get(row["line_kind"], row["line_kind"])),
-            label=f"{step_label(row['step'], names)}: {kinds.get(row['line_kind'], '')}",
-            value=row["count"],
-            url=f"{url}&step={row['step']}&kind={row['line_kind']}",
+            topic=TOPICS.get(cell.kind, kinds.get(cell.kind, cell.kind)),
+            label=f"{step_label(cell.step, names)}: {kinds.get(cell.kind, '')}",
+            value=cell.count,
+            url=f"{url}&step={cell.step}&kind={cell.kind}",
         )
-        for row in exception_queue_summary(lines)
+        for cell in exception_queue_summary(lines)
     ]

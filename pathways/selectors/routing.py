@@ -76,7 +76,8 @@ def case_version_reason(case) -> str:
     """Why the case follows its version, in words for the case page and the API."""
     version = case.version
     zone = case.organization.zone
-    pilot = (
+    # A referral time outside the plausible window reaches the page as None: no pilot to name.
+    pilot = case.referral_at and (
         PathwayPilot.objects.filter(
             version_id=version.pk,
             sites__site_id=case.site_id,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assurance.services.metrics import PROCESS_MEASURES
 from tests.assurance.test_stability_views import STAFF, TEAM, staffed  # noqa: F401 (fixture)
 from tests.browser.conftest import chromium, log_in, page  # noqa: F401 (fixtures)
 
@@ -28,7 +29,7 @@ def test_a_commissioner_reads_stability_and_workforce_evidence(
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text().startswith("Stability under pressure")
     charts = page.locator("div.chart[data-chart]")
-    assert charts.count() == 4
+    assert charts.count() == len(PROCESS_MEASURES)  # one per process measure
     for index in range(charts.count()):
         charts.nth(index).locator("svg.main-svg").first.wait_for(state="attached", timeout=15000)
     verdicts = page.locator("table.stability-verdicts").first.inner_text()

@@ -32,14 +32,14 @@ def test_the_scratch_database_is_never_the_apps_own_or_an_odd_name(name):
 def test_every_figure_stands_beside_its_goal_with_met_or_not_met():
     figures = bench.Figures()
     figures.ratio("snapshot", 2.0, 1.0, "s", bench.GOALS["snapshot"])
-    figures.ratio("queue page", 0.5, 0.1, "s", bench.GOALS["queue"])
+    figures.ratio("full recompute", 0.6, 0.1, "s", bench.GOALS["full"])
     figures.ratio("ingest", 300.0, 1000.0, "events/s", bench.GOALS["ingest"], True)
     figures.note("organisation", "10 cases")
     table = figures.table()
     assert "| snapshot | 2.000 s | 1.000 s | 2.00x | within 3x | met |" in table
-    assert "| queue page | 0.500 s | 0.100 s | 5.00x | within 2x | **not met** |" in table
+    assert "| full recompute | 0.600 s | 0.100 s | 6.00x | within 5x | **not met** |" in table
     assert "at least 0.5x | **not met** |" in table
-    assert figures.summary() == "Goals met: 1 of 3. Not met: queue page; ingest."
+    assert figures.summary() == "Goals met: 1 of 3. Not met: full recompute; ingest."
 
 
 def test_ingest_batches_carry_replays_of_the_batch_before():
