@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from pathways.models import CaseEvent
 from scaling_ops.dates import local_window
@@ -59,11 +59,12 @@ def _ordinals(series: pd.Series, missing: date) -> np.ndarray:
 
 def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
     """Assignments that may be current at some day's end in [first_end, last_end]: one query."""
+    # The first closure by the events' (case, type, time) order: no GROUP BY, which SQLite
+    # evaluated over every event for each assignment.
     closed = (
         CaseEvent.objects.filter(case_id=OuterRef("case_id"), type="case_closed")
-        .values("case_id")
-        .annotate(first=Min("occurred_at"))
-        .values("first")
+        .order_by("occurred_at")
+        .values("occurred_at")
     )
     rows = (
         CaseAssignment.objects.filter(
