@@ -10,7 +10,13 @@ from assurance.models import (
     Incident,
 )
 from assurance.services import month_parse
-from scaling_ops.forms import TEXT_MAX_LENGTH, site_choices
+from scaling_ops.forms import (
+    TEXT_MAX_LENGTH,
+    PlausibleDateField,
+    PlausibleDateTimeField,
+    bounded_formfield,
+    site_choices,
+)
 
 ANSWER_CHOICES = [("", "—"), *AuditRecord.Answer.choices]
 
@@ -58,6 +64,7 @@ class AuditDrawForm(forms.Form):
     seed = forms.IntegerField(
         required=False,
         min_value=0,
+        max_value=2**31 - 1,
         help_text="Blank: a fresh random seed, recorded with the sample.",
     )
 
@@ -76,7 +83,7 @@ class IncidentForm(forms.Form):
         help_text="Safeguarding incidents are counted apart for contracts.",
     )
     severity = forms.ChoiceField(choices=Incident.Severity.choices)
-    occurred_at = forms.DateTimeField(
+    occurred_at = PlausibleDateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Organisation local time.",
     )
@@ -92,7 +99,7 @@ class IncidentForm(forms.Form):
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [(s.code, s.name) for s in sites]
-        self.fields["failed_steps"].choices = [(s, s) for s in steps]
+        self.fields["failed_steps"].choices = list(steps)
 
 
 class IncidentReviewForm(forms.Form):
@@ -112,7 +119,7 @@ class IncidentReviewForm(forms.Form):
 
     def __init__(self, *args, steps, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["failed_steps"].choices = [(s, s) for s in steps]
+        self.fields["failed_steps"].choices = list(steps)
 
 
 class DriftResponseForm(forms.Form):
@@ -128,7 +135,7 @@ class DriftResponseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Extra supervision",
     )
-    reaudit_until = forms.DateField(
+    reaudit_until = PlausibleDateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         label="Re-audit window ends",
     )
@@ -154,11 +161,13 @@ class BaselineForm(forms.Form):
     period = forms.CharField(max_length=60, required=False)
     source = forms.CharField(max_length=200, required=False)
     rate_low = forms.FloatField(min_value=0, max_value=100, label="Low tier rate %")
-    population_low = forms.IntegerField(min_value=1, label="Low tier population")
+    population_low = forms.IntegerField(min_value=1, max_value=10**9, label="Low tier population")
     rate_medium = forms.FloatField(min_value=0, max_value=100, label="Medium tier rate %")
-    population_medium = forms.IntegerField(min_value=1, label="Medium tier population")
+    population_medium = forms.IntegerField(
+        min_value=1, max_value=10**9, label="Medium tier population"
+    )
     rate_high = forms.FloatField(min_value=0, max_value=100, label="High tier rate %")
-    population_high = forms.IntegerField(min_value=1, label="High tier population")
+    population_high = forms.IntegerField(min_value=1, max_value=10**9, label="High tier population")
     active = forms.BooleanField(required=False, initial=True)
 
     def __init__(self, *args, sites, **kwargs):
@@ -176,6 +185,7 @@ class SettingsForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = AssuranceSettings
         fields = [
             "equity_margin",

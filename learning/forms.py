@@ -1,7 +1,7 @@
 from django import forms
 
 from learning.models import ChangeProposal, Deviation, ImprovementAction, LearningReview
-from scaling_ops.forms import TEXT_MAX_LENGTH, site_choices
+from scaling_ops.forms import TEXT_MAX_LENGTH, PlausibleDateField, site_choices
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -43,8 +43,8 @@ class ActionForm(forms.Form):
         help_text="e.g. the audit, contract clause or meeting it comes from (no case refs).",
     )  # fmt: skip
     owner = forms.TypedChoiceField(coerce=int)
-    deadline = forms.DateField(widget=DATE)
-    reaudit_on = forms.DateField(required=False, widget=DATE, label="Re-audit date")
+    deadline = PlausibleDateField(widget=DATE)
+    reaudit_on = PlausibleDateField(required=False, widget=DATE, label="Re-audit date")
 
     def __init__(self, *args, sites, owners, network: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,7 +68,7 @@ class ActionStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Closure evidence",
     )
-    reaudit_on = forms.DateField(required=False, widget=DATE, label="Re-audit date")
+    reaudit_on = PlausibleDateField(required=False, widget=DATE, label="Re-audit date")
 
 
 class DeviationFilter(forms.Form):
@@ -87,7 +87,7 @@ class DeviationFilter(forms.Form):
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = site_choices(sites)
-        self.fields["step"].choices = [("", "Any step")] + [(s, s) for s in steps]
+        self.fields["step"].choices = [("", "Any step")] + list(steps)
 
 
 class DeviationForm(forms.Form):
@@ -95,7 +95,7 @@ class DeviationForm(forms.Form):
     step = forms.ChoiceField()
     category = forms.ChoiceField(choices=Deviation.Category.choices)
     referral_source = forms.ChoiceField(choices=Deviation.ReferralSource.choices)
-    occurred_on = forms.DateField(widget=DATE, label="Happened on")
+    occurred_on = PlausibleDateField(happened=True, widget=DATE, label="Happened on")
     note = forms.CharField(
         required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -103,7 +103,7 @@ class DeviationForm(forms.Form):
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = [(s.code, s.name) for s in sites]
-        self.fields["step"].choices = [(s, s) for s in steps]
+        self.fields["step"].choices = list(steps)
 
 
 class SettingsForm(forms.Form):
@@ -118,9 +118,9 @@ class SettingsForm(forms.Form):
 class ReviewForm(forms.Form):
     title = forms.CharField(max_length=200)
     cadence = forms.ChoiceField(choices=LearningReview.Cadence.choices)
-    period_start = forms.DateField(widget=DATE)
-    period_end = forms.DateField(widget=DATE)
-    held_on = forms.DateField(widget=DATE)
+    period_start = PlausibleDateField(widget=DATE)
+    period_end = PlausibleDateField(widget=DATE)
+    held_on = PlausibleDateField(widget=DATE)
     sites = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Sites compared")
     measures = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
     attendees = forms.CharField(
@@ -149,7 +149,7 @@ class ReviewActionForm(forms.Form):
     title = forms.CharField(max_length=200)
     site = forms.ChoiceField(required=False)
     owner = forms.TypedChoiceField(coerce=int)
-    deadline = forms.DateField(widget=DATE)
+    deadline = PlausibleDateField(widget=DATE)
 
     def __init__(self, *args, sites, owners, **kwargs):
         super().__init__(*args, **kwargs)
@@ -208,8 +208,8 @@ class ProposalForm(forms.Form):
 
 class PilotForm(forms.Form):
     sites = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Pilot sites")
-    start = forms.DateField(widget=DATE)
-    end = forms.DateField(widget=DATE)
+    start = PlausibleDateField(widget=DATE)
+    end = PlausibleDateField(widget=DATE)
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)

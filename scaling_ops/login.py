@@ -15,12 +15,15 @@ import math
 import time
 
 from axes.handlers.proxy import AxesProxyHandler
+from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+
+from scaling_ops.forms import PASSWORD_MAX_LENGTH
 
 # A claim outlives any real password check; a request that died mid-check frees it by then.
 CLAIM_SECONDS = 30
@@ -135,12 +138,21 @@ class SlowdownMixin:
         return cleaned
 
 
+def _bounded_password() -> forms.CharField:
+    return forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class SlowedLoginForm(SlowdownMixin, AuthenticationForm):
-    pass
+    password = _bounded_password()
 
 
 class SlowedAdminLoginForm(SlowdownMixin, AdminAuthenticationForm):
-    pass
+    password = _bounded_password()
 
 
 class SlowedLoginView(LoginView):

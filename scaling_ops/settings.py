@@ -146,7 +146,8 @@ if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
 
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
-AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
+AXES_COOLOFF_MINUTES = envint("AXES_COOLOFF_MINUTES", "15")
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -156,8 +157,16 @@ AXES_CLIENT_IP_CALLABLE = "scaling_ops.proxy.client_address"
 # Per account, from every address together: after this many failures each further attempt waits
 # 2, 4, 8 ... seconds, up to the cap, instead of a lock someone else could impose
 # (scaling_ops/login.py). Failures are forgotten after the axes cool-off without one.
-LOGIN_SLOWDOWN_AFTER = AXES_FAILURE_LIMIT
-LOGIN_SLOWDOWN_MAX_SECONDS = 60
+LOGIN_SLOWDOWN_AFTER = envint("LOGIN_SLOWDOWN_AFTER", str(AXES_FAILURE_LIMIT))
+LOGIN_SLOWDOWN_MAX_SECONDS = envint("LOGIN_SLOWDOWN_MAX_SECONDS", "60")
+for _name, _least in [
+    ("AXES_FAILURE_LIMIT", 1),
+    ("LOGIN_SLOWDOWN_AFTER", 1),
+    ("LOGIN_SLOWDOWN_MAX_SECONDS", 1),
+    ("AXES_COOLOFF_MINUTES", 1),
+]:
+    if globals()[_name] < _least:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be {_least} or more.")
 
 # A change reason is user text (an override reason, a review title): a text column, not
 # simple-history's 100-character default, so a long one is kept whole instead of a 500.

@@ -1,6 +1,8 @@
+from decimal import Decimal
+
 from django import forms
 
-from scaling_ops.forms import TEXT_MAX_LENGTH
+from scaling_ops.forms import TEXT_MAX_LENGTH, PlausibleDateField
 from workforce.models import Decision, ExperienceBand, StaffRole, TrainingModule
 
 # HTML date inputs take ISO dates, whatever the locale's display format.
@@ -15,8 +17,11 @@ class StaffForm(forms.Form):
     name = forms.CharField(max_length=200)
     role = forms.ChoiceField(choices=StaffRole.choices)
     experience_band = forms.ChoiceField(choices=ExperienceBand.choices)
-    fte = forms.DecimalField(max_digits=3, decimal_places=2, initial=1, label="FTE")
-    start_date = forms.DateField(widget=date_input())
+    fte = forms.DecimalField(
+        max_digits=3, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("1.50"),
+        initial=1, label="FTE",
+    )  # fmt: skip
+    start_date = PlausibleDateField(widget=date_input())
     team = forms.ChoiceField(required=False)
 
     def __init__(self, *args, teams, **kwargs):
@@ -40,7 +45,7 @@ class SupervisorForm(forms.Form):
 
 class CompletionForm(forms.Form):
     module = forms.ChoiceField()
-    completed_on = forms.DateField(widget=date_input())
+    completed_on = PlausibleDateField(happened=True, widget=date_input())
     evidence = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args, modules, **kwargs):
@@ -51,7 +56,7 @@ class CompletionForm(forms.Form):
 class SessionForm(forms.Form):
     supervisor = forms.ChoiceField()
     staff = forms.ChoiceField(label="Supervisee")
-    held_on = forms.DateField(widget=date_input())
+    held_on = PlausibleDateField(happened=True, widget=date_input())
     cases = forms.CharField(required=False, max_length=TEXT_MAX_LENGTH,
                             help_text="Case refs reviewed, comma-separated.")  # fmt: skip
     notes = forms.CharField(required=False, max_length=TEXT_MAX_LENGTH,
@@ -67,9 +72,12 @@ class SessionForm(forms.Form):
 
 class SampleForm(forms.Form):
     supervisor = forms.ChoiceField()
-    week_start = forms.DateField(widget=date_input(), label="Week of")
+    week_start = PlausibleDateField(widget=date_input(), label="Week of")
     seed = forms.IntegerField(
-        required=False, min_value=0, help_text="Empty: a random seed, recorded."
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="Empty: a random seed, recorded.",
     )
 
     def __init__(self, *args, supervisors, **kwargs):
@@ -105,14 +113,14 @@ class ModuleForm(forms.Form):
     kind = forms.ChoiceField(choices=TrainingModule.Kind.choices)
     roles = forms.MultipleChoiceField(choices=StaffRole.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)  # fmt: skip
-    validity_months = forms.IntegerField(required=False, min_value=1)
+    validity_months = forms.IntegerField(required=False, min_value=1, max_value=120)
 
 
 class StandardForm(forms.Form):
     min_experienced_share = forms.FloatField(min_value=0, max_value=1)
-    max_practitioners_per_supervisor = forms.IntegerField(min_value=1)
-    supervision_interval_days = forms.IntegerField(min_value=1)
-    review_sample_size = forms.IntegerField(min_value=1)
+    max_practitioners_per_supervisor = forms.IntegerField(min_value=1, max_value=100)
+    supervision_interval_days = forms.IntegerField(min_value=1, max_value=366)
+    review_sample_size = forms.IntegerField(min_value=1, max_value=500)
     onboarding_days = forms.IntegerField(min_value=7, max_value=180)
     max_caseload = forms.IntegerField(
         min_value=1, max_value=500, label="Maximum caseload", required=False,
@@ -158,7 +166,7 @@ class EstablishmentForm(forms.Form):
         label="Funded establishment (FTE)", min_value=0, max_value=999, max_digits=5,
         decimal_places=2, help_text="Funded whole-time-equivalent posts, e.g. 6.5.",
     )  # fmt: skip
-    effective_from = forms.DateField(
+    effective_from = PlausibleDateField(
         label="From", help_text="YYYY-MM-DD: the value applies from this day until the next one.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip

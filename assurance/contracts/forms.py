@@ -15,7 +15,7 @@ from assurance.contracts.models import (
 )
 from assurance.models import MetricDefinition
 from pathways.models import Pathway, PathwayVersion, Step
-from scaling_ops.forms import TEXT_MAX_LENGTH
+from scaling_ops.forms import TEXT_MAX_LENGTH, bounded_formfield
 from scaling_ops.models import Membership, Role, Site
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,6 +54,7 @@ class ContractForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = Contract
         fields = [
             "reference",
@@ -85,6 +86,7 @@ class ContractSiteForm(forms.ModelForm):
     site = forms.ModelChoiceField(queryset=Site.dangerously_unscoped.none())
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = ContractSite
         fields = ["site", "mature_from"]
         widgets = {"mature_from": DATE}
@@ -99,6 +101,7 @@ class ContractSiteForm(forms.ModelForm):
 
 class FundedComponentForm(forms.ModelForm):
     class Meta:
+        formfield_callback = bounded_formfield
         model = FundedComponent
         fields = ["kind", "monthly_amount", "description"]
 
@@ -111,6 +114,7 @@ class ProtectedComponentForm(forms.ModelForm):
     step_key = forms.ChoiceField(label="Step")
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = ProtectedComponent
         fields = ["clause", "pathway", "step_key", "standard"]
 
@@ -129,20 +133,33 @@ class ProtectedComponentForm(forms.ModelForm):
             if key in seen:
                 continue
             seen.add(key)
-            choices.append((key, f"{key}: {name}{'' if core else ' (adaptable)'}"))
+            choices.append((key, f"{name}{'' if core else ' (adaptable)'}"))
         self.fields["step_key"].choices = choices
 
     def validate_unique(self):
         pass
 
 
+# A term's target or threshold is a percentage, a count or a number of days, whichever the metric
+# measures: never negative and never past a million.
+TERM_LEVEL = {"min_value": 0, "max_value": 1_000_000}
+
+
 class PerformanceTermForm(forms.ModelForm):
+    implementation_target = forms.FloatField(**TERM_LEVEL)
+    implementation_threshold = forms.FloatField(
+        **TERM_LEVEL,
+        help_text="Beyond this the term is breached; between target and threshold it is at risk.",
+    )
+    mature_target = forms.FloatField(**TERM_LEVEL)
+    mature_threshold = forms.FloatField(**TERM_LEVEL)
     metric = forms.ModelChoiceField(
         queryset=MetricDefinition.dangerously_unscoped.none(),
         help_text="A shared metric definition: every contract and county reads the same one.",
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = PerformanceTerm
         fields = [
             "clause",
@@ -154,10 +171,6 @@ class PerformanceTermForm(forms.ModelForm):
             "mature_threshold",
             "evaluation_months",
         ]
-        help_texts = {
-            "implementation_threshold": "Beyond this the term is breached; between target and "
-            "threshold it is at risk.",
-        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,6 +182,7 @@ class PerformanceTermForm(forms.ModelForm):
 
 class PaymentBandForm(forms.ModelForm):
     class Meta:
+        formfield_callback = bounded_formfield
         model = PaymentBand
         fields = ["name", "activity", "risk_tier", "unit_rate", "order"]
 
@@ -180,6 +194,7 @@ class CorrectiveClauseForm(forms.ModelForm):
     term = forms.ModelChoiceField(queryset=PerformanceTerm.dangerously_unscoped.none())
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = CorrectiveClause
         fields = ["clause", "term", "consecutive_breaches", "response_days", "owner", "description"]
 
@@ -198,6 +213,7 @@ class CorrectiveProcessForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = CorrectiveProcess
         fields = ["status", "owner", "deadline", "progress", "improvement_action_ref"]
         widgets = {"deadline": DATE}

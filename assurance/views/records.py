@@ -32,6 +32,7 @@ from assurance.services import (
 )
 from assurance.services.records import known_step_keys
 from assurance.views.common import page_of, records_access
+from pathways.selectors.versions import step_choices
 from scaling_ops.access import site_for_member
 from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
@@ -142,13 +143,13 @@ class IncidentFilter(forms.Form):
     def __init__(self, *args, sites, steps, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].choices = site_choices(sites)
-        self.fields["step"].choices = [("", "Any step")] + [(s, s) for s in steps]
+        self.fields["step"].choices = [("", "Any step"), *steps]
 
 
 @records_access
 def incident_list(request, org):
     sites = selectors.sites_for(request.membership)
-    steps = known_step_keys()
+    steps = step_choices(known_step_keys())
     form = IncidentFilter(request.GET, sites=sites, steps=steps)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
@@ -212,7 +213,7 @@ def incident_detail(request, org, pk):
         raise Http404("No such incident.")
     form = IncidentReviewForm(
         request.POST or None,
-        steps=known_step_keys(),
+        steps=step_choices(known_step_keys()),
         initial={
             "review_status": incident.review_status,
             "review_outcome": incident.review_outcome,

@@ -17,6 +17,7 @@ from learning.services import deviation_log, deviation_update, learning_settings
 from learning.services.deviations import EXCEPTION_CATEGORIES
 from learning.views.common import can_write, is_lead, log_access, page_of, write_only
 from pathways.models import ExceptionItem, Step
+from pathways.selectors.versions import step_choices
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
@@ -32,7 +33,7 @@ def step_keys() -> list[str]:
 @log_access
 def deviation_list(request, org):
     sites = list(visible_sites(request.membership).order_by("code"))
-    form = DeviationFilter(request.GET, sites=sites, steps=step_keys())
+    form = DeviationFilter(request.GET, sites=sites, steps=step_choices(step_keys()))
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     quarter = selectors.quarter_parse(data.get("quarter") or "")
@@ -92,7 +93,9 @@ def deviation_new(request, org):
             occurred_on=timezone.localdate(anchor, timezone=request.organization.zone),
             note=item.note,
         )
-    form = DeviationForm(request.POST or None, sites=sites, steps=step_keys(), initial=initial)
+    form = DeviationForm(
+        request.POST or None, sites=sites, steps=step_choices(step_keys()), initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -122,7 +125,7 @@ def deviation_detail(request, org, number):
     form = DeviationForm(
         request.POST or None,
         sites=[deviation.site],
-        steps=step_keys(),
+        steps=step_choices(step_keys()),
         initial={
             "site": deviation.site.code,
             "step": deviation.step,

@@ -262,3 +262,12 @@ def step_names_in_use() -> dict[str, str]:
     ):  # an active version's name first, then the newest version's
         names.setdefault(key, name)
     return names
+
+
+def step_choices(keys) -> list[tuple[str, str]]:
+    """A select's choices for these step keys: each step by its pathway's name (a key no
+    pathway names, e.g. an escalation rule's, in words), ordered by name."""
+    names = step_names_in_use()
+    labelled = {key: names.get(key) or key.replace("-", " ").replace("_", " ").capitalize()
+                for key in keys}  # fmt: skip
+    return sorted(labelled.items(), key=lambda choice: choice[1].casefold())

@@ -19,6 +19,7 @@ from pathways.models import Pathway, PathwayVersion, SiteAdaptation
 from pathways.selectors import adaptations as selectors
 from pathways.services import versions as services
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required, site_for_member
+from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import add_form_errors, csv_response
@@ -45,7 +46,7 @@ class AdaptationFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *SiteAdaptation.Status.choices]
     )
-    q = forms.CharField(required=False, label="Step or text")
+    q = forms.CharField(required=False, max_length=200, label="Step or text")
 
     def __init__(self, *args, sites, pathways, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,14 +67,16 @@ class ProposeForm(forms.Form):
     site = forms.ChoiceField()
     # Free text behind a select of the adaptable steps, so that a core or unknown step reaches
     # the service and gets its explanation rather than "select a valid choice".
-    step = forms.CharField(label="Pathway step", widget=forms.Select)
+    step = forms.CharField(label="Pathway step", max_length=100, widget=forms.Select)
     what = forms.CharField(
         label="What is done differently",
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="E.g. the weekly review is by phone every other week for people on the islands.",
     )
     why = forms.CharField(
         label="Why this site needs it",
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The local context: geography, workforce, population, partner services.",
     )

@@ -30,6 +30,7 @@ from pathways.services import queue_preferences
 from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
+from scaling_ops.forms import PlausibleDateField
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import csv_response
 
@@ -60,7 +61,7 @@ STATUS_LABELS = dict(ExceptionItem.Status.choices)
 class QueueFilterForm(forms.Form):
     # One format, the one the date picker sends and _requested_date reads: a hand-typed
     # 15/11/2026 is named as wrong instead of being read as another day or silently dropped.
-    date = forms.DateField(
+    date = PlausibleDateField(
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -24,6 +24,7 @@ from pathways.selectors import versions as selectors
 from pathways.services import versions as services
 from pathways.views import adaptations
 from scaling_ops.access import roles_required
+from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Role
 from scaling_ops.views_common import csv_response
 
@@ -45,7 +46,7 @@ CSV_COLUMNS = [
 
 
 class PathwayFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Name or slug")
+    q = forms.CharField(required=False, max_length=200, label="Name or slug")
     status = forms.ChoiceField(
         required=False,
         label="Has a version that is",
@@ -62,12 +63,14 @@ class ImportForm(forms.Form):
     )
     definition = forms.CharField(
         required=False,
+        max_length=MAX_UPLOAD_BYTES,
         label="…or paste the JSON",
         strip=False,  # keep line numbers of JSON errors where the person sees them
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
     )
     rationale = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         label="Why this version",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The change proposal, evidence or decision behind it; kept with the version.",

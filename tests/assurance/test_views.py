@@ -374,7 +374,7 @@ LIST_PAGES = [
     ("assurance_snapshot_list", "", 6),
     ("assurance_drift_list", "?status=", 11),  # +1: the chart labels months still running
     ("assurance_audit_list", "", 6),
-    ("assurance_incident_list", "", 7),
+    ("assurance_incident_list", "", 8),  # +1: the step names of the step filter
     ("assurance_baseline_list", "", 7),
     ("assurance_metric_list", "", 4),
     # +1: the months still running; +1: the contract targets of the headline cards; +1: the

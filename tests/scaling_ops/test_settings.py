@@ -27,6 +27,10 @@ def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
         "DJANGO_ALLOW_ASYNC_UNSAFE",
         "STATIC_ROOT",
         "TRUSTED_PROXY_COUNT",
+        "AXES_FAILURE_LIMIT",
+        "AXES_COOLOFF_MINUTES",
+        "LOGIN_SLOWDOWN_AFTER",
+        "LOGIN_SLOWDOWN_MAX_SECONDS",
     }
     clean = {k: v for k, v in os.environ.items() if k not in unwanted}
     return subprocess.run(
@@ -194,3 +198,28 @@ def test_a_bad_email_url_fails_loudly(url):
 
     with pytest.raises(ImproperlyConfigured):
         email_settings_from_url(url)
+
+
+def test_the_login_slow_down_is_configured_from_the_environment():
+    probe = (
+        "from django.conf import settings; "
+        "print(settings.LOGIN_SLOWDOWN_AFTER, settings.LOGIN_SLOWDOWN_MAX_SECONDS)"
+    )
+    env = {**PRODUCTION_ENV, "LOGIN_SLOWDOWN_AFTER": "3", "LOGIN_SLOWDOWN_MAX_SECONDS": "120"}
+    result = manage("shell", "-c", probe, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["3", "120"]
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("LOGIN_SLOWDOWN_MAX_SECONDS", "0", "LOGIN_SLOWDOWN_MAX_SECONDS=0 must be 1 or more"),
+        ("AXES_FAILURE_LIMIT", "0", "AXES_FAILURE_LIMIT=0 must be 1 or more"),
+        ("AXES_COOLOFF_MINUTES", "0", "AXES_COOLOFF_MINUTES=0 must be 1 or more"),
+    ],
+)
+def test_a_bad_login_limit_names_the_variable(name, value, message):
+    result = manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -110,7 +110,7 @@ def test_bad_establishment_input_re_renders_with_a_message_and_stores_nothing(pe
     assert response.status_code == 200
     assert "greater than or equal to 0" in response.content.decode()
     response = client.post(team_url, {"fte": "3", "effective_from": "1850-01-01"})
-    assert "Give a date between" in response.content.decode()
+    assert "Enter a date between 1 Jan 1900 and" in response.content.decode()
     with tenancy.scope(personas.org):
         assert not TeamEstablishment.objects.exists()
 

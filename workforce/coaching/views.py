@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from scaling_ops.forms import TEXT_MAX_LENGTH
+from scaling_ops.forms import TEXT_MAX_LENGTH, PlausibleDateField
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import add_form_errors
 from workforce.coaching.models import CoachingSession
@@ -23,7 +23,7 @@ from workforce.views.common import page_of, workforce_access
 
 class CoachingForm(forms.Form):
     site = forms.ChoiceField()
-    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = PlausibleDateField(widget=forms.DateInput(attrs={"type": "date"}))
     team = forms.ChoiceField(required=False)
     attendees = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
     notes = forms.CharField(
