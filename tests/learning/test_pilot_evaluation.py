@@ -242,3 +242,26 @@ def test_the_proposal_page_shows_each_sides_counts_and_the_interval(personas, ba
     assert "this pathway's own cases" in page
     assert 'id="pilot-version"' in page
     assert "Adopt network-wide" in page
+
+
+def test_the_evaluation_reads_a_bounded_number_of_queries_however_many_cases(personas, base):
+    """Set-based: ten times the cases, the same queries (per month and side-group, not per case)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    proposal = pilot(propose(base), personas)
+    proposal_evaluation(proposal=proposal, today=APRIL_10)  # first use creates the settings row
+    counts = []
+    for scale in (1, 10):
+        cases(
+            proposal,
+            {
+                personas.north: (2 * scale, scale, 2 * scale, scale),
+                personas.south: (scale, scale, scale, scale),
+            },
+        )
+        with CaptureQueriesContext(connection) as queries:
+            [row] = proposal_evaluation(proposal=proposal, today=APRIL_10)["measures"]
+        counts.append(len(queries))
+        assert row["pilot_during"]["denominator"] == 3 * scale + (3 if scale == 10 else 0)
+    assert counts[0] == counts[1]
