@@ -66,10 +66,9 @@ def propose(base, by=None, **changes):
         change="Intake is due 36 hours after referral instead of 48.",
         rationale="North found that a next-morning intake slot keeps first visits on time.",
         evidence="Late intakes at three sites this quarter.",
-        measures=["timeliness"],
         definition=definition,
         by=by,
-        **changes,
+        **{"measures": ["timeliness"], **changes},
     )
 
 
@@ -246,3 +245,20 @@ def test_the_lifecycle_through_the_pages(personas, base):
         assert proposal.adopted_version.status == PathwayVersion.Status.ACTIVE
     page = client.get(url).content.decode()
     assert 'id="adopted-version"' in page
+
+
+def test_a_site_measure_is_named_as_not_measured_on_the_pilots_cases(personas, base):
+    """Audits belong to a site and a month, not to a case: the evaluation says so rather than
+    mixing in every pathway's audits at the pilot sites."""
+    proposal = pilot(propose(base, measures=["timeliness", "audit_score"]), personas)
+    cases(proposal, {personas.north: (5, 5, 8, 2), personas.south: (6, 4, 6, 4)})
+    snapshot(personas.north, MARCH, 9, 10, measure="audit_score")
+    change_proposal_evaluate(proposal=proposal, by=personas.lead, today=date(2026, 4, 10))
+    timeliness, audits = proposal.evaluation["measures"]
+    assert timeliness["pilot_during"]["denominator"] == 10.0
+    assert audits["verdict"] == "not measured on the pilot's cases"
+    assert audits["pilot_during"]["denominator"] == 0.0
+    assert "a site measure, not measured on the pilot's cases" in proposal.evaluation_summary
+    url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
+    page = personas.client(personas.lead).get(url).content.decode()
+    assert "not measured on the pilot&#x27;s cases" in page
