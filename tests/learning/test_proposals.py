@@ -262,3 +262,6 @@ def test_a_site_measure_is_named_as_not_measured_on_the_pilots_cases(personas, b
     url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
     page = personas.client(personas.lead).get(url).content.decode()
     assert "not measured on the pilot&#x27;s cases" in page
+    # Measures by their names, never their codes.
+    assert "Measures it should move: Timeliness compliance, Record audit score." in page
+    assert "audit_score" not in page.split("2. Evaluation")[1].split("History")[0]
