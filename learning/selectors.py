@@ -263,8 +263,14 @@ def measure_info(codes) -> dict[str, dict]:
         m.code: {"code": m.code, "name": m.name, "unit": m.unit, "direction": m.direction}
         for m in MetricDefinition.objects.filter(code__in=list(codes))
     }
+    # Before the organisation's first snapshot created its definitions: the built-in ones.
+    builtin = {
+        m.code: {"code": m.code, "name": m.name, "unit": str(m.unit), "direction": str(m.direction)}
+        for m in BUILTIN_METRICS
+    }
     return {
-        code: found.get(
+        code: found.get(code)
+        or builtin.get(
             code, {"code": code, "name": code, "unit": "percent", "direction": "higher_is_better"}
         )
         for code in codes

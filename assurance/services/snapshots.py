@@ -104,38 +104,16 @@ def assurance_snapshot_compute(
         settings = assurance_settings_get()
         definitions = engine_definitions()
         case_counts = _case_counts(start, end, cutoff, now)
-        case_ids = month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now)
-        total = len(case_ids)
-        if progress is not None:
-            progress(0, total)
-        parts, done = [], 0
-        read = plausible_cases(cutoff=cutoff, now=now)
-        data_of = month_data(definitions)
-        for rows in case_chunks(read, chunk_size=chunk_size, fields=CASE_VALUES, case_ids=case_ids):
-            cases, events = _frames(rows, cutoff, now, data_of)
-            obligations = engine.compute_obligations(
-                cases[engine.CASE_COLUMNS], events, definitions, cutoff
-            )
-            parts.extend(
-                site_month_figures(
-                    cases,
-                    events,
-                    obligations,
-                    definitions,
-                    start=start,
-                    end=end,
-                    cutoff=cutoff,
-                    settings=settings,
-                )
-            )
-            parts.append(
-                front_door_measures.safeguarding_figures(
-                    cases, obligations, definitions, start=start, end=end, cutoff=cutoff
-                )
-            )
-            done += len(rows)
-            if progress is not None:
-                progress(done, total)
+        parts = case_month_parts(
+            definitions,
+            start=start,
+            end=end,
+            cutoff=cutoff,
+            now=now,
+            settings=settings,
+            progress=progress,
+            chunk_size=chunk_size,
+        )
         figures = measures.combine(parts)
         extra = _audit_figures(month) + _incident_figures(start, min(end, cutoff))
         extra += front_door_measures.referral_figures(start=start, end=end, cutoff=cutoff)
@@ -185,6 +163,62 @@ def assurance_snapshot_compute(
     return snapshots
 
 
+def case_month_parts(
+    definitions,
+    *,
+    start,
+    end,
+    cutoff,
+    now,
+    settings,
+    cases: Q | None = None,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> list[pd.DataFrame]:
+    """The partial sums (for ``measures.combine``) of every measure computed from cases, events
+    and obligations for the month [start, end) seen at ``cutoff``: the month's cases
+    (``month_case_ids``), narrowed to those matching ``cases`` when given, read in chunks through
+    the engine's one input reader, their obligations from the engine, and each chunk's figures
+    from ``site_month_figures`` and the safeguarding measure. The monthly snapshot calls it for
+    every case; a change proposal's evaluation (learning) for a pilot's own cases, so that the
+    evaluation's figures are the snapshot's figures of the same cases and months."""
+    case_ids = month_case_ids(
+        definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases
+    )
+    total = len(case_ids)
+    if progress is not None:
+        progress(0, total)
+    parts, done = [], 0
+    read = plausible_cases(cutoff=cutoff, now=now)
+    data_of = month_data(definitions)
+    for rows in case_chunks(read, chunk_size=chunk_size, fields=CASE_VALUES, case_ids=case_ids):
+        frames, events = _frames(rows, cutoff, now, data_of)
+        obligations = engine.compute_obligations(
+            frames[engine.CASE_COLUMNS], events, definitions, cutoff
+        )
+        parts.extend(
+            site_month_figures(
+                frames,
+                events,
+                obligations,
+                definitions,
+                start=start,
+                end=end,
+                cutoff=cutoff,
+                settings=settings,
+            )
+        )
+        parts.append(
+            front_door_measures.safeguarding_figures(
+                frames, obligations, definitions, start=start, end=end, cutoff=cutoff
+            )
+        )
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    return parts
+
+
 def site_month_figures(
     cases, events, obligations, definitions, *, start, end, cutoff, settings
 ) -> list[pd.DataFrame]:
@@ -224,14 +258,14 @@ def reach_hours(definition) -> float:
     return max(hours, default=0.0)
 
 
-def month_case_ids(definitions, *, start, end, cutoff, now) -> list[int]:
+def month_case_ids(definitions, *, start, end, cutoff, now, cases: Q | None = None) -> list[int]:
     """The ids, in order, of the cases that can land a figure in the month [start, end) seen at
     ``cutoff``: referred (plausibly) by the cutoff, with their referral or an event inside the
     reach of the month (its start less the version's longest time standard or escalation, up
     to its end). An obligation due in the month is anchored by the referral, a step's first
     completion or an event inside that reach; a figure from an event needs an event in the
     month. One query; the reach is the case's version's, so a short pathway reads a short
-    history."""
+    history. ``cases`` (a condition on ``Case``) narrows them in the same query."""
     reach = SqlCase(
         *[
             When(version_id=version_id, then=Value(start - timedelta(hours=reach_hours(d))))
@@ -246,9 +280,11 @@ def month_case_ids(definitions, *, start, end, cutoff, now) -> list[int]:
         occurred_at__lt=end,
         occurred_at__lte=cutoff,
     ).filter(plausible("occurred_at", until=readable_until(cutoff=cutoff, now=now)))
+    read = plausible_cases(cutoff=cutoff, now=now)
+    if cases is not None:
+        read = read.filter(cases)
     return list(
-        plausible_cases(cutoff=cutoff, now=now)
-        .annotate(reach=reach)
+        read.annotate(reach=reach)
         .filter(Q(referral_at__gte=F("reach")) | Exists(moved))
         .order_by("id")
         .values_list("id", flat=True)

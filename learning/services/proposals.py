@@ -1,6 +1,7 @@
 """Change proposals: local insight → proposal → pilot at named sites for a period → evaluation
-(pilot sites before and during the pilot, against the sites not piloting, on the affected
-measures, from the assurance snapshots) → adopted, which imports the changed definition as a new
+(the pilot pathway's own cases: pilot cases at the pilot sites during the pilot against the same
+sites before it and against the sites not piloting, on the affected measures, computed as the
+monthly snapshot computes them) → adopted, which imports the changed definition as a new
 draft pathway version carrying the rationale, or rejected with the reason kept.
 
 No adoption without an evaluation."""
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from assurance.case_figures import CASE_MEASURES, case_set_month_figures
 from assurance.models import AssuranceSettings
 from learning import selectors
 from learning.models import ChangeProposal
@@ -34,6 +36,14 @@ from scaling_ops.models import Organization, Site
 Status = ChangeProposal.Status
 # Below this many points either way a pilot's relative change is reported as no clear difference.
 CLEAR_DIFFERENCE_POINTS = 2.0
+NOT_ON_CASES = "not measured on the pilot's cases"
+METHOD = (
+    "Difference in differences on the pathway's own cases: (pilot cases at the pilot sites during "
+    "the pilot − the same sites' cases of the pathway in as many months before) − (the other "
+    "sites' cases of the pathway during − before), each side Σ numerator / Σ denominator of the "
+    "monthly snapshot's figures of those cases; 95% Wald interval (the four proportions' "
+    "variances added)."
+)
 
 
 def _check_definition(pathway, definition: dict):
@@ -179,34 +189,108 @@ def _change(after: dict, before: dict) -> float | None:
     return round(after["value"] - before["value"], 1)
 
 
-def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) -> dict:
-    """Pilot sites during the pilot against the same number of months before it, and the other
-    sites over the same months: the pilot's change beyond the others' (difference in
-    differences), per affected measure. Reads current snapshot revisions only."""
-    today = today or selectors.organization_today()
-    last = min(proposal.pilot_end, today)
-    during = selectors.months_between(proposal.pilot_start, last)
-    first = during[0]
-    before = []
-    month = first
+def _totals(figures, codes, steps) -> dict[tuple, list[float]]:
+    """(site_id, measure, step) -> [Σ numerator, Σ denominator] over the months, overall segment."""
+    rows = figures[
+        figures["measure"].isin(list(codes))
+        & figures["step"].isin(list(steps))
+        & (figures["dimension"] == "all")
+        & (figures["segment"] == "all")
+    ]
+    totals: dict[tuple, list[float]] = {}
+    for site_id, code, step, numerator, denominator in zip(
+        rows["site_id"], rows["measure"], rows["step"], rows["numerator"], rows["denominator"],
+        strict=True,
+    ):  # fmt: skip
+        entry = totals.setdefault((int(site_id), code, step), [0.0, 0.0])
+        entry[0] += float(numerator or 0.0)
+        entry[1] += float(denominator or 0.0)
+    return totals
+
+
+def _months_before(during: list[date]) -> list[date]:
+    before, month = [], during[0]
     for _ in during:
         month = (month - timedelta(days=1)).replace(day=1)
         before.insert(0, month)
+    return before
+
+
+def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) -> dict:
+    """What the pilot actually ran, from the pilot pathway's own cases: the pilot cases at the
+    pilot sites during the pilot months, against the same sites' cases of the pathway in the
+    same number of months before, and against the other sites' cases of the pathway over the
+    same months before and during (difference in differences, per targeted measure, with each
+    side's numerator and denominator and a Wald 95% interval). Every side's figures are those
+    the monthly snapshot computes for the same cases and months
+    (``assurance.case_figures``), summed over the months; nothing is read from the stored
+    snapshots, which mix every pathway at a site. Measures that belong to a site rather than a
+    case (audits, incidents, pressure) are named as not measured on the pilot's cases."""
+    today = today or selectors.organization_today()
+    organization = Organization.objects.get(pk=tenancy.current_organization_id())
+    last = min(proposal.pilot_end, today)
+    during = selectors.months_between(proposal.pilot_start, last)
+    before = _months_before(during)
+    # Seen as on ``today`` (its end), or now if earlier: a month still running counts to date.
+    now = min(
+        timezone.now(),
+        datetime.combine(today + timedelta(days=1), time.min, tzinfo=organization.zone),
+    )
     min_denominator = (AssuranceSettings.objects.first() or AssuranceSettings()).min_denominator
     pilot_ids = list(proposal.pilot_sites.values_list("pk", flat=True))
     other_ids = list(Site.objects.exclude(pk__in=pilot_ids).values_list("pk", flat=True))
     info = selectors.measure_info(proposal.measures)
     steps = ("", proposal.step_key) if proposal.step_key else ("",)
-    totals_during = selectors.measure_totals(
-        site_ids=pilot_ids + other_ids, months=during, measures=proposal.measures, steps=steps
+    on_cases = [code for code in proposal.measures if code in CASE_MEASURES]
+    # The pathway's cases only; at the pilot sites during the pilot, only the pilot version's
+    # (cases referred before the pilot keep the version they were pinned to and are left out).
+    pathway_cases = Q(version__pathway_id=proposal.pathway_id)
+    pilot_version = Q(version_id=proposal.pilot_version_id) if proposal.pilot_version_id else Q()
+    during_cases = pathway_cases & (
+        Q(site_id__in=pilot_ids) & pilot_version | ~Q(site_id__in=pilot_ids)
     )
-    totals_before = selectors.measure_totals(
-        site_ids=pilot_ids + other_ids, months=before, measures=proposal.measures, steps=steps
-    )
+    before_cases = pathway_cases
+    if proposal.pilot_version_id:
+        before_cases &= ~Q(version_id=proposal.pilot_version_id)
+    totals_during, totals_before = {}, {}
+    if on_cases:
+        totals_during = _totals(
+            case_set_month_figures(
+                organization=organization, months=during, cases=during_cases, now=now
+            ),
+            on_cases,
+            steps,
+        )
+        totals_before = _totals(
+            case_set_month_figures(
+                organization=organization, months=before, cases=before_cases, now=now
+            ),
+            on_cases,
+            steps,
+        )
     rows = []
     for code in proposal.measures:
         unit, direction = info[code]["unit"], info[code]["direction"]
-        # The step's own figure when the snapshots carry one, else the overall figure.
+        if code not in CASE_MEASURES:
+            empty = {"numerator": 0.0, "denominator": 0.0, "value": None}
+            rows.append(
+                {
+                    **info[code],
+                    "step": "",
+                    "pilot_before": empty,
+                    "pilot_during": empty,
+                    "others_before": empty,
+                    "others_during": empty,
+                    "pilot_change": None,
+                    "others_change": None,
+                    "effect": None,
+                    "interval": None,
+                    "too_little_data": [],
+                    "verdict": NOT_ON_CASES,
+                }
+            )
+            continue
+        # The step's own figure when the cases have one, else the overall figure.
         step = ""
         if proposal.step_key and any(
             key[1] == code and key[2] == proposal.step_key
@@ -266,6 +350,8 @@ def proposal_evaluation(*, proposal: ChangeProposal, today: date | None = None) 
             }
         )
     return {
+        "basis": "cases",
+        "method": METHOD,
         "min_denominator": min_denominator,
         "pilot_cases": _pilot_cases(proposal, pilot_ids, during),
         "before_months": [m.strftime("%Y-%m") for m in before],
@@ -293,8 +379,7 @@ def _interval(effect: float, sides, unit: str) -> tuple[float, float] | None:
 
 def _pilot_cases(proposal: ChangeProposal, pilot_ids, months) -> dict:
     """How many of the pilot sites' cases of the pathway referred in the pilot months followed
-    the pilot version: the evaluation's pilot figures are those sites' snapshot months (every
-    pathway at the site), so this says how much of them is what the pilot actually ran."""
+    the pilot version (the evaluation's pilot side counts only those)."""
     if proposal.pilot_version_id is None or not months:
         return {}
     zone = Organization.objects.get(pk=tenancy.current_organization_id()).zone
@@ -313,6 +398,9 @@ def evaluation_summary_text(evaluation: dict) -> str:
     parts = []
     for row in evaluation.get("measures", []):
         name = row["name"] + (f" ({row['step']})" if row["step"] else "")
+        if row["verdict"] == NOT_ON_CASES:
+            parts.append(f"{name}: a site measure, {NOT_ON_CASES}.")
+            continue
         if row["effect"] is None:
             parts.append(f"{name}: not enough data.")
             continue
@@ -356,8 +444,9 @@ def change_proposal_evaluate(
     if not any(row["pilot_during"]["denominator"] or row["pilot_during"]["numerator"]
                for row in evaluation["measures"]):  # fmt: skip
         raise ValidationError(
-            "No assurance snapshot covers the pilot sites during the pilot yet: compute the "
-            "monthly snapshots for those months, then evaluate."
+            "No pilot case has a figure on the measures the change targets yet: evaluate once "
+            "the pilot sites' cases on the pilot version have obligations due or assessments "
+            "recorded."
         )
     proposal.evaluation = evaluation
     proposal.evaluation_summary = (summary or "").strip() or evaluation_summary_text(evaluation)

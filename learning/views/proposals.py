@@ -197,6 +197,9 @@ def proposal_detail(request, org, number):
                 proposal=proposal, membership=request.membership
             ),
             "pilot_sites": list(proposal.pilot_sites.order_by("code")),
+            "measure_names": [
+                info["name"] for info in selectors.measure_info(proposal.measures).values()
+            ],
             "forms": forms,
             "is_lead": is_lead(request),
             "history": disclosure.history_for_member(

@@ -1,7 +1,8 @@
 """The learning flows in a real browser as an implementation lead would go through them: raise an
 improvement action from an incident in one click and follow the link both ways, move it to
 verified, spot a design signal among the deviation patterns, propose the change, pilot it,
-see the pilot version its cases follow, evaluate it from the snapshots and adopt it (the pilot
+see the pilot version its cases follow, evaluate it on the pathway's own cases (each side's
+numerator and denominator) and adopt it (the pilot
 version becomes the network's), then read the version's rationale and evidence on its page. Screenshots go to test-artifacts/ for a person to look at."""
 
 from datetime import date
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from learning.models import ChangeProposal
 from learning.services import deviation_log
 from scaling_ops import tenancy
 from tests.factories import SiteFactory
+from tests.learning.test_proposals import cases
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -107,13 +110,24 @@ def test_a_lead_raises_and_closes_an_action_and_adopts_a_piloted_change(
     assert "In pilot" in page.inner_text("h1")
     assert "North" in page.inner_text("#pilots")
     shot(page, "pilot-version")
+    # North's cases in February (the network version) and in March (the pilot version), South's
+    # on the network version: what the evaluation reads.
+    with tenancy.scope(personas.org):
+        proposal = ChangeProposal.objects.get(number=1)
+        cases(proposal, {personas.north: (5, 5, 8, 2), personas.south: (6, 4, 6, 4)})
     page.go_back()
     page.wait_for_load_state("networkidle")
     page.click("#evaluate-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.inner_text("#proposal-status") == "Evaluated"
     assert page.locator("table.evaluation tbody tr").count() == 1
-    assert "Relative change (95% interval)" in page.inner_text("table.evaluation")
+    table = page.inner_text("table.evaluation")
+    assert "Relative change (95% interval)" in table
+    # Each side's numerator and denominator: North 5/10 before, 8/10 on the pilot version.
+    assert "5 / 10" in table and "8 / 10" in table
+    assert "this pathway's own cases" in page.inner_text("#pilot-cases")
+    assert "Wald" in page.inner_text("#evaluation-method")
+    shot(page, "proposal-evaluated")
     assert page.get_by_role("button", name="Adopt network-wide").is_visible()
     page.fill("#id_adopt-reason", "Intakes stayed on time at North; adopt for every site.")
     page.click("#adopt-form button[type=submit]")

@@ -1,7 +1,9 @@
 """The evaluation of a change on what actually ran: the pilot site's cases in the pilot months
-follow the pilot version, the evaluation reads the same snapshot figures those cases make, says
-when there is too little data to judge, gives an interval, and adoption activates the pilot
-version (rejection ends the pilot)."""
+follow the pilot version; the evaluation counts only the pilot pathway's own cases (the pilot
+version's at the pilot sites during the pilot), computed as the snapshot computes them, so its
+figures equal the snapshot's where the pathway is alone at its sites and leave out another
+pathway's cases where it is not; it says when there is too little data to judge, gives an
+interval, and adoption activates the pilot version (rejection ends the pilot)."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +23,8 @@ from pathways.models import Case, PathwayPilot, PathwayVersion
 from pathways.selectors.routing import NETWORK, referral_route
 from scaling_ops import tenancy
 from scaling_ops.models import Site
-from tests.learning.test_proposals import FEB, MARCH, pilot, propose, snapshot
+from tests.learning.pilot_cases import LATE, MARCH_REFERRAL, ON_TIME, intake_cases
+from tests.learning.test_proposals import FEB, MARCH, cases, pilot, propose
 from tests.pathways.api_helpers import case_payload, partner_client
 from tests.pathways.exception_helpers import build_version, complete
 
@@ -43,9 +46,27 @@ def refer(client, ref, site, referral_at):
     return response.json()
 
 
+def stored_figures(measure="timeliness", step="intake"):
+    return {
+        (site, month): (numerator, denominator)
+        for site, month, numerator, denominator in SnapshotValue.objects.filter(
+            measure=measure, step=step, dimension="all", segment="all"
+        ).values_list("snapshot__site__code", "snapshot__month", "numerator", "denominator")
+    }
+
+
+def sides(row):
+    return {
+        name: (row[name]["numerator"], row[name]["denominator"])
+        for name in ("pilot_before", "pilot_during", "others_before", "others_during")
+    }
+
+
 def test_evaluation_figures_are_the_snapshot_figures_of_the_pilot_cases(personas, base):
-    """Intake due 36h instead of 48h at north in March: an intake 40h after referral is late
-    for north's pilot cases and met for south's network cases."""
+    """The pathway alone at its sites, and the pilot site's cases in March all pilot cases: the
+    evaluation's four sides are exactly the snapshots' figures of the same sites and months.
+    Intake due 36h instead of 48h at north in March: an intake 40h after referral is late for
+    north's pilot cases and met for the network's cases."""
     proposal = pilot(propose(base, by=personas.lead), personas)
     client = partner_client(personas.org, [personas.north, personas.south])
     for month_start, tag in (
@@ -62,46 +83,86 @@ def test_evaluation_figures_are_the_snapshot_figures_of_the_pilot_cases(personas
                     assert body["pathway_version"] == base.number
     with tenancy.scope(personas.org):
         for case in Case.objects.all():
-            complete(case, "intake", case.referral_at + timedelta(hours=40))
+            hours = 40 if case.external_ref.endswith(("0", "1")) else 60
+            complete(case, "intake", case.referral_at + timedelta(hours=hours))
         for month in (FEB, MARCH):
             assurance_snapshot_compute(
                 organization=personas.org, month=month, now=datetime(2026, 4, 5, tzinfo=UTC)
             )
         evaluation = proposal_evaluation(proposal=proposal, today=APRIL_10)
-        stored = {
-            (site, month): (numerator, denominator)
-            for site, month, numerator, denominator in SnapshotValue.objects.filter(
-                measure="timeliness", step="intake", dimension="all"
-            ).values_list("snapshot__site__code", "snapshot__month", "numerator", "denominator")
-        }
+        stored = stored_figures()
     [row] = evaluation["measures"]
-    assert row["step"] == "intake"  # the step's own figure, as the snapshot carries one
+    assert row["step"] == "intake"  # the step's own figure, as the cases have one
+    assert evaluation["basis"] == "cases"
     assert evaluation["pilot_cases"] == {"on_pilot_version": 3, "referred": 3}
-    during = row["pilot_during"]
-    assert (during["numerator"], during["denominator"]) == stored[("north", MARCH)]
-    before = row["pilot_before"]
-    assert (before["numerator"], before["denominator"]) == stored[("north", FEB)]
-    others = row["others_during"]
-    assert (others["numerator"], others["denominator"]) == stored[("south", MARCH)]
-    # The pilot's own obligations: every north March intake late against 36h, south's met.
-    assert during["value"] < row["others_during"]["value"]
+    assert sides(row) == {
+        "pilot_before": stored[("north", FEB)],
+        "pilot_during": stored[("north", MARCH)],
+        "others_before": stored[("south", FEB)],
+        "others_during": stored[("south", MARCH)],
+    }
+    # The pilot's own obligations: north's March intakes at 40h late against 36h, south's met.
+    assert stored[("north", MARCH)] == (0.0, 3.0)
+    assert stored[("south", MARCH)] == (2.0, 3.0)
     # Three cases a side is below the organisation's minimum denominator (10).
     assert row["verdict"] == "too little data to judge"
     assert row["interval"] is None
     assert "pilot sites during" in " ".join(row["too_little_data"])
 
 
+def test_evaluation_counts_only_the_pilot_pathways_cases_at_a_shared_site(personas, base):
+    """North also runs another pathway, all on time, and has a case of the piloted pathway
+    referred before the pilot began whose intake falls due in the pilot month: the snapshot of
+    North mixes them all, the evaluation counts only the pilot version's cases."""
+    other = build_version(slug="other")
+    proposal = pilot(propose(base, by=personas.lead), personas, start=date(2026, 3, 10))
+    with tenancy.scope(personas.org):
+        # The piloted pathway: north before 6 of 10 met; north's pilot cases 2 of 10 met.
+        intake_cases(base, personas.north, datetime(2026, 2, 2, 9, tzinfo=UTC), met=6, late=4)
+        intake_cases(
+            proposal.pilot_version,
+            personas.north,
+            datetime(2026, 3, 11, 9, tzinfo=UTC),
+            met=2,
+            late=8,
+        )
+        # Referred at north on the network version before the pilot's start: not a pilot case.
+        intake_cases(base, personas.north, MARCH_REFERRAL, met=5)
+        # South on the network version: 7 of 10 each month.
+        for referral in (datetime(2026, 2, 2, 9, tzinfo=UTC), MARCH_REFERRAL):
+            intake_cases(base, personas.south, referral, met=7, late=3)
+        # The other pathway at north, every intake on time, both months.
+        for referral in (datetime(2026, 2, 2, 9, tzinfo=UTC), MARCH_REFERRAL):
+            intake_cases(other, personas.north, referral, met=20, hours=(ON_TIME, LATE))
+        for month in (FEB, MARCH):
+            assurance_snapshot_compute(
+                organization=personas.org, month=month, now=datetime(2026, 4, 5, tzinfo=UTC)
+            )
+        stored = stored_figures()
+        [row] = proposal_evaluation(proposal=proposal, today=APRIL_10)["measures"]
+    # The site's snapshot holds every pathway and version at north...
+    assert stored[("north", FEB)] == (26.0, 30.0)
+    assert stored[("north", MARCH)] == (27.0, 35.0)
+    # ...the evaluation only the piloted pathway, and during the pilot only its pilot cases.
+    assert sides(row) == {
+        "pilot_before": (6.0, 10.0),
+        "pilot_during": (2.0, 10.0),
+        "others_before": (7.0, 10.0),
+        "others_during": (7.0, 10.0),
+    }
+    assert (row["pilot_change"], row["others_change"], row["effect"]) == (-40.0, 0.0, -40.0)
+
+
 def test_the_interval_covers_the_effect_and_no_difference_when_it_crosses_zero(personas, base):
-    snapshot(personas.north, FEB, 50, 100)
-    snapshot(personas.north, MARCH, 56, 100)
-    snapshot(personas.south, FEB, 50, 100)
-    snapshot(personas.south, MARCH, 50, 100)
     proposal = pilot(propose(base), personas)
-    [row] = proposal_evaluation(proposal=proposal, today=APRIL_10)["measures"]
+    cases(proposal, {personas.north: (50, 50, 56, 44), personas.south: (50, 50, 50, 50)})
+    evaluation = proposal_evaluation(proposal=proposal, today=APRIL_10)
+    [row] = evaluation["measures"]
     low, high = row["interval"]
     assert low < row["effect"] == 6.0 < high
     assert low < 0 < high
     assert row["verdict"] == "no clear difference"
+    assert "Wald" in evaluation["method"]
 
 
 def test_the_interval_of_four_rates():
@@ -120,10 +181,8 @@ def test_adoption_without_an_evaluation_is_refused_and_the_pilot_keeps_running(p
 
 
 def test_adoption_activates_the_pilot_version_with_the_decision_in_its_history(personas, base):
-    for site, before, during in ((personas.north, 50, 80), (personas.south, 50, 52)):
-        snapshot(site, FEB, before, 100)
-        snapshot(site, MARCH, during, 100)
     proposal = pilot(propose(base, by=personas.lead), personas)
+    cases(proposal, {personas.north: (50, 50, 80, 20), personas.south: (50, 50, 52, 48)})
     change_proposal_evaluate(proposal=proposal, by=personas.lead, today=APRIL_10)
     assert "95% interval" in proposal.evaluation_summary
     version = change_proposal_adopt(proposal=proposal, by=personas.lead, reason="Clearly better.")
@@ -172,14 +231,37 @@ def test_the_pilot_form_names_a_site_that_is_not_live_and_stores_nothing(persona
 
 def test_the_proposal_page_shows_each_sides_counts_and_the_interval(personas, base):
     with tenancy.scope(personas.org):
-        for site, before, during in ((personas.north, 50, 80), (personas.south, 50, 52)):
-            snapshot(site, FEB, before, 100)
-            snapshot(site, MARCH, during, 100)
         proposal = pilot(propose(base, by=personas.lead), personas)
+        cases(proposal, {personas.north: (50, 50, 80, 20), personas.south: (50, 50, 52, 48)})
         change_proposal_evaluate(proposal=proposal, by=personas.lead, today=APRIL_10)
     url = reverse("learning_proposal_detail", kwargs={"org": personas.org.slug, "number": 1})
     page = personas.client(personas.lead).get(url).content.decode()
     assert "80 / 100" in page and "52 / 100" in page
     assert "Relative change (95% interval)" in page
+    assert 'id="evaluation-method"' in page and "Wald" in page
+    assert "this pathway's own cases" in page
     assert 'id="pilot-version"' in page
     assert "Adopt network-wide" in page
+
+
+def test_the_evaluation_reads_a_bounded_number_of_queries_however_many_cases(personas, base):
+    """Set-based: ten times the cases, the same queries (per month and side-group, not per case)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    proposal = pilot(propose(base), personas)
+    proposal_evaluation(proposal=proposal, today=APRIL_10)  # first use creates the settings row
+    counts = []
+    for scale in (1, 10):
+        cases(
+            proposal,
+            {
+                personas.north: (2 * scale, scale, 2 * scale, scale),
+                personas.south: (scale, scale, scale, scale),
+            },
+        )
+        with CaptureQueriesContext(connection) as queries:
+            [row] = proposal_evaluation(proposal=proposal, today=APRIL_10)["measures"]
+        counts.append(len(queries))
+        assert row["pilot_during"]["denominator"] == 3 * scale + (3 if scale == 10 else 0)
+    assert counts[0] == counts[1]

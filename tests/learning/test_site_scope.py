@@ -15,11 +15,12 @@ from learning.services import (
 from scaling_ops import services, tenancy
 from scaling_ops.models import Role
 from tests.factories import SiteFactory, UserFactory
-from tests.learning.test_proposals import FEB, MARCH, pilot, propose, snapshot
+from tests.learning.test_proposals import FEB, MARCH, cases, pilot, propose, snapshot
 from tests.pathways.exception_helpers import build_version
 
 # East's figures, distinctive enough that a leak is easy to find.
 EAST_FEB, EAST_MARCH = (37, 91), (59, 83)  # 40.7%, 71.1%
+EAST_MARCH_CASES = (EAST_MARCH[0], EAST_MARCH[1] - EAST_MARCH[0])
 EAST_TEXTS = ("East", "37/91", "59/83", "40.7", "71.1")
 
 
@@ -87,6 +88,15 @@ def east_pilot(personas, scoped):
         version = build_version()
         proposal = pilot(propose(version, by=personas.lead), personas)
         proposal.pilot_sites.set([east])
+        # The evaluation reads the pathway's cases: East's are the pilot's, with East's figures.
+        cases(
+            proposal,
+            {
+                east: (EAST_FEB[0], EAST_FEB[1] - EAST_FEB[0], *EAST_MARCH_CASES),
+                personas.north: (50, 50, 60, 40),
+                personas.south: (40, 60, 45, 55),
+            },
+        )
         proposal = change_proposal_evaluate(
             proposal=proposal, by=personas.lead, today=date(2026, 4, 10)
         )

@@ -120,9 +120,13 @@ def test_a_case_stays_on_its_pinned_version_after_the_pilot_ends(
         assert Case.objects.get(external_ref="P-1").version_id == pilot_version.pk
         pilot_version.refresh_from_db()
     assert pilot_version.status == PathwayVersion.Status.RETIRED
+    # First received after the pilot ended but referred while it ran: pinned as it would have
+    # been on time (tests/pathways/test_late_referrals.py); referred after its end: the network.
     assert (
-        put_case(north_key, "P-2", referral_at="2026-04-30T23:30:00+00:00")["pathway_version"] == 1
+        put_case(north_key, "P-2", referral_at="2026-04-30T23:30:00+00:00")["pathway_version"]
+        == pilot_version.number
     )
+    assert put_case(north_key, "P-3", referral_at=END.isoformat())["pathway_version"] == 1
 
 
 def test_the_case_page_says_which_version_and_why(personas, pilot, north_key):

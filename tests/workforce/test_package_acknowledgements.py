@@ -2,6 +2,8 @@
 practitioner at the site", the acknowledgements behind it (per person per package version,
 withdrawn rather than deleted), and the onboarding plan's links to the package's parts."""
 
+import importlib
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -12,13 +14,13 @@ from scaling_ops import tenancy
 from tests.pathways.test_package import PACKAGE, bundle
 from tests.pathways.version_helpers import import_version, with_adaptable_step
 from tests.workforce.conftest import person
-from workforce.models import ChecklistItem, PackageAcknowledgement
+from workforce.models import ChecklistItem, ChecklistTemplate, PackageAcknowledgement
 from workforce.services.packages import (
     package_acknowledge,
     package_acknowledgement_withdraw,
     package_versions_for_site,
 )
-from workforce.services.readiness import readiness_evaluate
+from workforce.services.readiness import checklist_template_ensure, readiness_evaluate
 
 RULE = ChecklistItem.Rule.PACKAGE_ACKNOWLEDGED
 
@@ -126,3 +128,89 @@ def test_the_staff_page_records_and_withdraws_and_links_onboarding_to_the_packag
     with tenancy.scope(personas.org):
         ack.refresh_from_db()
     assert ack.withdrawn_at is not None
+
+
+# --- organisations whose checklist predates the item --------------------------------------------
+
+
+def checklist_before_issue_18():
+    """The built-in checklist as organisations had it before the package item existed."""
+    from workforce.services import readiness
+
+    old_items = [spec for spec in readiness.DEFAULT_ITEMS if spec[3] != RULE]
+    template = ChecklistTemplate.objects.create(
+        name=readiness.DEFAULT_NAME, version=1, status=ChecklistTemplate.Status.ACTIVE
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            organization_id=template.organization_id, template=template, key=key, title=title,
+            kind=kind, rule=rule, guidance=guidance, position=position,
+        )
+        for position, (key, title, kind, rule, guidance) in enumerate(old_items)
+    )  # fmt: skip
+    return template
+
+
+def migrate_checklists():
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "workforce.migrations.0005_checklist_package_acknowledged_item"
+    )
+    return migration.add_package_item(apps, None)
+
+
+def test_an_existing_organisations_checklist_gains_the_item_as_a_new_version(
+    personas, wf, team_with_package
+):
+    version, ana, ben = (team_with_package[k] for k in ("version", "ana", "ben"))
+    with tenancy.scope(personas.org):
+        old = checklist_before_issue_18()
+        assert all(
+            status.item.rule != RULE for status in readiness_evaluate(site=personas.north).items
+        )
+    assert migrate_checklists() == [personas.org.pk]
+    with tenancy.scope(personas.org):
+        old.refresh_from_db()
+        assert old.status == ChecklistTemplate.Status.RETIRED
+        new = ChecklistTemplate.objects.get(status=ChecklistTemplate.Status.ACTIVE)
+        assert new.version == 2
+        keys = list(new.items.values_list("key", flat=True))
+        assert keys == [
+            *list(old.items.values_list("key", flat=True))[:5], "package-acknowledged",
+            *list(old.items.values_list("key", flat=True))[5:],
+        ]  # fmt: skip
+        assert list(new.history.values_list("history_change_reason", flat=True))[0].startswith(
+            "Activated: Adds the automatic item"
+        )
+        # The item now fails and passes with the acknowledgements, as in a new organisation.
+        assert not item(personas.north).passed
+        package_acknowledge(staff=ana, version=version, by=personas.lead)
+        package_acknowledge(staff=ben, version=version, by=personas.lead)
+        assert item(personas.north).passed
+    # Run again (or for an organisation that already has it): nothing changes.
+    assert migrate_checklists() == []
+    with tenancy.scope(personas.org):
+        assert ChecklistTemplate.objects.count() == 2
+
+
+def test_a_checklist_that_dropped_the_item_on_purpose_keeps_it_dropped(personas, wf):
+    from workforce.services.readiness import (
+        checklist_template_activate,
+        checklist_template_new_version,
+    )
+
+    with tenancy.scope(personas.org):
+        base = checklist_template_ensure()
+        dropped = checklist_template_new_version(
+            base=base,
+            by=personas.admin,
+            note="No packages here yet",
+            remove_keys=["package-acknowledged"],
+        )
+        checklist_template_activate(template=dropped, by=personas.admin)
+    assert migrate_checklists() == []
+    with tenancy.scope(personas.org):
+        active = ChecklistTemplate.objects.get(status=ChecklistTemplate.Status.ACTIVE)
+        assert active.pk == dropped.pk
+        assert not active.items.filter(rule=RULE).exists()
