@@ -4,10 +4,11 @@ pathways/extension_points.py). Pathways gives the exception figures itself: the 
 daily report for the week's last day at the site, as the exception queue shows them for that
 date with every status."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from pathways.extension_points import drift_response_parts, site_week_figures
+from pathways.extension_points import drift_response_parts, follow_up_actions, site_week_figures
 from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
 from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
 
@@ -90,3 +91,28 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
         )
         for cell in exception_queue_summary(lines)
     ]
+
+
+@dataclass(frozen=True)
+class FollowUpAction:
+    """An improvement action as a record's page lists it (``follow_up_actions``)."""
+
+    reference: str
+    title: str
+    owner: str
+    deadline: date
+    status: str  # in words
+    overdue: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class FollowUpLog:
+    raise_action: Callable[..., FollowUpAction]
+    actions_for: Callable[..., dict[int, list[FollowUpAction]]]
+
+
+def follow_up_log() -> FollowUpLog | None:
+    """The registered improvement log (the first provider), or None without one."""
+    providers = follow_up_actions.providers()
+    return providers[0] if providers else None

@@ -2,6 +2,7 @@
 weekly cadence of launching and drifting sites is an integrity check; a drift response's extra
 supervision shortens the supervision interval."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -164,3 +165,117 @@ def test_the_coaching_list_queries_do_not_grow_with_sessions(
     with django_assert_num_queries(len(few.captured_queries)):
         page = client.get("/o/acme/workforce/coaching/")
     assert page.content.decode().count("/o/acme/workforce/coaching/") >= 7
+
+
+# --- follow-up actions: improvement actions (learning) linked to the session ----------------
+
+
+def follow_up_post(client, session, **fields):
+    data = {"title": "Re-train on the intake checklist", "owner": "", "deadline": ""}
+    data.update(fields)
+    return client.post(f"/o/acme/workforce/coaching/{session.pk}/follow-ups/", data)
+
+
+def improvement_actions(personas):
+    from learning.models import ImprovementAction
+
+    with tenancy.scope(personas.org):
+        return list(ImprovementAction.objects.select_related("owner").order_by("number"))
+
+
+def test_a_follow_up_is_an_improvement_action_that_records_its_session(personas, wf, week):
+    from learning.models import ImprovementAction
+
+    session = record(personas, wf, week, DAY + timedelta(days=1))
+    lead = personas.client(personas.lead)
+    from django.utils import timezone
+
+    today = timezone.localdate(timezone=personas.org.zone)
+    response = follow_up_post(
+        lead, session, owner=str(personas.supervisor.pk), deadline=str(today + timedelta(days=10))
+    )
+    assert response.status_code == 302
+    [action] = improvement_actions(personas)
+    assert action.source_model == "coachingsession" and action.source_id == session.pk
+    assert action.source_kind == ImprovementAction.Source.COACHING
+    assert action.site_id == personas.north.pk and action.owner_id == personas.supervisor.pk
+    assert action.title == "Re-train on the intake checklist"
+    page = lead.get(f"/o/acme/workforce/coaching/{session.pk}/").content.decode()
+    owner_name = personas.supervisor.get_full_name() or personas.supervisor.get_username()
+    assert f"{action.reference} Re-train on the intake checklist" in page
+    assert owner_name in page and "Open" in page
+    assert (today + timedelta(days=10)).strftime("%-d %b %Y") in page
+    # The action's page links back to the session it came from.
+    detail = lead.get(f"/o/acme/learning/actions/{action.number}/").content.decode()
+    assert f"/o/acme/workforce/coaching/{session.pk}/" in detail
+
+
+def test_a_follow_up_with_bad_input_names_the_field_and_stores_nothing(personas, wf, week):
+    from django.utils import timezone
+
+    session = record(personas, wf, week, DAY + timedelta(days=1))
+    lead = personas.client(personas.lead)
+    today = timezone.localdate(timezone=personas.org.zone)
+    owner = str(personas.supervisor.pk)
+    cases = [
+        ({"title": "", "owner": owner, "deadline": str(today)}, "title"),
+        ({"title": "x" * 201, "owner": owner, "deadline": str(today)}, "title"),
+        ({"owner": "", "deadline": str(today)}, "owner"),
+        ({"owner": str(personas.commissioner.pk), "deadline": str(today)}, "owner"),
+        ({"owner": owner, "deadline": "15/11/2026"}, "deadline"),
+        ({"owner": owner, "deadline": str(today - timedelta(days=1))}, "deadline"),
+        ({"owner": owner, "deadline": str(today + timedelta(days=400))}, "deadline"),
+    ]
+    for fields, field in cases:
+        response = follow_up_post(lead, session, **fields)
+        assert response.status_code == 400, fields
+        assert field in response.context["follow_up_form"].errors, (fields, field)
+    assert improvement_actions(personas) == []
+
+
+def test_follow_ups_fail_closed_for_outsiders_readers_and_unheld_sessions(personas, wf, week):
+    from django.utils import timezone
+
+    session = record(personas, wf, week, DAY + timedelta(days=1))
+    today = timezone.localdate(timezone=personas.org.zone)
+    fields = {"owner": str(personas.lead.pk), "deadline": str(today + timedelta(days=5))}
+    assert follow_up_post(personas.client(personas.outsider), session, **fields).status_code == 404
+    for reader in (personas.commissioner, personas.supervisor):
+        assert follow_up_post(personas.client(reader), session, **fields).status_code == 403
+    with tenancy.scope(personas.org):
+        on_drift_response_opened(
+            None, source_key="drift_signal:5", site=personas.north, opened_on=DAY,
+            window_until=DAY + timedelta(days=30), label="Drift at North: timeliness",
+        )  # fmt: skip
+        scheduled = CoachingSession.objects.get(source_key="drift_signal:5")
+    refused = follow_up_post(personas.client(personas.lead), scheduled, **fields)
+    assert refused.status_code == 400 and "held" in str(refused.context["follow_up_form"].errors)
+    assert improvement_actions(personas) == []
+    # The commissioner reads the improvement log but gets no link into workforce's coaching.
+    follow_up_post(personas.client(personas.lead), session, **fields)
+    [action] = improvement_actions(personas)
+    with tenancy.scope(personas.org):
+        from learning.services import learning_record_publish
+
+        learning_record_publish(instance=action, by=personas.lead, published=True)
+    page = personas.client(personas.commissioner).get(f"/o/acme/learning/actions/{action.number}/")
+    assert f"/workforce/coaching/{session.pk}/" not in page.content.decode()
+
+
+def test_the_session_page_lists_its_follow_ups_in_a_fixed_number_of_queries(
+    personas, wf, week, django_assert_max_num_queries
+):
+    from django.utils import timezone
+
+    session = record(personas, wf, week, DAY + timedelta(days=1))
+    lead = personas.client(personas.lead)
+    today = timezone.localdate(timezone=personas.org.zone)
+    fields = {"owner": str(personas.lead.pk), "deadline": str(today + timedelta(days=5))}
+    url = f"/o/acme/workforce/coaching/{session.pk}/"
+    # Measured: 9 queries with five follow-ups (session, auth, membership, the actions in one).
+    for count in (1, 5):
+        while len(improvement_actions(personas)) < count:
+            follow_up_post(lead, session, title=f"Action {count}", **fields)
+        with django_assert_max_num_queries(9):
+            page = lead.get(url).content.decode()
+        assert len(re.findall(r"/o/acme/learning/actions/\d+/", page)) == count
