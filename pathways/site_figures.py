@@ -19,6 +19,9 @@ class SiteFigure:
     label: str  # what is counted, in words
     value: float | int | str
     url: str  # the page that shows the same figure
+    # A rate's parts, where the figure is one (the escalation rate): raised in time, due.
+    numerator: int | None = None
+    denominator: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,3 +119,22 @@ def follow_up_log() -> FollowUpLog | None:
     """The registered improvement log (the first provider), or None without one."""
     providers = follow_up_actions.providers()
     return providers[0] if providers else None
+
+
+def escalation_week_figures(*, site, week_start: date, week_end: date, organization):
+    """The week's escalation rate at the site: escalations raised in time over those due in
+    the week, as the escalations page shows them for the same days."""
+    from pathways.selectors.escalations import escalation_rate
+
+    rate = escalation_rate(site=site, start=week_start, end=week_end, organization=organization)
+    return [
+        SiteFigure(
+            topic=TOPICS[ExceptionKind.MISSED_ESCALATION],
+            label="Escalation rate: escalations raised in time, of those due in the week",
+            value=rate.in_words(),
+            url=f"/o/{organization.slug}/exceptions/escalations/?site={site.code}"
+            f"&from={week_start.isoformat()}&to={week_end.isoformat()}",
+            numerator=rate.raised_in_time,
+            denominator=rate.due,
+        )
+    ]

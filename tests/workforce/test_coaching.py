@@ -46,7 +46,10 @@ def record(personas, wf, week, held_on, site=None, **kwargs):
 
 def test_the_agenda_figures_equal_the_queue_for_the_same_week(personas, wf, week):
     session = record(personas, wf, week, DAY + timedelta(days=1), notes="Walked through N0")
-    items = [item for topic in session.agenda for item in topic["items"]]
+    # The counts of the queue's cells (the escalation rate is a rate: tested below).
+    items = [
+        item for topic in session.agenda for item in topic["items"] if "denominator" not in item
+    ]
     assert items, "the week's exceptions are on the agenda"
     client = personas.client(personas.lead)
     response = client.get(f"/o/acme/exceptions/?date={DAY}&site=north&status=all")
@@ -56,6 +59,99 @@ def test_the_agenda_figures_equal_the_queue_for_the_same_week(personas, wf, week
         linked = client.get(item["url"])
         # The queue filtered to the item's step and kind lists exactly the agenda's figure.
         assert linked.context["total"] == item["value"]
+
+
+@pytest.fixture
+def escalations(personas, wf, week):
+    """Escalation obligations due in the week before DAY + 1 (DAY - 6 to DAY) at North: one
+    raised in time, one late, one never; one due the week before; one at South in time. The
+    rule: two missed contacts within a week, escalate within 24 hours."""
+    from tests.pathways.exception_helpers import at, event, make_case
+
+    with tenancy.scope(personas.org):
+        version = build_version("esc")
+
+        def missed_twice(site, ref, day, raised_after_hours=None):
+            case = make_case(version, site, ref, at(day - timedelta(days=5), 9))
+            event(case, "contact_missed", at(day, 9))
+            event(case, "contact_missed", at(day, 10))  # the anchor: due 10:00 the next day
+            if raised_after_hours is not None:
+                event(case, "escalation_raised", at(day, 10) + timedelta(hours=raised_after_hours))
+            return case
+
+        missed_twice(personas.north, "E-IN-TIME", DAY - timedelta(days=3), 2)
+        missed_twice(personas.north, "E-LATE", DAY - timedelta(days=4), 30)
+        missed_twice(personas.north, "E-NEVER", DAY - timedelta(days=2))
+        missed_twice(personas.north, "E-EARLIER", DAY - timedelta(days=12), 2)
+        missed_twice(personas.south, "E-SOUTH", DAY - timedelta(days=3), 1)
+
+
+def test_the_agenda_escalation_rate_equals_the_escalations_page_for_the_same_week(
+    personas, wf, week, escalations
+):
+    session = record(personas, wf, week, DAY + timedelta(days=1))
+    [rate] = [item for topic in session.agenda for item in topic["items"] if "denominator" in item]
+    assert (rate["numerator"], rate["denominator"]) == (1, 3)
+    assert rate["value"] == "1 of 3 (33%)"
+    week_start = DAY - timedelta(days=6)
+    assert rate["url"] == (f"/o/acme/exceptions/escalations/?site=north&from={week_start}&to={DAY}")
+    page = personas.client(personas.lead).get(rate["url"])
+    assert page.status_code == 200
+    shown = page.context["rate"]
+    assert (shown.raised_in_time, shown.due) == (rate["numerator"], rate["denominator"])
+    text = page.content.decode()
+    assert all(ref in text for ref in ("E-IN-TIME", "E-LATE", "E-NEVER"))
+    assert "E-EARLIER" not in text and "E-SOUTH" not in text
+    assert "raised late" in text and "not raised" in text
+    assert "Repeated missed contacts" in text  # the rule in words, not its key
+    # The session page shows the rate with the link to its source.
+    detail = personas.client(personas.lead).get(f"/o/acme/workforce/coaching/{session.pk}/")
+    assert "1 of 3 (33%)" in detail.content.decode()
+
+
+def test_the_escalations_page_fails_closed_and_names_bad_input(personas, wf, week, escalations):
+    url = "/o/acme/exceptions/escalations/"
+    week_of = {"site": "north", "from": str(DAY - timedelta(days=6)), "to": str(DAY)}
+    assert personas.client(personas.outsider).get(url, week_of).status_code == 404
+    assert personas.client(personas.commissioner).get(url, week_of).status_code == 403
+    supervisor = personas.client(personas.supervisor)  # North only
+    assert supervisor.get(url, week_of).status_code == 200
+    south = supervisor.get(url, {**week_of, "site": "south"})
+    assert south.status_code == 400 and "site" in south.context["form"].errors
+    assert "E-SOUTH" not in south.content.decode()
+    lead = personas.client(personas.lead)
+    for bad, field in (
+        ({"from": "02/03/2026"}, "start"),
+        ({"from": "1999-12-01", "to": "1999-12-07"}, "start"),
+        ({"from": str(DAY), "to": str(DAY - timedelta(days=1))}, "end"),
+        ({"from": str(DAY - timedelta(days=40))}, "end"),
+        ({"to": "2999-01-01"}, "end"),
+    ):
+        response = lead.get(url, {**week_of, **bad})
+        assert response.status_code == 400 and field in response.context["form"].errors, bad
+        assert response.context["rate"] is None
+
+
+def test_the_escalations_page_queries_do_not_grow_with_cases(
+    personas, wf, week, escalations, django_assert_max_num_queries
+):
+    from tests.pathways.exception_helpers import at, event, make_case
+
+    url = f"/o/acme/exceptions/escalations/?site=north&from={DAY - timedelta(days=6)}&to={DAY}"
+    lead = personas.client(personas.lead)
+    lead.get(url)
+    with django_assert_max_num_queries(20) as few:
+        assert lead.get(url).context["rate"].due == 3
+    with tenancy.scope(personas.org):
+        from pathways.models import PathwayVersion
+
+        esc = PathwayVersion.objects.get(pathway__slug="esc")
+        for n in range(6):
+            case = make_case(esc, personas.north, f"E-MORE-{n}", at(DAY - timedelta(days=8), 9))
+            event(case, "contact_missed", at(DAY - timedelta(days=2), 9))
+            event(case, "contact_missed", at(DAY - timedelta(days=2), 10))
+    with django_assert_max_num_queries(len(few)):
+        assert lead.get(url).context["rate"].due == 9
 
 
 def test_a_session_needs_attendees_of_the_site_and_a_held_date(personas, wf, week):

@@ -32,9 +32,10 @@ def coaching_agenda(*, site: Site, held_on: date, organization: Organization) ->
     figures = figures_for_week(site=site, week_start=start, week_end=end, organization=organization)
     topics: dict[str, list[dict]] = {}
     for figure in figures:
-        topics.setdefault(figure.topic, []).append(
-            {"label": figure.label, "value": figure.value, "url": figure.url}
-        )
+        item = {"label": figure.label, "value": figure.value, "url": figure.url}
+        if figure.denominator is not None:  # a rate: keep its parts
+            item |= {"numerator": figure.numerator, "denominator": figure.denominator}
+        topics.setdefault(figure.topic, []).append(item)
     return [{"topic": topic, "items": items} for topic, items in topics.items()]
 
 
