@@ -111,3 +111,32 @@ def test_a_completed_part_before_the_reaudit_figure_judges_nothing(personas, eas
     run_response(signal, by=personas.lead)  # every part done, no re-audit month computed yet
     signal = DriftSignal.objects.get()
     assert signal.reaudit_snapshot is None and signal.recovery == DriftSignal.Recovery.AWAITING
+
+
+def test_the_supervision_that_completes_the_response_judges_the_verdict(
+    personas,
+    east,  # noqa: F811
+):
+    from workforce.models import StaffRole
+    from workforce.services import staff_create
+    from workforce.services.supervision import supervision_session_record
+
+    signal = drifted_in_june(personas, east)
+    pat = staff_create(
+        site=personas.south, name="Pat Practitioner", role=StaffRole.PRACTITIONER,
+        experience_band="experienced", start_date=JUNE,
+    )  # fmt: skip
+    update(JULY, [snapshot(personas.south, JULY, (76, 100))])
+    run_response(signal, by=personas.lead)  # coaching held, sample drawn; Pat not supervised
+    signal = DriftSignal.objects.get()
+    assert signal.recovery == DriftSignal.Recovery.AWAITING
+    [open_part] = [p for p in drift_response_parts(signal=signal) if p.done_on is None]
+    assert open_part.label.startswith("Extra supervision")
+    supervisor = staff_create(
+        site=personas.south, name="Sue Supervisor", role=StaffRole.SUPERVISOR,
+        experience_band="experienced", start_date=JUNE,
+    )  # fmt: skip
+    supervision_session_record(
+        supervisor=supervisor, staff=pat, held_on=JULY + timedelta(days=3), by=personas.lead
+    )
+    assert DriftSignal.objects.get().recovery == DriftSignal.Recovery.CONFIRMED
