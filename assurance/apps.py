@@ -56,6 +56,12 @@ class AssuranceConfig(AppConfig):
         from pathways.extension_points import site_week_figures
 
         site_week_figures.register(audit_and_drift_week_figures, order=40)
+        from assurance.services.drift import on_drift_response_part_done
+        from pathways.extension_points import drift_response_part_done
+
+        drift_response_part_done.connect(
+            on_drift_response_part_done, dispatch_uid="assurance_drift_recovery_rejudge"
+        )
         # Before the workforce (200) and pathway (900) resetters, as the demo always ran them.
         demo_resetters.register(_delete_demo_assurance, order=100)
         demo_seeders.register(

@@ -21,9 +21,19 @@ class LearningConfig(AppConfig):
         from assurance.extension_points import improvement_action_providers
         from learning import hooks, notices
         from learning.search import learning_results
-        from learning.services.actions import assurance_improvement_action_provider
+        from learning.services.actions import (
+            assurance_improvement_action_provider,
+            follow_up_raise,
+            follow_ups_for,
+        )
         from learning.services.deviations import on_exception_items_triaged
-        from pathways.extension_points import exception_items_triaged, item_links, version_panels
+        from pathways.extension_points import (
+            exception_items_triaged,
+            follow_up_actions,
+            item_links,
+            version_panels,
+        )
+        from pathways.site_figures import FollowUpLog
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
             demo_seeders,
@@ -40,6 +50,7 @@ class LearningConfig(AppConfig):
         notice_sources.register(notices.source, key="learning", order=70)
         search_providers.register(learning_results, order=70)
         improvement_action_providers.register(assurance_improvement_action_provider)
+        follow_up_actions.register(FollowUpLog(follow_up_raise, follow_ups_for), key="learning")
         exception_items_triaged.connect(
             on_exception_items_triaged, dispatch_uid="learning_deviations_from_accepted"
         )

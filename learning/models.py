@@ -74,6 +74,7 @@ class ImprovementAction(TenantModel, CommissionerPublished):
         DRIFT_SIGNAL = "drift_signal", "Drift signal"
         CONTRACT_CLAUSE = "contract_clause", "Contract clause"
         LEARNING_REVIEW = "learning_review", "Learning review"
+        COACHING = "coaching", "Coaching session"
         OTHER = "other", "Other"
 
     # Forward moves; done can go back to in progress when verification finds it is not done.

@@ -37,7 +37,7 @@ class PathwaysConfig(AppConfig):
             queue_panels,
             site_week_figures,
         )
-        from pathways.site_figures import exception_week_figures
+        from pathways.site_figures import escalation_week_figures, exception_week_figures
         from pathways.views.front_door import front_door_panel
         from scaling_ops.demo import DemoSeeder
         from scaling_ops.extension_points import (
@@ -60,6 +60,7 @@ class PathwaysConfig(AppConfig):
         search_providers.register(case_results, order=10)
         notice_sources.register(notices.source, key="pathways", order=10)
         site_week_figures.register(exception_week_figures, order=10)
+        site_week_figures.register(escalation_week_figures, order=15)
         # Referrals held at the front door come first: they are the newest work.
         queue_panels.register(front_door_panel, order=10)
         # Members with a write role come first in the assign picker.

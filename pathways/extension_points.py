@@ -104,3 +104,22 @@ drift_response_opened = signal(
     "workforce schedules the coaching session and the extra supervision. Defined here because "
     "assurance and workforce both build on pathways and neither may import the other.",
 )
+follow_up_actions: ExtensionPoint[Callable[..., object]] = ExtensionPoint(
+    "follow_up_actions",
+    defined_by="pathways",
+    signature="FollowUpLog(raise_action, actions_for)  (pathways.site_figures; the first is "
+    "used): raise_action(*, source_model, source_id, source_label, site, title, owner, "
+    "deadline, by) -> FollowUpAction; actions_for(*, source_model, source_ids) -> "
+    "dict[source_id, list[FollowUpAction]]",
+    doc="The improvement log, for records of apps that may not import learning (a coaching "
+    "session's follow-up actions): an action raised from the record keeps its model name and "
+    "id, and the record's page lists its actions.",
+)
+drift_response_part_done = signal(
+    "drift_response_part_done",
+    defined_by="pathways",
+    arguments="sender=model class, source_key: str, site",
+    doc="Sent when a part of a drift signal's response may have completed (a coaching session "
+    "held, a supervision session recorded, a re-audit sample drawn): assurance judges the "
+    "signal's recovery verdict again at once if the response has now run.",
+)

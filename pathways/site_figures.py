@@ -4,10 +4,11 @@ pathways/extension_points.py). Pathways gives the exception figures itself: the 
 daily report for the week's last day at the site, as the exception queue shows them for that
 date with every status."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from pathways.extension_points import drift_response_parts, site_week_figures
+from pathways.extension_points import drift_response_parts, follow_up_actions, site_week_figures
 from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
 from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
 
@@ -18,6 +19,9 @@ class SiteFigure:
     label: str  # what is counted, in words
     value: float | int | str
     url: str  # the page that shows the same figure
+    # A rate's parts, where the figure is one (the escalation rate): raised in time, due.
+    numerator: int | None = None
+    denominator: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,4 +93,48 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
             url=f"{url}&step={cell.step}&kind={cell.kind}",
         )
         for cell in exception_queue_summary(lines)
+    ]
+
+
+@dataclass(frozen=True)
+class FollowUpAction:
+    """An improvement action as a record's page lists it (``follow_up_actions``)."""
+
+    reference: str
+    title: str
+    owner: str
+    deadline: date
+    status: str  # in words
+    overdue: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class FollowUpLog:
+    raise_action: Callable[..., FollowUpAction]
+    actions_for: Callable[..., dict[int, list[FollowUpAction]]]
+
+
+def follow_up_log() -> FollowUpLog | None:
+    """The registered improvement log (the first provider), or None without one."""
+    providers = follow_up_actions.providers()
+    return providers[0] if providers else None
+
+
+def escalation_week_figures(*, site, week_start: date, week_end: date, organization):
+    """The week's escalation rate at the site: escalations raised in time over those due in
+    the week, as the escalations page shows them for the same days."""
+    from pathways.selectors.escalations import escalation_rate
+
+    rate = escalation_rate(site=site, start=week_start, end=week_end, organization=organization)
+    return [
+        SiteFigure(
+            topic=TOPICS[ExceptionKind.MISSED_ESCALATION],
+            label="Escalation rate: escalations raised in time, of those due in the week",
+            value=rate.in_words(),
+            url=f"/o/{organization.slug}/exceptions/escalations/?site={site.code}"
+            f"&from={week_start.isoformat()}&to={week_end.isoformat()}",
+            numerator=rate.raised_in_time,
+            denominator=rate.due,
+        )
     ]

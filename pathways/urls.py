@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("pathways.views.versions")),
+    path("", include("pathways.views.escalations")),
     path("", include("pathways.views.exceptions")),
     path("", include("pathways.views.cases")),
     path("", include("pathways.views.front_door")),

@@ -349,11 +349,21 @@ def notices_mark_read(*, user, pks: Iterable[int] | None = None) -> int:
     return count
 
 
+def organization_admin_names() -> list[str]:
+    """The bound organisation's org admins, by name: who may set a member's preferences."""
+    admins = Membership.objects.filter(role=Role.ORG_ADMIN).select_related("user")
+    return sorted(m.user.get_full_name() or m.user.get_username() for m in admins)
+
+
 def notice_preference_for(*, user) -> NoticePreference:
     return NoticePreference.objects.filter(user=user).first() or NoticePreference(user=user)
 
 
-def notice_preference_set(*, user, email_off: Iterable[str], digest_hour: int) -> NoticePreference:
+def notice_preference_set(
+    *, user, email_off: Iterable[str], digest_hour: int, by=None
+) -> NoticePreference:
+    """A member's notice preferences, set by themselves or (``by``, e.g. for a commissioner,
+    who writes nothing) by an org admin; who set them is kept in the history."""
     known = {kind.code for kind in notice_kinds()}
     email_off = sorted(set(email_off))
     unknown = [code for code in email_off if code not in known]
@@ -364,7 +374,9 @@ def notice_preference_set(*, user, email_off: Iterable[str], digest_hour: int) -
     preference = notice_preference_for(user=user)
     preference.email_off = email_off
     preference.digest_hour = digest_hour
-    preference._history_user = user
+    preference._history_user = by or user
+    if by is not None and by != user:
+        preference._change_reason = "Set by an org admin"
     preference.save()
     return preference
 

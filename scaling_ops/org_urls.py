@@ -10,6 +10,7 @@ urlpatterns = [
     path("members/", views.membership_list, name="membership_list"),
     path("members/<int:pk>/", views.membership_detail, name="membership_detail"),
     path("members/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
+    path("members/<int:pk>/notices/", views.membership_notices, name="membership_notices"),
     path(
         "members/invitations/<int:pk>/revoke/",
         views.invitation_revoke,

@@ -180,6 +180,45 @@ def membership_detail(request, org, pk):
     )
 
 
+@roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
+def membership_notices(request, org, pk):
+    """An org admin sets a member's notice preferences (a commissioner cannot: they write
+    nothing), with the history of who changed them."""
+    from scaling_ops import notifications
+    from scaling_ops.views_notices import NoticePreferenceForm
+
+    membership = _membership_or_404(pk)
+    preference = notifications.notice_preference_for(user=membership.user)
+    form = NoticePreferenceForm(
+        request.POST if request.method == "POST" else None,
+        initial={"email_off": preference.email_off, "digest_hour": preference.digest_hour},
+    )
+    form.fields["email_off"].label = "Do not email them about"
+    if request.method == "POST" and form.is_valid():
+        try:
+            notifications.notice_preference_set(
+                user=membership.user, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(
+                request, f"Notice preferences of {membership.user.get_username()} saved."
+            )
+            return redirect("membership_notices", org=org, pk=pk)
+    history = (
+        preference.history.select_related("history_user").order_by("-history_date")[:20]
+        if preference.pk
+        else []
+    )
+    return render(
+        request,
+        "scaling_ops/membership_notices.html",
+        {"member": membership, "form": form, "history": history},
+        status=400 if form.is_bound else 200,
+    )
+
+
 @require_POST
 @roles_required(Role.ORG_ADMIN, read_roles=ADMINS_ONLY)
 def membership_remove(request, org, pk):

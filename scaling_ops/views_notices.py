@@ -102,7 +102,16 @@ def notice_unread_badge(request, org):
 
 @roles_required(*WRITE_ROLES)
 def notice_preferences(request, org):
+    """One's own preferences. A read-only member (a commissioner) writes nothing, here too:
+    they see their settings and who can change them (the org admins, on the members page)."""
     preference = notifications.notice_preference_for(user=request.user)
+    if request.membership.is_read_only:
+        return render(
+            request,
+            "scaling_ops/notice_preferences_read_only.html",
+            {"preference": preference, **preference_summary(preference),
+             "admins": notifications.organization_admin_names()},
+        )  # fmt: skip
     form = NoticePreferenceForm(
         request.POST or None,
         initial={"email_off": preference.email_off, "digest_hour": preference.digest_hour},
@@ -116,3 +125,13 @@ def notice_preferences(request, org):
             messages.success(request, "Your notice preferences are saved.")
             return redirect("notice_preferences", org=org)
     return render(request, "scaling_ops/notice_preferences.html", {"form": form})
+
+
+def preference_summary(preference) -> dict:
+    """The kinds emailed and not, in words, and the digest hour."""
+    kinds = notifications.notice_kinds()
+    return {
+        "emailed": [kind.label for kind in kinds if kind.code not in preference.email_off],
+        "not_emailed": [kind.label for kind in kinds if kind.code in preference.email_off],
+        "digest_at": f"{preference.digest_hour:02d}:00",
+    }

@@ -254,7 +254,11 @@ def seed_coaching(context) -> None:
     """After the assurance snapshots (whose drift signals scheduled coaching): the first drift
     response's session held late, and East Harbour (launching) coached weekly, twice."""
     from workforce.coaching.models import CoachingSession
-    from workforce.coaching.services import coaching_session_record
+    from workforce.coaching.services import (
+        coaching_follow_up_raise,
+        coaching_follow_ups,
+        coaching_session_record,
+    )
 
     org, sites, lead = context.organization, context.sites, context.users["lead"]
     today = timezone.localdate(timezone=org.zone)
@@ -284,12 +288,18 @@ def seed_coaching(context) -> None:
     east = sites["east"]
     if attendees(east):
         for days_ago in (8, 1):
-            coaching_session_record(
+            session = coaching_session_record(
                 site=east, held_on=today - timedelta(days=days_ago), lead=lead,
                 attendees=attendees(east), by=lead, organization=org,
                 notes="Reviewed the week's missed touchpoints and incomplete assessments.",
             )  # fmt: skip
             held += 1
+        # The latest session's follow-up, an improvement action linked to it (once).
+        if not coaching_follow_ups(session_ids=[session.pk]):
+            coaching_follow_up_raise(
+                session=session, by=lead, owner=lead, deadline=today + timedelta(days=14),
+                title="Pair each new practitioner with an experienced one for first assessments",
+            )  # fmt: skip
     context.say(
         f"{held} coaching sessions held (one drift response late); "
         f"{CoachingSession.objects.filter(held_on__isnull=True).count()} to hold"

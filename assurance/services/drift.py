@@ -135,20 +135,57 @@ def _review_reaudits(month, by_site, current) -> None:
         value = analysis.rate(num, den)
         signal.reaudit_value = value
         signal.reaudit_snapshot = snapshot
-        verdict = analysis.recovered(value, signal.reference, signal.margin)
-        # Recovery is judged only after the response ran: coaching held, extra supervision
-        # given, the re-audit sample drawn.
-        ran = drift_response_ran(drift_response_parts(signal=signal))
-        if snapshot.partial or verdict is None or not ran:
-            signal.recovery = DriftSignal.Recovery.AWAITING
-        elif verdict:
-            signal.recovery = DriftSignal.Recovery.CONFIRMED
-        else:
-            signal.recovery = DriftSignal.Recovery.NOT_CONFIRMED
+        ran = _judge(signal)
         signal._change_reason = f"Re-audit figure from {snapshot}" + (
             "" if ran else "; the verdict waits until the response has run"
         )
         signal.save(update_fields=["reaudit_value", "reaudit_snapshot", "recovery", "updated_at"])
+
+
+def _judge(signal: DriftSignal) -> bool:
+    """Sets the recovery verdict from the stored re-audit figure; whether the response ran.
+    Recovery is judged only after the response ran: coaching held, extra supervision given,
+    the re-audit sample drawn."""
+    snapshot = signal.reaudit_snapshot
+    verdict = analysis.recovered(signal.reaudit_value, signal.reference, signal.margin)
+    ran = drift_response_ran(drift_response_parts(signal=signal))
+    if snapshot.partial or verdict is None or not ran:
+        signal.recovery = DriftSignal.Recovery.AWAITING
+    elif verdict:
+        signal.recovery = DriftSignal.Recovery.CONFIRMED
+    else:
+        signal.recovery = DriftSignal.Recovery.NOT_CONFIRMED
+    return ran
+
+
+def drift_recovery_rejudge(*, signal: DriftSignal) -> DriftSignal:
+    """Judges an awaiting verdict again when a part of the response completes: at once, from
+    the re-audit figure already stored, instead of at the next recompute of the re-audit
+    month. Without a re-audit figure yet there is nothing to judge."""
+    if (
+        signal.reaudit_snapshot_id is None
+        or signal.recovery != DriftSignal.Recovery.AWAITING
+        or signal.status == DriftSignal.Status.WITHDRAWN
+    ):
+        return signal
+    if _judge(signal) and signal.recovery != DriftSignal.Recovery.AWAITING:
+        signal._change_reason = "Judged when the last part of the response completed"
+        signal.save(update_fields=["recovery", "updated_at"])
+    return signal
+
+
+def on_drift_response_part_done(sender, *, source_key: str, site, **kwargs) -> None:
+    """Receiver of ``pathways.extension_points.drift_response_part_done``."""
+    prefix, _, pk = source_key.partition(":")
+    if prefix != "drift_signal" or not pk.isdigit():
+        return
+    signal = (
+        DriftSignal.objects.filter(pk=int(pk), site=site)
+        .select_related("site__organization", "reaudit_snapshot")
+        .first()
+    )
+    if signal is not None:
+        drift_recovery_rejudge(signal=signal)
 
 
 def drift_signal_respond(

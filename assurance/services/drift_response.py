@@ -16,7 +16,7 @@ from django.utils import timezone
 from assurance import selectors
 from assurance.models import AuditRecord, AuditSample, DriftSignal
 from assurance.services.records import audit_sample_draw
-from pathways.extension_points import drift_response_opened
+from pathways.extension_points import drift_response_opened, drift_response_part_done
 from pathways.site_figures import ResponsePart, SiteFigure, parts_for_response
 from scaling_ops.dates import local_midnight
 from scaling_ops.models import Organization
@@ -110,6 +110,10 @@ def reaudit_samples_draw_due(*, organization: Organization, today: date) -> list
         except ValidationError as error:
             # No cases with activity yet in the window's month: the next run tries again.
             logger.info("Re-audit sample for %s not drawn yet: %s", signal, error.messages[0])
+        else:
+            drift_response_part_done.send(
+                sender=AuditSample, source_key=drift_source_key(signal), site=signal.site
+            )
     return drawn
 
 

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from learning.models import ImprovementAction
-from learning.selectors import learning_settings_get, organization_today
+from learning.selectors import action_is_overdue, learning_settings_get, organization_today
 from learning.services.common import check_owner, next_number, record, required
+from pathways.site_figures import FollowUpAction
 
 Status = ImprovementAction.Status
 Source = ImprovementAction.Source
@@ -23,7 +24,10 @@ SOURCE_KINDS = {
     "auditrecord": Source.AUDIT,
     "driftsignal": Source.DRIFT_SIGNAL,
     "learningreview": Source.LEARNING_REVIEW,
+    "coachingsession": Source.COACHING,
 }
+# A follow-up is due from tomorrow and within a year: a plausible window for a deadline.
+FOLLOW_UP_HORIZON_DAYS = 366
 
 
 def source_kind_for(model_name: str) -> str:
@@ -194,3 +198,53 @@ def assurance_improvement_action_provider(*, source, by) -> str:
     """Registered into ``assurance.extension_points.improvement_action_providers``: the incident, drift
     signal (or contract corrective action) keeps the reference; the action keeps the source."""
     return improvement_action_raise_from_source(source=source, by=by).reference
+
+
+def _follow_up(action: ImprovementAction, today: date) -> FollowUpAction:
+    owner = action.owner
+    return FollowUpAction(
+        reference=action.reference,
+        title=action.title,
+        owner=(owner.get_full_name() or owner.get_username()) if owner else "—",
+        deadline=action.deadline,
+        status=action.get_status_display(),
+        overdue=action_is_overdue(action, today),
+        url=f"/o/{action.organization.slug}/learning/actions/{action.number}/",
+    )
+
+
+def follow_up_raise(
+    *, source_model: str, source_id: int, source_label: str, site, title: str, owner,
+    deadline: date, by,
+) -> FollowUpAction:  # fmt: skip
+    """Registered into ``pathways.extension_points.follow_up_actions``: an improvement action
+    raised from a record of an app that may not import learning (a coaching session), linked
+    to it by model name and id. Checked whole before anything is stored."""
+    title = required(title, "title", "what the action is")
+    if len(title) > 200:
+        raise ValidationError({"title": "Keep the title under 200 characters."})
+    today = organization_today()
+    if deadline is None or deadline < today:
+        raise ValidationError({"deadline": "Give a deadline from today on."})
+    if deadline > today + timedelta(days=FOLLOW_UP_HORIZON_DAYS):
+        raise ValidationError({"deadline": "Give a deadline within a year."})
+    action = improvement_action_create(
+        title=title, owner=owner, deadline=deadline, by=by, site=site,
+        source_kind=source_kind_for(source_model), source_model=source_model,
+        source_id=source_id, source_label=source_label,
+    )  # fmt: skip
+    return _follow_up(action, today)
+
+
+def follow_ups_for(*, source_model: str, source_ids: list[int]) -> dict[int, list[FollowUpAction]]:
+    """The actions raised from these records, by record id: one query."""
+    today = organization_today()
+    found: dict[int, list[FollowUpAction]] = {}
+    actions = (
+        ImprovementAction.objects.filter(source_model=source_model, source_id__in=source_ids)
+        .select_related("owner", "organization")
+        .order_by("deadline", "number")
+    )
+    for action in actions:
+        found.setdefault(action.source_id, []).append(_follow_up(action, today))
+    return found

@@ -31,6 +31,7 @@ SOURCE_URLS = {
     "driftsignal": ("assurance_drift_detail", True),
     "auditsample": ("assurance_audit_detail", False),
     "correctiveprocess": ("contract_process_detail", True),
+    "coachingsession": ("workforce_coaching_detail", False),
 }
 
 

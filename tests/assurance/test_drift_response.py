@@ -66,3 +66,77 @@ def test_the_reaudit_sample_is_drawn_when_the_window_opens(personas, east):  # n
     assert reaudit_samples_draw_due(organization=personas.org, today=JULY) == []
     assert not AuditSample.objects.filter(kind=AuditSample.Kind.REAUDIT).exists()
     assert signal.reaudit_from == JULY
+
+
+def test_the_verdict_is_judged_when_the_last_part_completes(personas, east):  # noqa: F811
+    from workforce.coaching.services import coaching_session_record
+    from workforce.models import StaffRole
+    from workforce.services import staff_create
+
+    signal = drifted_in_june(personas, east)
+    update(JULY, [snapshot(personas.south, JULY, (76, 100))])  # back within the margin
+    # The re-audit sample is drawn; the coaching session is still open: the verdict waits.
+    AuditSample.objects.create(
+        site=personas.south, month=JULY, kind=AuditSample.Kind.REAUDIT, seed=1, size=0,
+        population=0,
+    )  # fmt: skip
+    signal = DriftSignal.objects.get()
+    assert signal.recovery == DriftSignal.Recovery.AWAITING
+    assert [p.label for p in drift_response_parts(signal=signal) if p.done_on is None] == [
+        "Targeted coaching session"
+    ]
+    # Holding it (three days late) completes the response: judged at once, no recompute.
+    session = CoachingSession.objects.get(source_key=f"drift_signal:{signal.pk}")
+    coachee = staff_create(
+        site=personas.south, name="Casey Coachee", role=StaffRole.SUPERVISOR,
+        experience_band="experienced", start_date=JUNE,
+    )  # fmt: skip
+    coaching_session_record(
+        site=personas.south, held_on=session.due_on + timedelta(days=3), lead=personas.lead,
+        attendees=[coachee], by=personas.lead, organization=personas.org, session=session,
+    )  # fmt: skip
+    signal = DriftSignal.objects.get()
+    assert signal.recovery == DriftSignal.Recovery.CONFIRMED
+    assert signal.reaudit_snapshot.month == JULY  # the stored figure, not a new computation
+    assert signal.history.first().history_change_reason == (
+        "Judged when the last part of the response completed"
+    )
+    page = personas.client(personas.lead).get(f"/o/acme/assurance/drift/{signal.pk}/")
+    text = page.content.decode()
+    assert "responded late" in text and "Recovery confirmed" in text
+
+
+def test_a_completed_part_before_the_reaudit_figure_judges_nothing(personas, east):  # noqa: F811
+    signal = drifted_in_june(personas, east)
+    run_response(signal, by=personas.lead)  # every part done, no re-audit month computed yet
+    signal = DriftSignal.objects.get()
+    assert signal.reaudit_snapshot is None and signal.recovery == DriftSignal.Recovery.AWAITING
+
+
+def test_the_supervision_that_completes_the_response_judges_the_verdict(
+    personas,
+    east,  # noqa: F811
+):
+    from workforce.models import StaffRole
+    from workforce.services import staff_create
+    from workforce.services.supervision import supervision_session_record
+
+    signal = drifted_in_june(personas, east)
+    pat = staff_create(
+        site=personas.south, name="Pat Practitioner", role=StaffRole.PRACTITIONER,
+        experience_band="experienced", start_date=JUNE,
+    )  # fmt: skip
+    update(JULY, [snapshot(personas.south, JULY, (76, 100))])
+    run_response(signal, by=personas.lead)  # coaching held, sample drawn; Pat not supervised
+    signal = DriftSignal.objects.get()
+    assert signal.recovery == DriftSignal.Recovery.AWAITING
+    [open_part] = [p for p in drift_response_parts(signal=signal) if p.done_on is None]
+    assert open_part.label.startswith("Extra supervision")
+    supervisor = staff_create(
+        site=personas.south, name="Sue Supervisor", role=StaffRole.SUPERVISOR,
+        experience_band="experienced", start_date=JUNE,
+    )  # fmt: skip
+    supervision_session_record(
+        supervisor=supervisor, staff=pat, held_on=JULY + timedelta(days=3), by=personas.lead
+    )
+    assert DriftSignal.objects.get().recovery == DriftSignal.Recovery.CONFIRMED

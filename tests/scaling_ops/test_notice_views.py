@@ -103,3 +103,86 @@ def test_the_inbox_queries_do_not_grow_with_notices(personas, django_assert_num_
         notice(personas.supervisor, personas.org, n, site=personas.south, read_at=timezone.now())
     with django_assert_num_queries(len(few.captured_queries)):
         client.get("/o/acme/notices/")
+
+
+# --- a commissioner's preferences: set by an org admin, read by them -------------------------
+
+
+def member_pk(personas, user):
+    from scaling_ops.models import Membership
+
+    with tenancy.scope(personas.org):
+        return Membership.objects.get(user=user).pk
+
+
+def test_a_commissioner_reads_their_preferences_and_still_posts_nothing(personas):
+    client = personas.client(personas.commissioner)
+    refused = client.post("/o/acme/notices/preferences/", {"digest_hour": "6"})
+    assert refused.status_code == 403
+    page = client.get("/o/acme/notices/preferences/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "<form" not in text.split("</header>")[-1]
+    assert "Daily digest made from:</strong> 07:00" in text
+    admin_name = personas.admin.get_full_name() or personas.admin.get_username()
+    assert "ask an org admin" in text and admin_name in text
+    from scaling_ops.notifications import notice_preference_for
+
+    with tenancy.scope(personas.org):
+        assert notice_preference_for(user=personas.commissioner).pk is None
+
+
+def test_an_org_admin_sets_a_members_preferences_with_history(personas):
+    from scaling_ops.notifications import notice_preference_for
+
+    url = f"/o/acme/members/{member_pk(personas, personas.commissioner)}/notices/"
+    admin = personas.client(personas.admin)
+    assert "Commissioners write nothing" in admin.get(url).content.decode()
+    saved = admin.post(url, {"email_off": ["reaudit_window_opening"], "digest_hour": "6"})
+    assert saved.status_code == 302
+    with tenancy.scope(personas.org):
+        preference = notice_preference_for(user=personas.commissioner)
+        [row] = preference.history.all()
+    assert preference.email_off == ["reaudit_window_opening"] and preference.digest_hour == 6
+    assert row.history_user_id == personas.admin.pk
+    assert row.history_change_reason == "Set by an org admin"
+    page = admin.get(url).content.decode()
+    assert "Set by an org admin" in page and "alice" in page
+    # The commissioner sees what the admin set, read-only.
+    own = personas.client(personas.commissioner).get("/o/acme/notices/preferences/")
+    text = own.content.decode()
+    assert "Daily digest made from:</strong> 06:00" in text
+    assert "Not emailed:</strong> Re-audit window opening" in text
+
+
+def test_bad_preferences_from_the_admin_name_the_field_and_store_nothing(personas):
+    from scaling_ops.models import NoticePreference
+
+    url = f"/o/acme/members/{member_pk(personas, personas.commissioner)}/notices/"
+    admin = personas.client(personas.admin)
+    for data, field in (
+        ({"digest_hour": "24"}, "digest_hour"),
+        ({"digest_hour": "7", "email_off": ["nonsense"]}, "email_off"),
+        ({}, "digest_hour"),
+    ):
+        response = admin.post(url, data)
+        assert response.status_code == 400 and field in response.context["form"].errors
+    with tenancy.scope(personas.org):
+        assert not NoticePreference.objects.exists()
+
+
+def test_members_notice_preferences_fail_closed(personas):
+    pk = member_pk(personas, personas.commissioner)
+    url = f"/o/acme/members/{pk}/notices/"
+    data = {"digest_hour": "6"}
+    outsider = personas.client(personas.outsider)
+    assert outsider.get(url).status_code == 404 and outsider.post(url, data).status_code == 404
+    for user in (personas.lead, personas.supervisor, personas.commissioner):
+        client = personas.client(user)
+        assert client.get(url).status_code == 403 and client.post(url, data).status_code == 403
+    # Another organisation's member is not found from here, even by its admin.
+    from scaling_ops.models import Membership
+
+    with tenancy.scope(personas.other_org):
+        other = Membership.objects.get(user=personas.outsider).pk
+    admin = personas.client(personas.admin)
+    assert admin.get(f"/o/acme/members/{other}/notices/").status_code == 404

@@ -175,3 +175,45 @@ def test_the_beat_task_reruns_send_nothing_twice(personas, tenant):
     sam = notices_of(personas.supervisor, personas.org)
     assert [n.kind for n in sam] == ["improvement_action_due"]
     assert len([m for m in mail.outbox if m.to == ["sam@example.org"]]) == 1
+
+
+def test_the_beat_task_respects_what_an_admin_set_for_a_commissioner(personas, tenant):
+    """A commissioner cannot save preferences; the org admin sets them, and the beat task's
+    email follows them (the notice still reaches the inbox)."""
+    from scaling_ops.extension_points import notice_sources
+    from scaling_ops.models import Role
+
+    set_emails(personas)
+
+    def contract_news(*, organization, today, now):
+        return [
+            notifications.NoticeDraft(
+                kind="reaudit_window_opening", key=f"test_window:{today.isoformat()}",
+                title="Re-audit window at North opens today", lines=["No case details."],
+                url="/o/acme/assurance/", template="assurance/notices/reaudit_window_opening",
+                site_id=personas.north.pk, roles=(Role.COMMISSIONER, Role.IMPLEMENTATION_LEAD),
+            )
+        ]  # fmt: skip
+
+    source = notifications.NoticeSource(
+        name="test",
+        kinds=(notifications.NoticeKind("reaudit_window_opening", "Re-audit window opening"),),
+        collect=contract_news,
+    )
+    with notice_sources.overridden(source):
+        admin = personas.client(personas.admin)
+        from scaling_ops.models import Membership
+
+        with tenancy.scope(personas.org):
+            pk = Membership.objects.get(user=personas.commissioner).pk
+        saved = admin.post(
+            f"/o/acme/members/{pk}/notices/",
+            {"email_off": ["reaudit_window_opening"], "digest_hour": "7"},
+        )
+        assert saved.status_code == 302
+        with tenancy.isolated():
+            send_due_notices()
+    [cora] = notices_of(personas.commissioner, personas.org)
+    assert cora.kind == "reaudit_window_opening" and cora.email == Notice.Email.OFF
+    assert [m for m in mail.outbox if m.to == ["cora@example.org"]] == []
+    assert len([m for m in mail.outbox if m.to == ["lena@example.org"]]) == 1

@@ -2,7 +2,7 @@
 supervisor sees the unread count in the header, opens the daily digest, marks the rest read; a
 lead records a coaching session, reads its agenda and follows an agenda figure to the queue."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,8 +80,27 @@ def test_a_lead_records_a_coaching_session_and_follows_its_agenda(
     assert "Ann Practitioner" in main and "Walked through the two overdue intakes." in main
     figure = page.locator("table.agenda tr").first
     assert figure.locator("td.num").inner_text() == "2"
+    # The escalation rate, with its numerator and denominator (none due that week).
+    rate = page.locator("table.agenda tr", has_text="Escalation rate")
+    assert rate.locator("td.num").inner_text() == "none due"
+    # A follow-up becomes an improvement action listed on the session.
+    session_url = page.url
+    page.fill("#id_title", "Re-run intake huddle at North")
+    page.select_option("#id_owner", str(personas.supervisor.pk))
+    page.fill("#id_deadline", (date.today() + timedelta(days=7)).isoformat())
+    page.get_by_role("button", name="Raise follow-up action").click()
+    page.wait_for_load_state("networkidle")
+    assert "raised in the improvement log" in page.locator(".messages").inner_text()
+    follow_ups = page.locator("#follow-ups").inner_text()
+    assert "Re-run intake huddle at North" in follow_ups and "Open" in follow_ups
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "coaching-session.png"), full_page=True)
+    rate.locator("a").click()
+    page.wait_for_load_state("networkidle")
+    assert "/exceptions/escalations/" in page.url
+    assert "0 of 0 escalations due" in page.locator("#escalation-rate").inner_text()
+    page.goto(session_url)
+    figure = page.locator("table.agenda tr").first
     figure.locator("a").click()
     page.wait_for_load_state("networkidle")
     assert "/exceptions/" in page.url and "site=north" in page.url

@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from pathways.site_figures import ResponsePart, figures_for_week
+from pathways.extension_points import drift_response_part_done
+from pathways.site_figures import FollowUpAction, ResponsePart, figures_for_week, follow_up_log
 from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Organization, Site
 from workforce.coaching.models import CoachingSession, SupervisionOverride
@@ -31,9 +32,10 @@ def coaching_agenda(*, site: Site, held_on: date, organization: Organization) ->
     figures = figures_for_week(site=site, week_start=start, week_end=end, organization=organization)
     topics: dict[str, list[dict]] = {}
     for figure in figures:
-        topics.setdefault(figure.topic, []).append(
-            {"label": figure.label, "value": figure.value, "url": figure.url}
-        )
+        item = {"label": figure.label, "value": figure.value, "url": figure.url}
+        if figure.denominator is not None:  # a rate: keep its parts
+            item |= {"numerator": figure.numerator, "denominator": figure.denominator}
+        topics.setdefault(figure.topic, []).append(item)
     return [{"topic": topic, "items": items} for topic, items in topics.items()]
 
 
@@ -93,7 +95,24 @@ def coaching_session_record(
     session._change_reason = "Held"
     session.save()
     session.attendees.set(attendees)
+    if session.source_key:
+        # A drift response's coaching held: its verdict may be judged now (assurance listens).
+        drift_response_part_done.send(
+            sender=CoachingSession, source_key=session.source_key, site=site
+        )
     return session
+
+
+def drift_parts_touched(*, site_id: int, held_on: date) -> None:
+    """A supervision session at a site under extra supervision may complete that part of a
+    drift response: say so for each override covering the day."""
+    overrides = SupervisionOverride.objects.filter(
+        site_id=site_id, starts_on__lte=held_on, ends_on__gte=held_on
+    ).select_related("site")
+    for override in overrides:
+        drift_response_part_done.send(
+            sender=SupervisionOverride, source_key=override.source_key, site=override.site
+        )
 
 
 def coaching_session_schedule(
@@ -256,3 +275,31 @@ def staff_of_site(site: Site):
     return StaffMember.objects.filter(site=site).filter(
         Q(left_on__isnull=True) | Q(left_on__gt=timezone.localdate())
     )
+
+
+FOLLOW_UP_SOURCE = "coachingsession"
+
+
+def coaching_follow_up_raise(
+    *, session: CoachingSession, title: str, owner, deadline: date, by
+) -> FollowUpAction:
+    """A follow-up action agreed at a held session, raised as an improvement action in the
+    learning app's log (through ``pathways.extension_points.follow_up_actions``: workforce
+    does not import learning) that records the session it came from."""
+    if session.held_on is None:
+        raise ValidationError({"title": "Record the session as held before raising follow-ups."})
+    log = follow_up_log()
+    if log is None:
+        raise ValidationError({"title": "No improvement log is installed to hold the action."})
+    return log.raise_action(
+        source_model=FOLLOW_UP_SOURCE, source_id=session.pk, source_label=str(session),
+        site=session.site, title=title, owner=owner, deadline=deadline, by=by,
+    )  # fmt: skip
+
+
+def coaching_follow_ups(*, session_ids: list[int]) -> dict[int, list[FollowUpAction]]:
+    """The improvement actions raised from these sessions, by session id (one query)."""
+    log = follow_up_log()
+    if log is None or not session_ids:
+        return {}
+    return log.actions_for(source_model=FOLLOW_UP_SOURCE, source_ids=session_ids)

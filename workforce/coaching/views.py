@@ -11,12 +11,20 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from scaling_ops.access import WRITE_ROLES
 from scaling_ops.forms import TEXT_MAX_LENGTH, PlausibleDateField
+from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import add_form_errors
 from workforce.coaching.models import CoachingSession
-from workforce.coaching.services import coaching_agenda, coaching_session_record
+from workforce.coaching.services import (
+    coaching_agenda,
+    coaching_follow_up_raise,
+    coaching_follow_ups,
+    coaching_session_record,
+)
 from workforce.models import StaffMember, Team
 from workforce.views.common import page_of, workforce_access
 
@@ -32,7 +40,8 @@ class CoachingForm(forms.Form):
     )  # fmt: skip
     follow_up = forms.CharField(
         required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
-        label="Follow-up actions", help_text="Raise each in the improvement log (link below).",
+        label="Follow-up notes",
+        help_text="What was agreed; raise each action on the session's page once recorded.",
     )  # fmt: skip
 
     def __init__(self, *args, sites, staff, teams, **kwargs):
@@ -42,6 +51,29 @@ class CoachingForm(forms.Form):
             (str(t.pk), f"{t.name} ({t.site.name})") for t in teams
         ]
         self.fields["attendees"].choices = [(str(p.pk), f"{p.name} ({p.site.name})") for p in staff]
+
+
+class FollowUpForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Action")
+    owner = forms.ChoiceField()
+    deadline = PlausibleDateField(widget=forms.DateInput(attrs={"type": "date"}), label="Due")
+
+    def __init__(self, *args, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Choose the owner")] + [
+            (str(m.user_id), f"{m.user.get_full_name() or m.user.get_username()} "
+             f"({m.get_role_display()})")
+            for m in owners
+        ]  # fmt: skip
+
+
+def _owners():
+    """Who may own an improvement action: the members with a write role."""
+    return list(
+        Membership.objects.filter(role__in=WRITE_ROLES)
+        .select_related("user")
+        .order_by("user__first_name", "user__username")
+    )
 
 
 def _sessions(request):
@@ -137,14 +169,53 @@ def coaching_detail(request, org, pk):
     )
     if session is None:
         raise Http404("No such coaching session.")
+    return _detail(request, session, FollowUpForm(owners=_owners()))
+
+
+def _detail(request, session, form, status=200):
     history = session.history.select_related("history_user").order_by("-history_date")[:20]
+    follow_ups = coaching_follow_ups(session_ids=[session.pk]).get(session.pk, [])
     return render(
-        request, "workforce/coaching_detail.html", {"session": session, "history": history}
-    )
+        request,
+        "workforce/coaching_detail.html",
+        {"session": session, "history": history, "follow_ups": follow_ups,
+         "follow_up_form": form, "today": timezone.localdate(timezone=request.organization.zone)},
+        status=status,
+    )  # fmt: skip
+
+
+@require_POST
+@workforce_access
+def coaching_follow_up_new(request, org, pk):
+    """Raises a follow-up action of the session in the improvement log (leads and admins)."""
+    session = _sessions(request).select_related("site", "lead", "team").filter(pk=pk).first()
+    if session is None:
+        raise Http404("No such coaching session.")
+    owners = _owners()
+    form = FollowUpForm(request.POST, owners=owners)
+    if form.is_valid():
+        data = form.cleaned_data
+        owner = next(m.user for m in owners if str(m.user_id) == data["owner"])
+        try:
+            action = coaching_follow_up_raise(
+                session=session, title=data["title"], owner=owner, deadline=data["deadline"],
+                by=request.user,
+            )  # fmt: skip
+        except ValidationError as error:
+            add_form_errors(form, error)
+        else:
+            messages.success(request, f"{action.reference} raised in the improvement log.")
+            return redirect("workforce_coaching_detail", org=org, pk=session.pk)
+    return _detail(request, session, form, status=400)
 
 
 urlpatterns = [
     path("workforce/coaching/", coaching_list, name="workforce_coaching"),
     path("workforce/coaching/new/", coaching_new, name="workforce_coaching_new"),
     path("workforce/coaching/<int:pk>/", coaching_detail, name="workforce_coaching_detail"),
+    path(
+        "workforce/coaching/<int:pk>/follow-ups/",
+        coaching_follow_up_new,
+        name="workforce_coaching_follow_up_new",
+    ),
 ]

@@ -64,6 +64,10 @@ def supervision_session_record(
         SessionCaseReview(organization_id=session.organization_id, session=session, case=case)
         for case in cases
     )
+    # Deferred: coaching's services import workforce.services.
+    from workforce.coaching.services import drift_parts_touched
+
+    drift_parts_touched(site_id=staff.site_id, held_on=held_on)
     return session
 
 
