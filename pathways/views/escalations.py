@@ -15,7 +15,7 @@ from pathways.selectors.escalations import escalation_rate
 from pathways.site_figures import step_label, step_names
 from scaling_ops.forms import PlausibleDateField
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import page_of
+from scaling_ops.views_common import csv_response, page_of, wants_csv
 
 from .exceptions import queue_access
 
@@ -53,6 +53,21 @@ class EscalationFilter(forms.Form):
         return data
 
 
+def _rate_csv(rate, names, *, site, zone):
+    def when(value):
+        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return csv_response(
+        f"escalations-{site.code}-{rate.start}-{rate.end}.csv",
+        ["Case", "Escalation rule", "Due", "Raised", "Status"],
+        (
+            [row["case_ref"], step_label(row["rule"], names), when(row["due_at"]),
+             when(row["raised_at"]), row["status_words"]]
+            for row in rate.rows
+        ),
+    )  # fmt: skip
+
+
 @queue_access
 def escalation_rate_page(request, org):
     sites = list(visible_sites(request.membership).order_by("code"))
@@ -73,6 +88,8 @@ def escalation_rate_page(request, org):
             site=site, start=data["start"], end=data["end"], organization=request.organization
         )
         names = step_names()
+        if wants_csv(request):
+            return _rate_csv(rate, names, site=site, zone=request.organization.zone)
         page, links = page_of(request, rate.rows, size=50)
         for row in page.object_list:
             row["rule_words"] = step_label(row["rule"], names)

@@ -2,6 +2,7 @@
 weekly cadence of launching and drifting sites is an integrity check; a drift response's extra
 supervision shortens the supervision interval."""
 
+import csv
 import re
 from datetime import timedelta
 
@@ -107,6 +108,28 @@ def test_the_agenda_escalation_rate_equals_the_escalations_page_for_the_same_wee
     # The session page shows the rate with the link to its source.
     detail = personas.client(personas.lead).get(f"/o/acme/workforce/coaching/{session.pk}/")
     assert "1 of 3 (33%)" in detail.content.decode()
+
+
+def test_the_escalations_csv_lists_the_same_rows_in_words(personas, wf, week, escalations):
+    week_of = {"site": "north", "from": str(DAY - timedelta(days=6)), "to": str(DAY)}
+    response = personas.client(personas.lead).get(
+        "/o/acme/exceptions/escalations/", {**week_of, "format": "csv"}
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(response.content.decode().splitlines()))
+    assert rows[0] == ["Case", "Escalation rule", "Due", "Raised", "Status"]
+    by_case = {row[0]: row for row in rows[1:]}
+    assert set(by_case) == {"E-IN-TIME", "E-LATE", "E-NEVER"}
+    assert by_case["E-NEVER"][3] == "" and by_case["E-NEVER"][4] == "not raised"
+    assert by_case["E-LATE"][4] == "raised late"
+    assert all(row[1] == "Repeated missed contacts" for row in rows[1:])
+    commissioner = personas.client(personas.commissioner)
+    assert (
+        commissioner.get(
+            "/o/acme/exceptions/escalations/", {**week_of, "format": "csv"}
+        ).status_code
+        == 403
+    )
 
 
 def test_the_escalations_page_fails_closed_and_names_bad_input(personas, wf, week, escalations):
