@@ -9,6 +9,14 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, F, Min, QuerySet, Subquery
+
+# Django 5.2's row-value lookups (composite primary keys use them); no raw SQL.
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThan,
+    TupleLessThan,
+    TupleLookupMixin,
+)
 from django.utils import timezone
 
 from pathways import engine
@@ -298,19 +306,29 @@ class QueuePage:
         return self.rows[-1].pk if self.rows else None
 
 
-def _beyond(lines: QuerySet, line_id: int, operator: str) -> QuerySet:
-    """Lines after (``>``) or before (``<``) line ``line_id`` in the queue's order: one row-value
-    comparison the report's index answers (SQLite and PostgreSQL both have row values). The
-    report id leads the row so the comparison starts where the index does; the subquery is
-    uncorrelated, read once."""
-    table = ExceptionReportLine._meta.db_table
+class _RowCompare:
+    """A row-value comparison on every backend: SQLite has had row values since 3.15, but
+    Django's fallback for it expands the row into ORs and cannot take a subquery."""
+
+    def as_sql(self, compiler, connection):
+        return super(TupleLookupMixin, self).as_sql(compiler, connection)
+
+
+class _RowAfter(_RowCompare, TupleGreaterThan):
+    pass
+
+
+class _RowBefore(_RowCompare, TupleLessThan):
+    pass
+
+
+def _beyond(lines: QuerySet, line_id: int, lookup) -> QuerySet:
+    """Lines after (``_RowAfter``) or before (``_RowBefore``) line ``line_id`` in the queue's
+    order: one row-value comparison the report's index answers. The report id leads the row so
+    the comparison starts where the index does; the subquery is uncorrelated, read once."""
     order = ("report_id", *QUEUE_ORDER)
-    columns = ", ".join(f"{table}.{column}" for column in order)
-    keys = ", ".join(f"mark.{column}" for column in order)
-    return lines.extra(  # noqa: S610 - fixed column names; the id is a parameter
-        where=[f"({columns}) {operator} (SELECT {keys} FROM {table} mark WHERE mark.id = %s)"],
-        params=[line_id],
-    )
+    mark = ExceptionReportLine.objects.filter(pk=line_id).values(*order)
+    return lines.filter(lookup(Tuple(*(F(column) for column in order)), mark.query))
 
 
 def exception_queue_page(
@@ -330,11 +348,11 @@ def exception_queue_page(
         rows.reverse()
         return QueuePage(rows[-size:], has_next=False, has_previous=len(rows) > size)
     if before is not None:
-        rows = list(_beyond(lines, before, "<").reverse()[: size + 1])
+        rows = list(_beyond(lines, before, _RowBefore).reverse()[: size + 1])
         rows.reverse()
         return QueuePage(rows[-size:], has_next=True, has_previous=len(rows) > size)
     if after is not None:
-        lines = _beyond(lines, after, ">")
+        lines = _beyond(lines, after, _RowAfter)
     rows = list(lines[: size + 1])
     return QueuePage(rows[:size], has_next=len(rows) > size, has_previous=after is not None)
 
