@@ -1,7 +1,7 @@
 """A ``<select>`` written in Python, byte for byte what Django's own ``select.html`` and
-``select_option.html`` templates write: the queue's filter form renders five selects of up to
-a few hundred options (steps, assignees) on every page, and through the template engine that
-was a fifth of the page's time (issue 20)."""
+``select_option.html`` templates write: the queue's filter form renders six selects on every
+page, two template includes per option through the template engine. Measured (CPU per form of
+6 selects and 40 options): 2.5 ms through the templates, 0.75 ms written here (issue 20)."""
 
 from django.forms import Select
 from django.utils.html import conditional_escape

@@ -17,7 +17,7 @@ MAX_JSON_DEPTH = 32
 TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
 # A NUL or a lone surrogate can only reach the parsed data through a \u escape (the decoder
 # refuses them raw): a body without one needs no walk of its data for them (issue 20: the walk
-# of a 1,000-event batch cost about a tenth of its ingest).
+# of a 1,000-event batch took about 5 ms, of some 30 ms of Python time per batch).
 ESCAPE_OF_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
