@@ -111,6 +111,27 @@ def _queries(function) -> int:
     return len(executed)
 
 
+def _html_kb(client, url: str) -> float:
+    from scaling_ops import tenancy
+
+    with tenancy.isolated():
+        return len(client.get(url).content) / 1024
+
+
+def _panels_seconds(user, sites) -> float:
+    """The best time of the sections apps above pathways add to the queue page (workforce's
+    panel): part of the page's time that the pathways queue itself does not spend."""
+    from django.test import RequestFactory
+
+    from pathways.queue_panels import panels_for
+    from scaling_ops.models import Membership
+
+    membership = Membership.objects.select_related("organization", "user").get(user=user)
+    request = RequestFactory().get("/")
+    request.user = user
+    return _best_of(lambda: panels_for(request, membership, sites))
+
+
 def queue_and_api_figures(figures, *, organization, report, kept_reports: int = KEPT_REPORTS):
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -162,6 +183,10 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
         measured = _best_of(page(url))
         baseline = _best_of(bare)
         _record(figures, label, measured, baseline, _queries(page(url)))
+    figures.note(
+        "supervisor queue page 1: HTML size; time in the sections other apps add",
+        f"{_html_kb(client, queue_url):.0f} KB; {_panels_seconds(supervisor, sites):.3f} s",
+    )
 
     api_lines = ExceptionReportLine.objects.filter(report=report, site_id__in=site_ids).order_by(
         "id"

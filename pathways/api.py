@@ -107,7 +107,13 @@ class PartnerAPIView(APIView):
         found = (
             _first_unstorable(kwargs, "")
             or _first_unstorable(query, "")
-            or (_first_unstorable(request.data, "") if request.method in ("POST", "PUT") else None)
+            or (
+                _first_unstorable(request.data, "")
+                if request.method in ("POST", "PUT")
+                # The parser saw no escape that could have written one.
+                and getattr(request, "json_may_hold_unstorable", True)
+                else None
+            )
         )
         if found is not None:
             where, character = found

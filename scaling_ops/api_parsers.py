@@ -6,6 +6,7 @@ still loading, so this module must not import it."""
 import codecs
 import json
 import math
+import re
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
@@ -14,6 +15,10 @@ from rest_framework.parsers import JSONParser, get_encoding
 # (the NUL check, the content hash, the JSON encoder) far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it."
+# A NUL or a lone surrogate can only reach the parsed data through a \u escape (the decoder
+# refuses them raw): a body without one needs no walk of its data for them (issue 20: the walk
+# of a 1,000-event batch took about 5 ms, of some 30 ms of Python time per batch).
+ESCAPE_OF_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class _Unreadable(ValueError):
@@ -39,8 +44,9 @@ class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = get_encoding(parser_context or {})
         try:
-            data = json.load(
-                codecs.getreader(encoding)(stream),
+            text = codecs.getreader(encoding)(stream).read()
+            data = json.loads(
+                text,
                 parse_float=_finite_float,
                 parse_constant=_no_constant,
             )
@@ -51,6 +57,10 @@ class StrictJSONParser(JSONParser):
         except ValueError as error:
             raise ParseError(f"The body is not valid JSON: {error}.") from None
         _check_depth(data)
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            # Read by the partner API's check for characters it cannot store.
+            request.json_may_hold_unstorable = ESCAPE_OF_UNSTORABLE.search(text) is not None
         return data
 
 

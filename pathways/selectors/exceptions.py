@@ -9,6 +9,14 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, F, Min, QuerySet, Subquery
+
+# Django 5.2's row-value lookups (composite primary keys use them); no raw SQL.
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThan,
+    TupleLessThan,
+    TupleLookupMixin,
+)
 from django.utils import timezone
 
 from pathways import engine
@@ -298,19 +306,99 @@ class QueuePage:
         return self.rows[-1].pk if self.rows else None
 
 
-def _beyond(lines: QuerySet, line_id: int, operator: str) -> QuerySet:
-    """Lines after (``>``) or before (``<``) line ``line_id`` in the queue's order: one row-value
-    comparison the report's index answers (SQLite and PostgreSQL both have row values). The
-    report id leads the row so the comparison starts where the index does; the subquery is
-    uncorrelated, read once."""
-    table = ExceptionReportLine._meta.db_table
+class _RowCompare:
+    """A row-value comparison on every backend: SQLite has had row values since 3.15, but
+    Django's fallback for it expands the row into ORs and cannot take a subquery."""
+
+    def as_sql(self, compiler, connection):
+        return super(TupleLookupMixin, self).as_sql(compiler, connection)
+
+
+class _RowAfter(_RowCompare, TupleGreaterThan):
+    pass
+
+
+class _RowBefore(_RowCompare, TupleLessThan):
+    pass
+
+
+def _beyond(lines: QuerySet, line_id: int, lookup) -> QuerySet:
+    """Lines after (``_RowAfter``) or before (``_RowBefore``) line ``line_id`` in the queue's
+    order: one row-value comparison the report's index answers. The report id leads the row so
+    the comparison starts where the index does; the subquery is uncorrelated, read once."""
     order = ("report_id", *QUEUE_ORDER)
-    columns = ", ".join(f"{table}.{column}" for column in order)
-    keys = ", ".join(f"mark.{column}" for column in order)
-    return lines.extra(  # noqa: S610 - fixed column names; the id is a parameter
-        where=[f"({columns}) {operator} (SELECT {keys} FROM {table} mark WHERE mark.id = %s)"],
-        params=[line_id],
+    mark = ExceptionReportLine.objects.filter(pk=line_id).values(*order)
+    return lines.filter(lookup(Tuple(*(F(column) for column in order)), mark.query))
+
+
+class QueueCase:
+    __slots__ = ("external_ref",)
+
+    def __init__(self, external_ref: str):
+        self.external_ref = external_ref
+
+
+class QueueItem:
+    """The fields of an exception item a queue row shows."""
+
+    __slots__ = ("pk", "status", "assignee_name", "closed_automatically", "step", "case")
+
+    def __init__(self, pk, status, assignee_name, closed_automatically, step, external_ref):
+        self.pk = pk
+        self.status = status
+        self.assignee_name = assignee_name
+        self.closed_automatically = closed_automatically
+        self.step = step
+        self.case = QueueCase(external_ref)
+
+
+class QueueLine:
+    """A queue row read as plain values (no model instances: 50 lines with their items and
+    cases cost more to build than to read). The view adds ``age_days``, ``step_name`` and
+    ``site_name``."""
+
+    __slots__ = (
+        "pk",
+        "kind",
+        "due_at",
+        "completed_at",
+        "since",
+        "report_id",
+        "site_id",
+        "item",
+        "age_days",
+        "step_name",
+        "site_name",
     )
+
+    def __init__(self, row):
+        (
+            self.pk,
+            self.kind,
+            self.due_at,
+            self.completed_at,
+            self.since,
+            self.report_id,
+            self.site_id,
+        ) = row[:7]
+        self.item = QueueItem(*row[7:])
+
+
+QUEUE_LINE_FIELDS = (
+    "pk",
+    "kind",
+    "due_at",
+    "completed_at",
+    "since",
+    "report_id",
+    "site_id",
+    "item_id",
+    "item__status",
+    "item__assignee_name",
+    "item__closed_automatically",
+    "item__step",
+    "item__case__external_ref",
+)
 
 
 def exception_queue_page(
@@ -323,19 +411,19 @@ def exception_queue_page(
 ) -> QueuePage:
     """One page of the queue by key, not by offset: the rows after line ``after`` (or before
     ``before``, or the last page), each read from the report's index however deep the page.
-    One query (the lines with their items and cases)."""
-    lines = lines.select_related("item", "item__case").defer("item__case__referral_at")
+    One query (the lines with their items' and cases' fields), rows as ``QueueLine``."""
+    lines = lines.values_list(*QUEUE_LINE_FIELDS)
     if last:
-        rows = list(lines.reverse()[: size + 1])
+        rows = [QueueLine(row) for row in lines.reverse()[: size + 1]]
         rows.reverse()
         return QueuePage(rows[-size:], has_next=False, has_previous=len(rows) > size)
     if before is not None:
-        rows = list(_beyond(lines, before, "<").reverse()[: size + 1])
+        rows = [QueueLine(row) for row in _beyond(lines, before, _RowBefore).reverse()[: size + 1]]
         rows.reverse()
         return QueuePage(rows[-size:], has_next=True, has_previous=len(rows) > size)
     if after is not None:
-        lines = _beyond(lines, after, ">")
-    rows = list(lines[: size + 1])
+        lines = _beyond(lines, after, _RowAfter)
+    rows = [QueueLine(row) for row in lines[: size + 1]]
     return QueuePage(rows[:size], has_next=len(rows) > size, has_previous=after is not None)
 
 

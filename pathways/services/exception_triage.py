@@ -10,11 +10,12 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from pathways import assignees, triage
 from pathways.extension_points import exception_items_triaged, triage_guards
-from pathways.models import ExceptionItem, ExceptionReport
+from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
 
 OPEN_STATUSES = triage.OPEN_STATUSES
 TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
@@ -34,19 +35,76 @@ def _check_guards(action: str, by, items: list[ExceptionItem]) -> None:
         raise ValidationError(blockers)
 
 
-def exception_report_summaries_clear() -> None:
-    """Item statuses changed: the reports' stored summaries (counts by status) are cleared, and
-    each is grouped again the next time a page reads it (``selectors.exception_report_summary``).
-    One UPDATE of the organisation's reports, not of their lines; a report whose lines the
-    retention window dropped keeps its rolled-up summary."""
-    ExceptionReport.objects.filter(summary__isnull=False, lines_dropped_at__isnull=True).update(
-        summary=None
+def exception_report_summaries_update(*, items: list[ExceptionItem]) -> None:
+    """Item statuses changed: each stored report summary is updated in place, so the next page
+    reads it as it is instead of grouping the report's lines again. Exact, not estimated: the
+    (site, step, kind) cells the items' lines sit in are grouped again from those cells' lines
+    alone (an index range of each report), and the sites' counts of items needing action are
+    counted again. Five queries whatever the number of items or reports; a report whose lines
+    the retention window dropped keeps its rolled-up summary."""
+    if not items:
+        return
+    cells = set(
+        ExceptionReportLine.objects.filter(item_id__in=[item.pk for item in items])
+        .order_by()
+        .values_list("site_id", "step", "kind")
+        .distinct()
     )
+    with transaction.atomic():
+        # Locked so that two triages at once cannot each write back the other's stale cells.
+        reports = list(
+            ExceptionReport.objects.select_for_update()
+            .filter(summary__isnull=False, lines_dropped_at__isnull=True)
+            .only("pk", "summary")
+            .order_by("pk")
+        )
+        if not reports:
+            return
+        site_ids = {item.site_id for item in items} | {site_id for site_id, _, _ in cells}
+        open_items = dict(
+            ExceptionItem.objects.filter(status__in=OPEN_STATUSES, site_id__in=site_ids)
+            .order_by()
+            .values("site_id")
+            .annotate(count=Count("id"))
+            .values_list("site_id", "count")
+        )
+        regrouped: dict[int, list] = {}
+        if cells:
+            in_cells = Q()
+            for site_id, step, kind in cells:
+                in_cells |= Q(site_id=site_id, step=step, kind=kind)
+            for row in (
+                ExceptionReportLine.objects.filter(in_cells, report_id__in=[r.pk for r in reports])
+                .order_by()
+                .values("report_id", "site_id", "step", "kind", status=F("item__status"))
+                .annotate(count=Count("id"), oldest=Min("since"))
+            ):
+                regrouped.setdefault(row["report_id"], []).append(
+                    [
+                        row["site_id"],
+                        row["step"],
+                        row["kind"],
+                        row["status"],
+                        row["count"],
+                        row["oldest"].isoformat(),
+                    ]
+                )
+        for report in reports:
+            summary = report.summary
+            summary["lines"] = [
+                line for line in summary["lines"] if (line[0], line[1], line[2]) not in cells
+            ] + regrouped.get(report.pk, [])
+            for site_id in site_ids:
+                if open_items.get(site_id):
+                    summary["open_items"][str(site_id)] = open_items[site_id]
+                else:
+                    summary["open_items"].pop(str(site_id), None)
+        ExceptionReport.objects.bulk_update(reports, ["summary"], batch_size=200)
 
 
 def _announce(action: str, by, items: list[ExceptionItem]) -> None:
     if items:
-        exception_report_summaries_clear()
+        exception_report_summaries_update(items=items)
         transaction.on_commit(
             lambda: exception_items_triaged.send(
                 sender=ExceptionItem, action=action, by=by, items=items

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from pathways import assignees as assignee_directory
 from pathways import queue_panels
+from pathways.fast_select import FastSelect
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.queue_rows import queue_row_html, queue_rows_html, queue_summary_html
 from pathways.selectors import exceptions as selectors
@@ -70,20 +71,24 @@ class QueueFilterForm(forms.Form):
             "The latest report is shown until then."
         },
     )
-    site = forms.ChoiceField(required=False)
-    kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *ExceptionKind.choices])
+    site = forms.ChoiceField(required=False, widget=FastSelect)
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "All kinds"), *ExceptionKind.choices], widget=FastSelect
+    )
     status = forms.ChoiceField(
         required=False,
+        widget=FastSelect,
         choices=[
             ("", "Needs action (open or assigned)"),
             ("all", "All statuses"),
             *ExceptionItem.Status.choices,
         ],
     )
-    step = forms.ChoiceField(required=False)
-    assignee = forms.ChoiceField(required=False)
+    step = forms.ChoiceField(required=False, widget=FastSelect)
+    assignee = forms.ChoiceField(required=False, widget=FastSelect)
     age = forms.ChoiceField(
         required=False,
+        widget=FastSelect,
         label="Age since due",
         choices=[("", "Any age")] + [(k, v[0]) for k, v in selectors.AGE_BUCKETS.items()],
     )

@@ -282,6 +282,43 @@ def test_a_full_batch_is_ingested_in_a_fixed_number_of_queries(
     assert response.json()["created"] == 1000
 
 
+def test_a_batch_with_replays_takes_as_many_queries_at_10_items_as_at_1000(
+    case, north_key, django_assert_num_queries
+):
+    """The realistic mix of the bench (new events of several types, one in ten a replay of the
+    batch before): the replays are read back in one query whatever their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch(first: int, size: int) -> list[dict]:
+        kinds = [
+            {"type": "step_completed", "step": "intake", "data": {"complete": True}},
+            {"type": "contact_missed"},
+            {"type": "risk_tier_changed", "data": {"risk_tier": "high"}},
+        ]
+        fresh = size - size // 10
+        return [
+            event_payload(
+                n, occurred_at=f"2026-03-02T{n % 24:02d}:{n % 60:02d}:00+00:00", **kinds[n % 3]
+            )
+            for n in range(first, first + fresh)
+        ]
+
+    def post(items):
+        response = north_key.post("/api/v1/events/", items, format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    small, large = batch(0, 10), batch(100, 1000)
+    post(small[:1] + large[:100])
+    with CaptureQueriesContext(connection) as queries:
+        answer = post(small[1:] + small[:1])
+    assert (answer["created"], answer["duplicates"]) == (8, 1)
+    with django_assert_num_queries(len(queries)):
+        answer = post(large[100:] + large[:100])
+    assert (answer["created"], answer["duplicates"]) == (800, 100)
+
+
 # --- exceptions ------------------------------------------------------------------------------
 
 

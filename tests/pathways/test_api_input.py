@@ -185,6 +185,7 @@ def test_json_nested_just_past_the_limit_is_a_400_and_at_the_limit_is_stored(cas
     [
         '"data": {"note": "\\ud800"}',
         '"data": {"\\udfff": 1}',
+        '"data": {"note": "ok \\uDBFF"}',
         '"step": "in\\ud800take", "type": "step_completed"',
     ],
 )
@@ -197,6 +198,15 @@ def test_a_lone_surrogate_is_a_400_naming_where_it_is(case, north_key, where):
     assert error["field"].startswith("[0].")
     assert "surrogate" in error["message"]
     assert stored_rows() == before
+
+
+def test_a_backslash_before_u0000_is_text_and_stored(case, north_key):
+    """The parser looks for a NUL or surrogate escape in the body before the data is walked:
+    an escaped backslash followed by ``u0000`` is six plain characters, and stored."""
+    body = '{"id": "e1", "case": "C-1", "type": "contact_made", "occurred_at": "2026-03-02T10:00:00+00:00", "data": {"note": "C:\\\\u0000"}}'
+    assert post_raw(north_key, body).status_code == 201
+    stored = CaseEvent.dangerously_unscoped.get(event_id="e1")
+    assert stored.data == {"note": "C:\\u0000"}
 
 
 def test_a_lone_surrogate_in_a_case_is_a_400(north_key):

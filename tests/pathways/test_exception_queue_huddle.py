@@ -11,7 +11,14 @@ import pytest
 from django.urls import reverse
 
 from pathways.models import ExceptionItem, ExceptionReport
-from pathways.services.exception_triage import exception_item_resolve
+from pathways.selectors.exceptions import (
+    exception_report_summary,
+    exception_report_summary_rows,
+)
+from pathways.services.exception_triage import (
+    exception_item_resolve,
+    exception_items_bulk_accept,
+)
 from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import (
@@ -127,22 +134,69 @@ def test_a_supervisor_counts_only_their_sites(personas, queue):
 # --- the summary stored with the report --------------------------------------------------------
 
 
-def test_the_summary_is_stored_with_the_report_and_refreshed_after_triage(personas, queue):
+def _grouped_again(report) -> dict:
+    """What grouping every line of ``report`` again gives, in a comparable order."""
+    fresh = exception_report_summary_rows(report_id=report.pk)
+    return {"lines": sorted(fresh["lines"]), "open_items": fresh["open_items"]}
+
+
+def _stored(report) -> dict:
+    report.refresh_from_db()
+    return {"lines": sorted(report.summary["lines"]), "open_items": report.summary["open_items"]}
+
+
+def test_the_summary_is_stored_with_the_report_and_updated_in_place_by_triage(
+    personas, queue, django_assert_num_queries
+):
     queue.refresh_from_db()
     assert queue.summary is not None
+    client = personas.client(personas.admin)
+    client.get(url(personas))
     with tenancy.scope(personas.org):
         item = ExceptionItem.objects.get(case__external_ref="C-N1")
         exception_item_resolve(item=item, by=personas.admin, note="Rebooked.")
-    queue.refresh_from_db()
-    assert queue.summary is None  # statuses changed: grouped again when next read
-    page = personas.client(personas.admin).get(url(personas))
-    queue.refresh_from_db()
-    assert queue.summary is not None
+        # Updated in place, exactly as grouping every line again would store it.
+        assert _stored(queue) == _grouped_again(queue)
+    resolved = [line for line in queue.summary["lines"] if line[3] == "resolved"]
+    assert [(line[1], line[2], line[4]) for line in resolved] == [("intake", "overdue_step", 1)]
+    # The next page reads the stored summary as it is: no grouping of the report's lines.
+    with django_assert_num_queries(len(_page_queries(client, url(personas)))):
+        page = client.get(url(personas))
     intake = [row for row in page.context["summary"]["rows"] if row["step"] == "intake"]
     assert [(row["kind"], row["count"]) for row in intake] == [
         ("late_step", 1),
         ("overdue_step", 1),
     ]
+
+
+def _page_queries(client, address) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(address)
+    return [query["sql"] for query in queries]
+
+
+def test_bulk_triage_updates_every_stored_summary_in_place(personas, queue):
+    """Two reports hold the same items; a bulk close leaves each report's
+    stored summary (cells and open counts per site) as grouping its lines again would."""
+    later = compute(personas, DAY + timedelta(days=1))
+    with tenancy.scope(personas.org):
+        queue.refresh_from_db()
+        exception_report_summary(report=queue)  # the later day's run cleared it; a page regroups
+        items = list(ExceptionItem.objects.filter(case__external_ref__in=["C-N1", "C-N3", "C-S1"]))
+        changed, _ = exception_items_bulk_accept(
+            items=items, by=personas.admin, reason="Agreed with the commissioner."
+        )
+        assert changed == len(items) > 3
+        for report in (queue, later):
+            assert _stored(report) == _grouped_again(report)
+        assert not any(
+            line[3] in ("open", "assigned") and line[0] == personas.south.pk
+            for line in later.summary["lines"]
+        )
+        assert str(personas.south.pk) not in later.summary["open_items"]
 
 
 def test_the_summary_follows_the_status_filter(personas, queue):
