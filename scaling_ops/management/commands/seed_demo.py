@@ -18,10 +18,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  {message}")
             self.stdout.flush()
 
+        interactive = self.stdout.isatty()
+        shown: dict[str, int] = {}
+
         def progress(what: str, done: int, total: int) -> None:
-            self.stdout.write(f"\r  {progress_bar(what, done, total)}", ending="")
-            if done >= total:
-                self.stdout.write("")
+            if interactive:
+                # Redrawn in place on a terminal.
+                self.stdout.write(f"\r  {progress_bar(what, done, total)}", ending="")
+                if done >= total:
+                    self.stdout.write("")
+            else:
+                # A log or a CI job gets a line per tenth of the way, not one per step.
+                step = progress_step(done, total)
+                if shown.get(what) == step:
+                    return
+                shown[what] = step
+                self.stdout.write(f"  {progress_bar(what, done, total)}")
             self.stdout.flush()
 
         started = time.monotonic()
@@ -37,6 +49,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo ready. Log in at http://127.0.0.1:8000/ as:"))
         for username, role, _, _ in demo.DEMO_USERS:
             self.stdout.write(f"  {role.label:<22} {username:<14} password: {demo.DEMO_PASSWORD}")
+
+
+def progress_step(done: int, total: int, steps: int = 10) -> int:
+    """Which tenth of the way ``done`` of ``total`` has reached (0 at the start, 10 at the end)."""
+    return steps * done // total if total else steps
 
 
 def progress_bar(what: str, done: int, total: int, width: int = 30) -> str:
