@@ -8,13 +8,30 @@ would otherwise stop its whole organisation's computations. What is left out is 
 (``implausible_counts``) so that each computation can say so, and listed and repaired by
 ``manage.py repair_implausible_times``."""
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    Func,
+    JSONField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models import Case as SqlCase
-from django.db.models import CharField, Count, DateTimeField, F, JSONField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from pathways import engine
@@ -107,25 +124,75 @@ def case_frames(
     four columns first) and their events dated inside the plausible window up to ``cutoff``:
     one query for the events. ``data`` is read for the events matching ``data_of`` only (None
     for the others), for all if None."""
+    cases = pd.DataFrame([row[:4] for row in case_rows], columns=engine.CASE_COLUMNS)
+    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
+    until = readable_until(cutoff=cutoff, now=now)
+    case_ids = [row[0] for row in case_rows]
+    read = _postgresql_events if connection.vendor == "postgresql" else _portable_events
+    events = read(case_ids, until=until, data_of=data_of)
+    events["step"] = events["step"].where(events["step"] != "", None)
+    return cases, events
+
+
+def _portable_events(case_ids: list[int], *, until: datetime, data_of: Q | None) -> pd.DataFrame:
     payload = F("data")
     if data_of is not None:
         payload = SqlCase(
             When(data_of, then=F("data")), default=Value(None), output_field=JSONField()
         )
-    cases = pd.DataFrame([row[:4] for row in case_rows], columns=engine.CASE_COLUMNS)
-    cases["referral_at"] = pd.to_datetime(cases["referral_at"], utc=True)
     event_rows = (
-        CaseEvent.objects.filter(
-            plausible("occurred_at", until=readable_until(cutoff=cutoff, now=now)),
-            case_id__in=[row[0] for row in case_rows],
-        )
+        CaseEvent.objects.filter(plausible("occurred_at", until=until), case_id__in=case_ids)
         .annotate(payload=payload)
         .values_list("id", "case_id", "type", "step_key", "occurred_at", "payload")
     )
     events = pd.DataFrame(list(event_rows), columns=engine.EVENT_COLUMNS)
     events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
-    events["step"] = events["step"].where(events["step"] != "", None)
-    return cases, events
+    return events
+
+
+class _EpochMicroseconds(Func):
+    """A timestamp as whole microseconds since the epoch (PostgreSQL's own precision): a
+    bigint the driver hands over as an int, converted to pandas times in one vector step."""
+
+    template = "(extract(epoch from %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
+
+
+def _postgresql_events(case_ids: list[int], *, until: datetime, data_of: Q | None) -> pd.DataFrame:
+    """The events of ``case_ids`` on PostgreSQL, the same frame as the portable reader gives,
+    read about three times faster: the case ids as one array parameter (not thousands of
+    placeholders Django resolves one by one), times as epoch microseconds (not an aware
+    datetime built per row), rows fetched bare (no per-row converters) and ``data`` parsed only
+    for the rows ``data_of`` names."""
+    payload = Cast("data", TextField())
+    if data_of is not None:
+        payload = SqlCase(
+            When(data_of, then=payload), default=Value(None), output_field=TextField()
+        )
+    query = (
+        CaseEvent.objects.filter(
+            plausible("occurred_at", until=until),
+            RawSQL(
+                f"{connection.ops.quote_name(CaseEvent._meta.db_table)}.case_id = ANY(%s)",
+                (case_ids,),
+                output_field=BooleanField(),
+            ),
+        )
+        .annotate(payload=payload, occurred_us=_EpochMicroseconds("occurred_at"))
+        .values_list("id", "case_id", "type", "step_key", "occurred_us", "payload")
+        .order_by()
+    )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # ``data`` parsed before the frame is built: pandas would read its text as strings.
+    rows = [(*row[:5], None if row[5] is None else json.loads(row[5])) for row in rows]
+    events = pd.DataFrame(rows, columns=engine.EVENT_COLUMNS)
+    events["occurred_at"] = pd.to_datetime(
+        events["occurred_at"].astype("int64"), unit="us", utc=True
+    )
+    return events
 
 
 def case_input(

@@ -71,6 +71,13 @@ def _when(value) -> datetime | None:
     return pd.Timestamp(value).floor("us").to_pydatetime()
 
 
+def _whens(column: pd.Series) -> list[datetime | None]:
+    """``_when`` of a whole column in one vector step (a conversion per row was a tenth of a
+    full evaluation)."""
+    values = pd.to_datetime(column, utc=True).dt.floor("us").dt.to_pydatetime()
+    return [None if value is pd.NaT else value for value in values]
+
+
 def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
     cases, events = case_frames(
         case_rows, cutoff=run.day_end.to_pydatetime(), now=run.now, data_of=run.data_of
@@ -89,14 +96,22 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
     backdated: list[int] = []  # first reported earlier than we knew
     lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None, datetime]] = []
     reported = set()
-    for row in report.itertuples(index=False):
+    times = zip(
+        _whens(report["anchor_at"]),
+        _whens(report["due_at"]),
+        _whens(report["completed_at"]),
+        strict=True,
+    )
+    for row, (anchor_at, due_at, completed_at) in zip(
+        report.itertuples(index=False), times, strict=True
+    ):
         key = (int(row.case_id), row.obligation_key)
         reported.add(key)
         figures = {
             "kind": row.kind,
-            "anchor_at": _when(row.anchor_at),
-            "due_at": _when(row.due_at),
-            "completed_at": _when(row.completed_at),
+            "anchor_at": anchor_at,
+            "due_at": due_at,
+            "completed_at": completed_at,
         }
         item = existing.get(key)
         if item is None:

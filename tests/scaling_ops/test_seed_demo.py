@@ -40,10 +40,40 @@ def test_each_printed_login_lands_on_its_home(short_demo, username):
 
 def test_seed_demo_shows_its_steps_and_a_progress_bar_over_the_daily_reports(short_demo):
     assert "- [2/" in short_demo
-    # Redrawn in place (carriage returns) from 0 to every report, then the time it took.
-    assert "\r  daily reports [" + "." * 30 + "]  0/13" in short_demo
-    assert "\r  daily reports [" + "#" * 30 + "] 13/13\n" in short_demo
+    # Not a terminal: one line per tenth of the way (13 reports: at most 11 lines, no
+    # carriage returns), from 0 to every report, then the time it took.
+    bars = [line for line in short_demo.splitlines() if "daily reports [" in line]
+    assert bars[0] == "  daily reports [" + "." * 30 + "]  0/13"
+    assert bars[-1] == "  daily reports [" + "#" * 30 + "] 13/13"
+    assert len(bars) <= 11
+    assert "\r" not in short_demo
     assert "Seeded in " in short_demo
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_progress_bar_is_redrawn_in_place(db, monkeypatch):
+    """Every step redraws the one line (carriage returns), then the line ends."""
+    from scaling_ops.management.commands import seed_demo
+
+    out = Terminal()
+    command = seed_demo.Command(stdout=out)
+    shown = []
+
+    def build_core(say, time_zone, progress):
+        for done in range(4):
+            progress("daily reports", done, 3)
+        shown.append(out.getvalue())
+        raise SystemExit
+
+    monkeypatch.setattr(seed_demo.demo, "build_core", build_core)
+    with pytest.raises(SystemExit):
+        command.handle(time_zone="UTC")
+    assert shown[0].count("\r  daily reports [") == 4
+    assert shown[0].endswith("\r  daily reports [" + "#" * 30 + "] 3/3\n")
 
 
 def test_seed_demo_can_run_twice(short_demo):
