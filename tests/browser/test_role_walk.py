@@ -5,8 +5,14 @@ asserted: a wall-clock bound would fail on a busy machine, not on a slow page.""
 
 import pytest
 
+from scaling_ops.browser_walk import (
+    current_sections,
+    menu_links,
+    raw_keys,
+    ready_ms,
+    serious_violations,
+)
 from tests.assurance.conftest import assured  # noqa: F401 (a fixture used here)
-from tests.browser.walk import current_sections, menu_links, raw_keys, ready_ms, serious_violations
 
 
 @pytest.fixture
