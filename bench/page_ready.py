@@ -64,6 +64,8 @@ def server_env(db: Path, static_root: Path, media: Path) -> dict:
         # Plain HTTP on this machine: Chromium keeps Secure cookies for localhost.
         SECURE_SSL_REDIRECT="0",
         TRUSTED_PROXY_COUNT="0",
+        # This checkout's code, whatever an editable install in the environment points at.
+        PYTHONPATH=str(ROOT),
     )
     return env
 
