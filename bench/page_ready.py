@@ -143,13 +143,20 @@ def walk(base_url: str):
     return rows, static_findings(visits)
 
 
+def command() -> str:
+    """How this run was started (make bench-pages runs the same script)."""
+    import shlex
+
+    return "python bench/page_ready.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
 def table(rows, static, args, started, took) -> str:
     load = os.getloadavg()
     met = sum(1 for _role, v in rows if v.load_ms is not None and v.load_ms <= GOAL_MS)
     lines = [
         "# Page bench: every menu page of every role, ready in under 1 s?",
         "",
-        f"Run on {started:%Y-%m-%d %H:%M} UTC with `make bench-pages`, {took:.0f} s in all: "
+        f"Run on {started:%Y-%m-%d %H:%M} UTC with `{command()}`, {took:.0f} s in all: "
         f"the seeded demo (SQLite) served by gunicorn ({args.workers} workers, DEBUG off, "
         "whitenoise), Debian Chromium at 1366 px, each page's second visit (static files "
         "from the browser's cache). Times from the start of the navigation (Navigation Timing).",
