@@ -1,17 +1,22 @@
-"""Every CSV export of every role reads in words: no header and no cell holds an internal key
-(the per-role walk's regex, scaling_ops/browser_walk.py), on the seeded demo."""
+"""The seeded demo in words, by the per-role walk's regex (scaling_ops/browser_walk.py): every CSV
+export of every role (no header and no cell holds an internal key), and every email kind (each
+notice rendered as the email it becomes: no key or id in its subject, text or HTML part). One
+module, so the demo is seeded once for both."""
 
 import ast
 import csv
 import io
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
-from scaling_ops import browser_walk, demo, tenancy
-from scaling_ops.models import Organization
+from scaling_ops import browser_walk, demo, notifications, tenancy
+from scaling_ops.models import Notice, Organization
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("admin", "lead", "supervisor", "commissioner")
@@ -144,3 +149,74 @@ def test_every_csv_export_reads_in_words(demo_org, role):
                 problems.append(f"{name}: cell keys {cells[:6]}")
     assert answered, f"{role} may download no CSV at all"
     assert not problems, "\n".join(problems)
+
+
+# --- emails -------------------------------------------------------------------------------------
+
+TAGS = re.compile(r"<[^>]+>")
+# An id a person cannot use: "#123", "id 42", "pk=7".
+IDS = re.compile(r"#\d+\b|\bid[ =:]\s*\d+|\bpk\b")
+
+
+def html_text(html: str) -> str:
+    """The words the HTML part shows (URLs in attributes are links, not text)."""
+    body = re.sub(r"<(style|head)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return TAGS.sub(" ", body)
+
+
+def _keys(text: str) -> list[str]:
+    return browser_walk.keys_in(text) + IDS.findall(text)
+
+
+@pytest.fixture
+def demo_notices(module_short_demo, db) -> tuple[Organization, list[Notice]]:
+    from assurance.contracts.models import CorrectiveProcess
+    from learning.models import ImprovementAction
+    from workforce.models import TrainingCompletion
+
+    org = Organization.objects.get(slug=demo.DEMO_SLUG)
+    with tenancy.scope(org):
+        # Kinds the demo's own dates do not reach: one of each brought near its day (a process
+        # and an action due in two days, a training expiring), then ten days of the demo's
+        # life, in which the process also passes its deadline and coaching falls due.
+        today = timezone.localdate(timezone=org.zone)
+        process = CorrectiveProcess.objects.order_by("pk").first()
+        process.status = CorrectiveProcess.Status.OPEN
+        process.deadline = today + timedelta(days=2)
+        process.save(update_fields=["status", "deadline"])
+        action = (
+            ImprovementAction.objects.filter(status__in=ImprovementAction.OPEN_STATUSES)
+            .order_by("-deadline")
+            .first()
+        )
+        action.deadline = today + timedelta(days=2)
+        action.save(update_fields=["deadline"])
+        completion = TrainingCompletion.objects.order_by("-completed_on").first()
+        completion.expires_on = today + timedelta(days=20)
+        completion.save(update_fields=["expires_on"])
+        now = timezone.now()
+        for day in range(11):
+            notifications.notices_generate(organization=org, now=now + timedelta(days=day))
+        notices = list(Notice.objects.select_related("user").order_by("kind", "pk"))
+    return org, notices
+
+
+def test_every_email_kind_is_made_and_reads_in_words(demo_notices):
+    org, notices = demo_notices
+    made = {notice.kind for notice in notices}
+    assert {kind.code for kind in notifications.notice_kinds()} - made == set()
+    problems = []
+    with tenancy.scope(org):
+        for notice in notices:
+            message = notifications.notice_email_message(notice=notice, organization=org)
+            html = message.alternatives[0][0]
+            for part, text in (
+                ("subject", message.subject),
+                ("text", message.body),
+                ("html", html_text(html)),
+            ):
+                found = _keys(text)
+                if found:
+                    problems.append(f"{notice.kind} {part}: {found[:6]}")
+    print("kinds rendered:", sorted(made))
+    assert not problems, "\n".join(sorted(set(problems)))
