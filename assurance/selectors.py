@@ -297,7 +297,7 @@ def values_for_export(*, membership: Membership, months=None, current_only: bool
         "segment",
     ).values_list(
         "snapshot__month",
-        "snapshot__site__code",
+        "snapshot__site__name",
         "snapshot__revision",
         "snapshot__partial",
         "snapshot__cutoff",

@@ -54,9 +54,30 @@ SITE_PALETTE = (
 MEDIAN_COLOUR = "#1f2933"
 
 
+# Organisation id -> {site id: position among the organisation's sites, oldest first}. A new site
+# comes last, so it never moves another site's colour; a site not yet known reloads the list.
+_POSITIONS: dict[int, dict[int, int]] = {}
+
+
+def site_position(site) -> int:
+    """The site's place among its organisation's sites (by creation), read once per
+    organisation and process: every chart of a page, and every page, agree on it."""
+    positions = _POSITIONS.get(site.organization_id)
+    if positions is None or site.pk not in positions:
+        from scaling_ops.models import Site
+
+        # Colours are for every site of the organisation, whatever the viewer may open: a
+        # site's colour must not depend on who looks.
+        ids = Site.dangerously_unscoped.filter(organization_id=site.organization_id).order_by("pk")
+        positions = {pk: index for index, pk in enumerate(ids.values_list("pk", flat=True))}
+        _POSITIONS[site.organization_id] = positions
+    return positions.get(site.pk, 0)
+
+
 def site_colour(site) -> str:
-    """The site's colour, the same on every chart (from its id, so no query is needed)."""
-    return SITE_PALETTE[site.pk % len(SITE_PALETTE)]
+    """The site's colour, the same on every chart: by its position in its organisation, so two
+    sites of one organisation share a colour only past the palette's length."""
+    return SITE_PALETTE[site_position(site) % len(SITE_PALETTE)]
 
 
 def count_axis(values, title: str = "count") -> dict:

@@ -79,6 +79,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "scaling_ops.context_processors.tenancy",
             ],
+            # ``|person``: a person's name, not their username (histories, lists).
+            "builtins": ["scaling_ops.templatetags.people"],
         },
     },
 ]

@@ -28,6 +28,14 @@ def page_of(request, items, *, size: int):
     return page, query.urlencode()
 
 
+def person_name(user) -> str:
+    """How pages, CSVs and histories name a person: the full name, else the username; "" for
+    nobody (a system change or a deleted account)."""
+    if user is None:
+        return ""
+    return user.get_full_name().strip() or user.get_username()
+
+
 def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
 

@@ -25,24 +25,28 @@ from assurance.services import improvement_action_providers, improvement_action_
 from assurance.stability_report import evidence_day, evidence_table, workforce_evidence_report
 from assurance.views.common import LEADS, chosen_month, fmt, page_of, this_month
 from pathways.disclosure import each_for_member, for_member, history_for_member
+from pathways.selectors.versions import step_names_in_use
+from pathways.wording import step_name
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required
-from scaling_ops.views_common import add_form_errors, csv_response
+from scaling_ops.views_common import add_form_errors, csv_response, person_name
 
 contract_read = roles_required(*LEADS, read_roles=ALL_ROLES)
 lead_only = roles_required(*LEADS, read_roles=LEADS)
 process_access = roles_required(*WRITE_ROLES, read_roles=ALL_ROLES)
 
+# The CSVs say what the pages say: measure, step and site names, not keys.
 TERM_COLUMNS = [
-    "contract", "clause", "metric", "step", "site", "month", "phase", "target", "threshold",
-    "numerator", "denominator", "value", "status", "partial",
+    "Contract", "Clause", "Measure", "Step", "Site", "Month", "Phase", "Target", "Breach threshold",
+    "Numerator", "Denominator", "Value", "Status", "Partial",
 ]  # fmt: skip
 STATEMENT_COLUMNS = [
-    "contract", "month", "site", "band", "activity", "risk_tier", "count", "unit_rate", "amount",
+    "Contract", "Month", "Site", "Band", "Activity", "Risk tier", "Count", "Unit rate", "Amount",
 ]  # fmt: skip
 PROCESS_COLUMNS = [
-    "contract", "clause", "metric", "site", "trigger_month", "trigger", "owner", "deadline",
-    "status", "improvement_action_ref",
+    "Contract", "Clause", "Measure", "Site", "Month that triggered it", "Trigger", "Owner",
+    "Deadline", "Status", "Improvement action",
 ]  # fmt: skip
+PHASE_LABELS = dict(Phase.choices)
 
 
 def _contract(request, pk):
@@ -67,8 +71,8 @@ def contract_list(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             "contracts.csv",
-            ["reference", "name", "commissioner", "county", "period_start", "period_end",
-             "sites", "terms", "open_corrective_processes"],
+            ["Reference", "Contract", "Commissioner", "County", "Period start", "Period end",
+             "Sites", "Terms", "Open corrective processes"],
             (
                 [c.reference, c.name, c.commissioner_name, c.county, c.period_start,
                  c.period_end, c.site_count, c.term_count, c.open_processes]
@@ -202,9 +206,9 @@ def contract_export(request, org, pk):
         statement = selectors.payment_statement(contract=contract, month=month, sites=sites)
         for_member([line.band for line in statement.lines], request.membership)
         rows = [
-            [contract.reference, f"{month:%Y-%m}", line.site.code, line.band.name,
-             line.band.activity, line.band.risk_tier or "all", line.count, line.band.unit_rate,
-             line.amount]
+            [contract.reference, f"{month:%Y-%m}", line.site.name, line.band.name,
+             line.band.get_activity_display(), line.band.risk_tier or "all", line.count,
+             line.band.unit_rate, line.amount]
             for line in statement.lines
         ] + [
             [contract.reference, f"{month:%Y-%m}", "", f"funded: {c.get_kind_display()}",
@@ -220,14 +224,15 @@ def contract_export(request, org, pk):
             f"contract-{contract.reference}-corrective-processes.csv",
             PROCESS_COLUMNS,
             (
-                [contract.reference, p.clause.clause, p.term.metric.code, p.site.code,
-                 f"{p.trigger_month:%Y-%m}", p.trigger, p.owner or "", p.deadline, p.status,
-                 p.improvement_action_ref]
+                [contract.reference, p.clause.clause, p.term.metric.name, p.site.name,
+                 f"{p.trigger_month:%Y-%m}", p.trigger, person_name(p.owner), p.deadline,
+                 p.get_status_display(), p.improvement_action_ref]
                 for p in each_for_member(processes, request.membership)
             ),
         )  # fmt: skip
     terms = {t.pk: t for t in selectors.terms(contract)}
-    codes = {s.pk: s.code for s in sites}
+    codes = {s.pk: s.name for s in sites}
+    step_names = step_names_in_use()
     rows = selectors.evaluations(contract=contract, site_ids=list(codes))
     partial = _partial_months(request, list(codes), rows)
     status_labels = dict(TermEvaluation.Status.choices)
@@ -235,8 +240,9 @@ def contract_export(request, org, pk):
         f"contract-{contract.reference}-terms.csv",
         TERM_COLUMNS,
         (
-            [contract.reference, terms[r.term_id].clause, terms[r.term_id].metric.code,
-             terms[r.term_id].step, codes[r.site_id], f"{r.month:%Y-%m}", r.phase, fmt(r.target),
+            [contract.reference, terms[r.term_id].clause, terms[r.term_id].metric.name,
+             step_name(terms[r.term_id].step, step_names) if terms[r.term_id].step else "",
+             codes[r.site_id], f"{r.month:%Y-%m}", PHASE_LABELS.get(r.phase, r.phase), fmt(r.target),
              fmt(r.threshold), fmt(r.numerator), fmt(r.denominator), fmt(r.value),
              status_labels[r.status], reports.partial_label(partial.get(r.month)) if r.partial
              else ""]

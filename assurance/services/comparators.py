@@ -11,6 +11,12 @@ from scaling_ops.models import Site
 
 RISK_TIERS = ("low", "medium", "high")
 CSV_COLUMNS = ["name", "kind", "site", "period", "source", "risk_tier", "rate", "population"]
+# The header the export writes, in words; the import reads either ("Risk tier" or risk_tier).
+CSV_HEADER = ["Name", "Kind", "Site", "Period", "Source", "Risk tier", "Rate", "Population"]
+
+
+def _column(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
 
 
 def baseline_save(
@@ -72,6 +78,8 @@ def baselines_import_csv(*, text: str, by=None) -> list[ComparatorBaseline]:
     """Imports baselines from CSV (one row per baseline and tier, columns ``CSV_COLUMNS``); the
     whole file is checked first and nothing is stored if any row is wrong."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames:
+        reader.fieldnames = [_column(name) for name in reader.fieldnames]
     missing = [
         c
         for c in ("name", "kind", "risk_tier", "rate", "population")
@@ -79,7 +87,9 @@ def baselines_import_csv(*, text: str, by=None) -> list[ComparatorBaseline]:
     ]
     if missing:
         raise ValidationError(
-            f"The CSV needs the columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}."
+            f"The CSV needs the columns {', '.join(CSV_HEADER)}; missing: "
+            + ", ".join(CSV_HEADER[CSV_COLUMNS.index(name)] for name in missing)
+            + "."
         )
     sites = {site.code: site for site in Site.objects.all()}
     grouped: dict[str, dict] = {}

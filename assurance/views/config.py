@@ -15,7 +15,7 @@ from assurance.services import (
     baseline_save,
     baselines_import_csv,
 )
-from assurance.services.comparators import CSV_COLUMNS, RISK_TIERS
+from assurance.services.comparators import CSV_HEADER, RISK_TIERS
 from assurance.views.common import LEADS, dashboard_access, fmt, page_of
 from scaling_ops.access import roles_required, site_for_member
 from scaling_ops.views_common import add_form_errors, csv_response
@@ -27,9 +27,16 @@ def metric_list(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             "metric-definitions.csv",
-            ["code", "name", "numerator", "denominator", "unit", "direction", "process"],
+            ["Measure", "Numerator", "Denominator", "Unit", "Direction", "Process measure"],
             (
-                [m.code, m.name, m.numerator, m.denominator, m.unit, m.direction, m.process]
+                [
+                    m.name,
+                    m.numerator,
+                    m.denominator,
+                    m.get_unit_display(),
+                    m.get_direction_display(),
+                    "yes" if m.process else "no",
+                ]
                 for m in definitions
             ),
         )
@@ -55,7 +62,7 @@ def _baseline_rows(baselines):
 def baseline_list(request, org):
     baselines = selectors.baselines()
     if request.GET.get("format") == "csv":
-        return csv_response("comparator-baselines.csv", CSV_COLUMNS, _baseline_rows(baselines))
+        return csv_response("comparator-baselines.csv", CSV_HEADER, _baseline_rows(baselines))
     sites = selectors.sites_for(request.membership)
     form = BaselineForm(request.POST or None, sites=sites, initial={"active": True})
     if request.method == "POST" and form.is_valid():

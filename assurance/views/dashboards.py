@@ -26,6 +26,7 @@ from assurance.services.metrics import PROCESS_MEASURES, month_add
 from assurance.stability_report import pack_pressure_context
 from assurance.views.common import chosen_month, dashboard_access, drift_access, fmt, page_of
 from pathways.disclosure import each_for_member, for_member, history_for_member
+from pathways.wording import humanise
 from scaling_ops.charts import MEDIAN_COLOUR, site_colour
 from scaling_ops.forms import site_choices
 from scaling_ops.views_common import add_form_errors, csv_response
@@ -181,6 +182,15 @@ class EquityFilter(forms.Form):
         ]
 
 
+def _yes_no(value) -> str:
+    return "yes" if value else "no"
+
+
+def _measure_name(definitions: dict, code: str) -> str:
+    definition = definitions.get(code)
+    return definition.name if definition else humanise(code)
+
+
 def equity_legend(segment: str, size: float | None) -> str:
     """A legend entry with the group's size in the month shown: "rural (n=14)"."""
     name = "overall" if segment == "all" else segment
@@ -216,13 +226,13 @@ def equity(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             f"equity-{reports.month_label(month)}.csv",
-            ["month", "site", "measure", "dimension", "segment", "value", "overall", "gap_points",
-             "denominator", "below_margin", "widening"],
+            ["Month", "Site", "Measure", "Dimension", "Group", "Value", "Overall",
+             "Gap (points)", "Denominator", "Below the margin", "Widening"],
             [
-                [reports.month_label(month), r.site.code, r.measure, r.finding.dimension,
-                 r.finding.segment, fmt(r.finding.value), fmt(r.finding.overall),
-                 fmt(r.finding.gap), fmt(r.finding.denominator), r.finding.below_margin,
-                 r.finding.widening]
+                [reports.month_label(month), r.site.name, r.measure_name, r.dimension_label,
+                 humanise(r.finding.segment), fmt(r.finding.value), fmt(r.finding.overall),
+                 fmt(r.finding.gap), fmt(r.finding.denominator), _yes_no(r.finding.below_margin),
+                 _yes_no(r.finding.widening)]
                 for r in rows
             ],
         )  # fmt: skip
@@ -309,13 +319,14 @@ def drift_list(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             "drift-signals.csv",
-            ["month", "site", "measure", "basis", "value", "reference", "margin", "denominator",
-             "status", "coaching", "extra_supervision", "reaudit_from", "reaudit_until",
-             "recovery", "reaudit_value", "improvement_action_ref"],
+            ["Month", "Site", "Measure", "Compared with", "Value", "Reference", "Margin",
+             "Denominator", "Status", "Coaching", "Extra supervision", "Re-audit from",
+             "Re-audit until", "Recovery", "Re-audit value", "Improvement action"],
             [
-                [s.month.strftime("%Y-%m"), s.site.code, s.measure, s.basis, fmt(s.value),
-                 fmt(s.reference), fmt(s.margin), fmt(s.denominator), s.status, s.coaching,
-                 s.extra_supervision, s.reaudit_from, s.reaudit_until, s.recovery,
+                [s.month.strftime("%Y-%m"), s.site.name, _measure_name(definitions, s.measure),
+                 s.get_basis_display(), fmt(s.value), fmt(s.reference), fmt(s.margin),
+                 fmt(s.denominator), s.get_status_display(), s.coaching, s.extra_supervision,
+                 s.reaudit_from, s.reaudit_until, s.get_recovery_display(),
                  fmt(s.reaudit_value), s.improvement_action_ref]
                 for s in each_for_member(signals, request.membership)
             ],

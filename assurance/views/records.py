@@ -32,10 +32,11 @@ from assurance.services import (
 )
 from assurance.services.records import known_step_keys
 from assurance.views.common import page_of, records_access
-from pathways.selectors.versions import step_choices
+from pathways.selectors.versions import step_choices, step_names_in_use
+from pathways.wording import step_name
 from scaling_ops.access import site_for_member
 from scaling_ops.forms import site_choices
-from scaling_ops.views_common import add_form_errors, csv_response
+from scaling_ops.views_common import add_form_errors, csv_response, person_name
 
 
 @records_access
@@ -50,12 +51,11 @@ def audit_list(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             "audit-samples.csv",
-            ["month", "site", "kind", "seed", "size", "population", "audited", "drawn_at",
-             "drawn_by"],
+            ["Month", "Site", "Kind", "Seed", "Sample size", "Population", "Audited", "Drawn",
+             "Drawn by"],
             (
-                [s.month.strftime("%Y-%m"), s.site.code, s.kind, s.seed, s.size, s.population,
-                 s.done_count or 0, s.drawn_at.isoformat(),
-                 s.drawn_by.get_username() if s.drawn_by else ""]
+                [s.month.strftime("%Y-%m"), s.site.name, s.get_kind_display(), s.seed, s.size,
+                 s.population, s.done_count or 0, s.drawn_at.isoformat(), person_name(s.drawn_by)]
                 for s in samples
             ),
         )  # fmt: skip
@@ -162,15 +162,17 @@ def incident_list(request, org):
     )
     zone = request.organization.zone
     if request.GET.get("format") == "csv":
+        step_names = step_names_in_use()
         return csv_response(
             "incidents.csv",
-            ["occurred_at", "site", "kind", "severity", "summary", "failed_steps", "case",
-             "review_status", "review_outcome", "improvement_action_ref"],
+            ["Occurred", "Site", "Kind", "Severity", "Summary", "Steps that failed", "Case",
+             "Review", "Review outcome", "Improvement action"],
             (
-                [timezone.localtime(i.occurred_at, zone).isoformat(), i.site.code, i.kind,
-                 i.severity, i.summary, " ".join(i.failed_steps),
-                 i.case.external_ref if i.case else "", i.review_status, i.review_outcome,
-                 i.improvement_action_ref]
+                [timezone.localtime(i.occurred_at, zone).isoformat(), i.site.name,
+                 i.get_kind_display(), i.get_severity_display(), i.summary,
+                 "; ".join(step_name(key, step_names) for key in i.failed_steps),
+                 i.case.external_ref if i.case else "", i.get_review_status_display(),
+                 i.review_outcome, i.improvement_action_ref]
                 for i in found
             ),
         )  # fmt: skip

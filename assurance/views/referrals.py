@@ -36,15 +36,15 @@ def referral_sources(request, org):
         return csv_response(
             f"referral-sources-{month:%Y-%m}.csv",
             [
-                "month",
-                "referral_source",
-                "sites",
-                "referrals",
-                "incomplete_percent",
-                "ineligible_percent",
-                "most_often_missing",
-                "mean_days_to_intake_complete",
-                "mean_days_to_intake_incomplete",
+                "Month",
+                "Referral source",
+                "Sites",
+                "Referrals",
+                "Incomplete (%)",
+                "Ineligible (%)",
+                "Most often missing",
+                "Mean days to intake (complete referrals)",
+                "Mean days to intake (incomplete referrals)",
             ],
             (
                 [

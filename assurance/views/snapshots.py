@@ -17,30 +17,58 @@ from assurance.services import month_parse
 from assurance.tasks import assurance_snapshot_enqueue
 from assurance.views.common import LEADS, dashboard_access, fmt, page_of, this_month
 from pathways.disclosure import for_member
+from pathways.selectors.versions import step_names_in_use
+from pathways.wording import humanise, step_name
 from scaling_ops.access import roles_required
 from scaling_ops.celery import QueueUnavailable
 from scaling_ops.views_common import csv_response
 
+# The CSVs say what the pages say: measure, step and group names, not keys.
 VALUE_COLUMNS = [
-    "month",
-    "site",
-    "revision",
-    "partial",
-    "measure",
-    "step",
-    "dimension",
-    "segment",
-    "numerator",
-    "denominator",
-    "value",
+    "Month",
+    "Site",
+    "Revision",
+    "Partial",
+    "Measure",
+    "Step",
+    "Dimension",
+    "Group",
+    "Numerator",
+    "Denominator",
+    "Value",
 ]
+FIGURE_COLUMNS = ["Measure", "Step", "Dimension", "Group", "Numerator", "Denominator", "Value"]
+
+
+class _Names:
+    """A stored figure's keys in words: measure and step names read once per export."""
+
+    def __init__(self):
+        self.measures = {code: m.name for code, m in selectors.metric_definitions().items()}
+        self.steps = step_names_in_use()
+
+    def figure(self, measure, step, dimension, segment) -> list[str]:
+        return [
+            self.measures.get(measure) or humanise(measure),
+            step_name(step, self.steps) if step else "",
+            reports.DIMENSION_LABELS.get(dimension) or humanise(dimension),
+            humanise(segment) if segment not in ("", "all") else ("all" if segment else ""),
+        ]
 
 
 def _value_rows(rows, zone):
-    for month, site, revision, partial, cutoff, *rest in rows:
+    names = _Names()
+    for month, site, revision, partial, cutoff, measure, step, dimension, segment, *rest in rows:
         to = timezone.localdate(cutoff, timezone=zone) if partial else None
         label = reports.partial_label(to) if partial else ""
-        yield [month.strftime("%Y-%m"), site, revision, label, *(fmt(v) for v in rest)]
+        yield [
+            month.strftime("%Y-%m"),
+            site,
+            revision,
+            label,
+            *names.figure(measure, step, dimension, segment),
+            *(fmt(v) for v in rest),
+        ]
 
 
 @dashboard_access
@@ -93,11 +121,12 @@ def snapshot_detail(request, org, pk):
         membership=request.membership,
     )
     if request.GET.get("format") == "csv":
+        names = _Names()
         return csv_response(
             f"assurance-{snapshot.site.code}-{snapshot.month:%Y-%m}-r{snapshot.revision}.csv",
-            ["measure", "step", "dimension", "segment", "numerator", "denominator", "value"],
+            FIGURE_COLUMNS,
             (
-                [v.measure, v.step, v.dimension, v.segment, fmt(v.numerator),
+                [*names.figure(v.measure, v.step, v.dimension, v.segment), fmt(v.numerator),
                  fmt(v.denominator), fmt(v.value)]
                 for v in values
             ),

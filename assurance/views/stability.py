@@ -40,10 +40,12 @@ def stability_page(request, org):
     if csv:
         return csv_response(
             f"stability-{reports.month_label(month)}.csv",
-            ["month", "site", "measure", "cases", "verdict", "pressure_rate", "pressure_low",
-             "pressure_high", "pressure_numerator", "pressure_denominator", "pressure_months",
-             "other_rate", "other_low", "other_high", "other_numerator", "other_denominator",
-             "other_months", "difference_points"],
+            ["Month", "Site", "Measure", "Cases", "Verdict", "Rate in pressure months",
+             "Pressure: 95% interval low", "Pressure: 95% interval high",
+             "Pressure: numerator", "Pressure: denominator", "Pressure months",
+             "Rate in other months", "Other: 95% interval low", "Other: 95% interval high",
+             "Other: numerator", "Other: denominator", "Other months",
+             "Difference (points)"],
             [
                 [reports.month_label(month), r.site.name, r.measure_name, r.split,
                  r.verdict_label, *_side(r.pressure), *_side(r.other), fmt(r.difference)]
@@ -79,7 +81,7 @@ def workforce_evidence_page(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             f"workforce-evidence-{day:%Y-%m-%d}.csv",
-            ["day", "site", "measure", "value", "numerator", "denominator", "standard"],
+            ["Day", "Site", "Measure", "Value", "Numerator", "Denominator", "Standard"],
             [
                 [f"{day:%Y-%m-%d}", item.site.name, row["label"], fmt(row["value"]),
                  fmt(row["numerator"]), fmt(row["denominator"]), row["standard"]]

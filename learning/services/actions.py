@@ -11,7 +11,9 @@ from django.utils import timezone
 from learning.models import ImprovementAction
 from learning.selectors import action_is_overdue, learning_settings_get, organization_today
 from learning.services.common import check_owner, next_number, record, required
+from pathways.selectors.versions import step_names_in_use
 from pathways.site_figures import FollowUpAction
+from pathways.wording import step_name
 
 Status = ImprovementAction.Status
 Source = ImprovementAction.Source
@@ -190,7 +192,8 @@ def source_label_for(source) -> str:
     """A label without case refs (commissioners read the improvement log)."""
     if source._meta.model_name == "exceptionitem":
         due = f", due {timezone.localdate(source.due_at):%Y-%m-%d}" if source.due_at else ""
-        return f"{source.get_kind_display()} at {source.step}, {source.site.name}{due}"
+        step = step_name(source.step, step_names_in_use())
+        return f"{source.get_kind_display()} at {step}, {source.site.name}{due}"
     return str(source)[:200]
 
 

@@ -21,7 +21,11 @@ from learning.models import ChangeProposal
 from learning.services.common import next_number, record, required
 from pathways.definitions import DefinitionError, parse_definition
 from pathways.models import Case
-from pathways.selectors.versions import pathway_version_current, pathway_version_definition
+from pathways.selectors.versions import (
+    pathway_version_current,
+    pathway_version_definition,
+    step_names_in_use,
+)
 from pathways.services.pilots import (
     pathway_pilot_adopt,
     pathway_pilot_end,
@@ -29,7 +33,7 @@ from pathways.services.pilots import (
     pilot_running_for_version,
 )
 from pathways.services.versions import pathway_version_import
-from pathways.wording import version_diff
+from pathways.wording import step_name, version_diff
 from scaling_ops import tenancy
 from scaling_ops.models import Organization, Site
 
@@ -458,12 +462,19 @@ def change_proposal_evaluate(
     return proposal
 
 
+def _step_name(proposal: ChangeProposal) -> str:
+    """The proposal's step as its definition (else the pathways in use) names it."""
+    steps = (proposal.definition or {}).get("steps", [])
+    names = {s.get("key"): s.get("name") for s in steps if isinstance(s, dict)}
+    return names.get(proposal.step_key) or step_name(proposal.step_key, step_names_in_use())
+
+
 def version_rationale(proposal: ChangeProposal, reason: str) -> str:
     pilot = ", ".join(proposal.evaluation.get("pilot_sites", []))
     return (
         f"Adopted from change proposal {proposal.reference}: {proposal.title}.\n"
         f"What changed ({proposal.get_change_kind_display().lower()}"
-        f"{', step ' + proposal.step_key if proposal.step_key else ''}): {proposal.change}\n"
+        f"{', step ' + _step_name(proposal) if proposal.step_key else ''}): {proposal.change}\n"
         f"Why: {proposal.rationale}\n"
         + (f"Evidence: {proposal.evidence}\n" if proposal.evidence else "")
         + f"Pilot: {pilot} from {proposal.pilot_start:%Y-%m-%d} to {proposal.pilot_end:%Y-%m-%d}.\n"

@@ -22,7 +22,7 @@ from pathways.models import ExceptionItem
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
+from scaling_ops.views_common import add_form_errors, csv_response, person_name, wants_csv
 
 # Where a linked record lives, by model name (read-only roles never get case-level links).
 SOURCE_URLS = {
@@ -99,12 +99,12 @@ def action_list(request, org):
     if wants_csv(request):
         return csv_response(
             "improvement-actions.csv",
-            ["reference", "title", "site", "source", "linked_record", "owner", "deadline",
-             "status", "overdue", "closure_evidence", "reaudit_on", "created_at"],
+            ["Reference", "Title", "Site", "Source", "Linked record", "Owner", "Deadline",
+             "Status", "Overdue", "Closure evidence", "Re-audit on", "Created"],
             (
-                [a.reference, a.title, a.site.code if a.site else "network", a.source_kind,
-                 a.source_label, a.owner.get_username() if a.owner else "",
-                 a.deadline.isoformat(), a.status,
+                [a.reference, a.title, a.site.name if a.site else "network",
+                 a.get_source_kind_display(), a.source_label, person_name(a.owner),
+                 a.deadline.isoformat(), a.get_status_display(),
                  "yes" if selectors.action_is_overdue(a, today) else "no", a.closure_evidence,
                  a.reaudit_on.isoformat() if a.reaudit_on else "", a.created_at.isoformat()]
                 for a in disclosure.each_for_member(found, request.membership)

@@ -17,11 +17,12 @@ from learning.services import deviation_log, deviation_update, learning_settings
 from learning.services.deviations import EXCEPTION_CATEGORIES
 from learning.views.common import can_write, is_lead, log_access, page_of, write_only
 from pathways.models import ExceptionItem, Step
-from pathways.selectors.versions import step_choices
+from pathways.selectors.versions import step_choices, step_names_in_use
+from pathways.wording import step_name
 from scaling_ops.access import site_for_member
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
+from scaling_ops.views_common import add_form_errors, csv_response, person_name, wants_csv
 
 
 def step_keys() -> list[str]:
@@ -48,14 +49,16 @@ def deviation_list(request, org):
         from_exceptions=data.get("from_exceptions", ""),
     )
     if wants_csv(request):
+        step_names = step_names_in_use()
         return csv_response(
             "deviations.csv",
-            ["reference", "occurred_on", "site", "step", "category", "referral_source",
-             "from_exception", "note", "logged_by"],
+            ["Reference", "Occurred on", "Site", "Step", "Category", "Referral source",
+             "From an exception", "Note", "Logged by"],
             (
-                [d.reference, d.occurred_on.isoformat(), d.site.code, d.step, d.category,
-                 d.referral_source, "yes" if d.exception_id else "no", d.note,
-                 d.logged_by.get_username() if d.logged_by else ""]
+                [d.reference, d.occurred_on.isoformat(), d.site.name,
+                 step_name(d.step, step_names) if d.step else "", d.get_category_display(),
+                 d.get_referral_source_display(), "yes" if d.exception_id else "no", d.note,
+                 person_name(d.logged_by)]
                 for d in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip
@@ -204,12 +207,16 @@ def pattern_list(request, org):
     )
     label = selectors.quarter_label(quarter)
     if wants_csv(request):
+        step_names = step_names_in_use()
+        categories = dict(Deviation.Category.choices)
         return csv_response(
             f"deviation-patterns-{label}.csv",
-            ["quarter", "category", "step", "sites", "site_count", "deviations", "design_signal"],
+            ["Quarter", "Category", "Step", "Sites", "Number of sites", "Deviations",
+             "Design signal"],
             (
-                [label, p.category, p.step, " ".join(p.sites), p.site_count, p.count,
-                 "yes" if p.flagged else "no"]
+                [label, categories.get(p.category, p.category),
+                 step_name(p.step, step_names) if p.step else "", " ".join(p.sites),
+                 p.site_count, p.count, "yes" if p.flagged else "no"]
                 for p in patterns
             ),
         )  # fmt: skip

@@ -23,6 +23,8 @@ from learning.services import (
 from learning.services.proposals import proposal_changes
 from learning.views.common import is_lead, lead_access, lead_only, page_of
 from pathways.models import Pathway
+from pathways.selectors.versions import step_names_in_use
+from pathways.wording import step_name
 from scaling_ops.access import site_for_member
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
@@ -38,15 +40,17 @@ def proposal_list(request, org):
     data = getattr(form, "cleaned_data", {})
     found = selectors.proposals(status=data.get("status", ""), pathway=data.get("pathway", ""))
     if wants_csv(request):
+        step_names = step_names_in_use()
         return csv_response(
             "change-proposals.csv",
-            ["reference", "title", "pathway", "base_version", "change_kind", "step", "status",
-             "pilot_sites", "pilot_start", "pilot_end", "evaluation_summary", "decision_reason",
-             "adopted_version"],
+            ["Reference", "Title", "Pathway", "Base version", "Kind of change", "Step", "Status",
+             "Pilot sites", "Pilot start", "Pilot end", "Evaluation", "Decision reason",
+             "Adopted version"],
             (
-                [p.reference, p.title, p.pathway.slug,
-                 p.base_version.number if p.base_version else "", p.change_kind, p.step_key,
-                 p.status, " ".join(p.evaluation.get("pilot_sites", [])),
+                [p.reference, p.title, p.pathway.name,
+                 p.base_version.number if p.base_version else "", p.get_change_kind_display(),
+                 step_name(p.step_key, step_names) if p.step_key else "",
+                 p.get_status_display(), " ".join(p.evaluation.get("pilot_sites", [])),
                  p.pilot_start.isoformat() if p.pilot_start else "",
                  p.pilot_end.isoformat() if p.pilot_end else "",
                  selectors.evaluation_summary_for_member(

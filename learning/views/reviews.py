@@ -27,14 +27,15 @@ def review_list(request, org):
     cadence = request.GET.get("cadence", "")
     found = selectors.reviews(membership=request.membership, cadence=cadence)
     if wants_csv(request):
+        measures = dict(selectors.measure_choices())
         return csv_response(
             "learning-reviews.csv",
-            ["reference", "title", "cadence", "period_start", "period_end", "held_on",
-             "measures", "decisions"],
+            ["Reference", "Title", "Cadence", "Period start", "Period end", "Held on",
+             "Measures", "Decisions"],
             (
-                [r.reference, r.title, r.cadence, r.period_start.isoformat(),
-                 r.period_end.isoformat(), r.held_on.isoformat(), " ".join(r.measures),
-                 r.decisions]
+                [r.reference, r.title, r.get_cadence_display(), r.period_start.isoformat(),
+                 r.period_end.isoformat(), r.held_on.isoformat(),
+                 "; ".join(measures.get(code, code) for code in r.measures), r.decisions]
                 for r in disclosure.each_for_member(found, request.membership)
             ),
         )  # fmt: skip

@@ -18,7 +18,7 @@ from pathways.models import Pathway, PathwayVersion
 from pathways.models import Step as StepRow
 from pathways.models import TimeStandard as StandardRow
 from pathways.package import package_diff
-from pathways.wording import Change, rule_text, standard_text, step_names, version_diff
+from pathways.wording import Change, rule_text, standard_text, step_name, step_names, version_diff
 from scaling_ops.models import Membership
 from scaling_ops.selectors import visible_sites
 
@@ -268,6 +268,5 @@ def step_choices(keys) -> list[tuple[str, str]]:
     """A select's choices for these step keys: each step by its pathway's name (a key no
     pathway names, e.g. an escalation rule's, in words), ordered by name."""
     names = step_names_in_use()
-    labelled = {key: names.get(key) or key.replace("-", " ").replace("_", " ").capitalize()
-                for key in keys}  # fmt: skip
+    labelled = {key: step_name(key, names) for key in keys}
     return sorted(labelled.items(), key=lambda choice: choice[1].casefold())

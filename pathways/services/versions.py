@@ -442,7 +442,7 @@ def site_variant_rebuild(*, pathway: Pathway, site: Site, by=None) -> PathwayVer
         number=number,
         name=active.name,
         rationale=f"{site.name}'s variant of v{active.number}, from its approved adaptations: "
-        + "; ".join(f"{a.step_key}: {a.what}" for a in applied),
+        + "; ".join(f"{steps[a.step_key].get('name') or a.step_key}: {a.what}" for a in applied),
         created_by=by,
         variant_of=active,
         variant_site=site,

@@ -17,27 +17,31 @@ from django.views.decorators.http import require_POST
 
 from pathways.models import Pathway, PathwayVersion, SiteAdaptation
 from pathways.selectors import adaptations as selectors
+from pathways.selectors.versions import step_names_in_use
 from pathways.services import versions as services
+from pathways.wording import step_name
 from scaling_ops.access import ALL_ROLES, WRITE_ROLES, roles_required, site_for_member
 from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Role
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import add_form_errors, csv_response
+from scaling_ops.views_common import add_form_errors, csv_response, person_name
 
 ADAPTERS = frozenset({Role.ORG_ADMIN, Role.IMPLEMENTATION_LEAD})
+# The CSVs say what the pages say: names and sentences, not keys.
 CSV_COLUMNS = [
-    "site",
-    "pathway",
-    "step",
-    "status",
-    "what",
-    "why",
-    "proposed_by",
-    "proposed_at",
-    "decided_by",
-    "decided_at",
+    "Site",
+    "Pathway",
+    "Step",
+    "Status",
+    "What changes",
+    "Why",
+    "Proposed by",
+    "Proposed",
+    "Decided by",
+    "Decided",
 ]
-SUMMARY_COLUMNS = ["site", "pathway", "proposed", "approved", "rejected", "withdrawn"]
+SUMMARY_COUNTS = ["proposed", "approved", "rejected", "withdrawn"]
+SUMMARY_COLUMNS = ["Site", "Pathway", "Proposed", "Approved", "Rejected", "Withdrawn"]
 
 
 class AdaptationFilterForm(forms.Form):
@@ -210,8 +214,7 @@ def _summary(request) -> HttpResponse:
             f"adaptation-counts-{request.organization.slug}.csv",
             SUMMARY_COLUMNS,
             (
-                [row["site__code"], row["pathway__slug"]]
-                + [row[name] for name in SUMMARY_COLUMNS[2:]]
+                [row["site__name"], row["pathway__name"]] + [row[name] for name in SUMMARY_COUNTS]
                 for row in rows
             ),
         )
@@ -219,20 +222,21 @@ def _summary(request) -> HttpResponse:
 
 
 def _csv(request, adaptations) -> HttpResponse:
+    step_names = step_names_in_use()
     return csv_response(
         f"site-adaptations-{request.organization.slug}.csv",
         CSV_COLUMNS,
         (
             [
-                a.site.code,
-                a.pathway.slug,
-                a.step_key,
-                a.status,
+                a.site.name,
+                a.pathway.name,
+                step_name(a.step_key, step_names),
+                a.get_status_display(),
                 a.what,
                 a.why,
-                a.proposed_by.get_username() if a.proposed_by else "",
+                person_name(a.proposed_by),
                 a.created_at.isoformat(),
-                a.decided_by.get_username() if a.decided_by else "",
+                person_name(a.decided_by),
                 a.decided_at.isoformat() if a.decided_at else "",
             ]
             for a in adaptations.iterator(chunk_size=1000)

@@ -180,6 +180,12 @@ def exception_queue(request, org):
     report = selectors.exception_report_get(date=wanted)
     sites = list(visible_sites(membership).order_by("code"))
     site_ids = {site.pk for site in sites}
+    if remembered and params.get("site") and params["site"] not in {s.code for s in sites}:
+        # A remembered site the person may no longer open: dropped quietly, and forgotten.
+        params.pop("site")
+        kept = QueryDict(selectors.queue_preference_query(user=request.user), mutable=True)
+        kept.pop("site", None)
+        queue_preferences.queue_preference_set(user=request.user, query=kept.urlencode())
     step_names = selectors.exception_report_step_names(report=report)
     steps = selectors.exception_queue_steps(report=report, site_ids=site_ids) if report else []
     assignees = assignee_directory.assignees_for_sites(site_ids)

@@ -26,22 +26,23 @@ from pathways.views import adaptations
 from scaling_ops.access import roles_required
 from scaling_ops.forms import TEXT_MAX_LENGTH
 from scaling_ops.models import Role
-from scaling_ops.views_common import csv_response
+from scaling_ops.views_common import csv_response, person_name
 
 # Pathway definitions are organisation-wide and hold no case data: every member reads them
 # (roles_required's default read roles); writes are the org admin's.
 ADMINS = frozenset({Role.ORG_ADMIN})
 MAX_UPLOAD_BYTES = 1_000_000
+# The CSV says what the page says: names and sentences, not keys.
 CSV_COLUMNS = [
-    "pathway",
-    "pathway_name",
-    "version",
-    "status",
-    "created_at",
-    "created_by",
-    "activated_at",
-    "cases_in_your_sites",
-    "rationale",
+    "Pathway short name",
+    "Pathway",
+    "Version",
+    "Status",
+    "Created",
+    "Created by",
+    "Activated",
+    "Cases in your sites",
+    "Rationale",
 ]
 
 
@@ -164,9 +165,9 @@ def _csv(request, pathways) -> HttpResponse:
                 version.pathway.slug,
                 version.pathway.name,
                 version.number,
-                version.status,
+                version.get_status_display(),
                 version.created_at.isoformat(),
-                version.created_by.get_username() if version.created_by else "",
+                person_name(version.created_by),
                 version.activated_at.isoformat() if version.activated_at else "",
                 version.case_count,
                 version.rationale,

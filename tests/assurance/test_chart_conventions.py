@@ -3,17 +3,47 @@ title repeating the heading above it, and equity legends that carry each group's
 
 from types import SimpleNamespace
 
+import pytest
+
 from assurance import charts
 from assurance.contracts.charts import term_chart
 from assurance.views.dashboards import equity_legend
+from scaling_ops import charts as shared_charts
+from scaling_ops import tenancy
 from scaling_ops.charts import SITE_PALETTE, count_axis, site_colour
+from tests.factories import SiteFactory
 
 
 def site(pk, name):
-    return SimpleNamespace(pk=pk, name=name, code=name.lower())
+    return SimpleNamespace(pk=pk, name=name, code=name.lower(), organization_id=0)
 
 
 NORTH, SOUTH = site(1, "North"), site(2, "South")
+
+
+@pytest.fixture(autouse=True)
+def known_positions(monkeypatch):
+    """The chart tests' sites (not stored) hold places 0 and 1 of organisation 0."""
+    monkeypatch.setitem(shared_charts._POSITIONS, 0, {1: 0, 2: 1})
+
+
+def test_sites_of_one_organisation_take_the_palettes_colours_in_turn(personas):
+    # The personas' north and south first, then enough sites to use the whole palette: ids need
+    # not follow each other (another organisation's sites sit between them).
+    others = []
+    for number in range(len(SITE_PALETTE) - 2):
+        with tenancy.scope(personas.other_org):
+            SiteFactory(organization=personas.other_org, code=f"elsewhere{number}")
+        with tenancy.scope(personas.org):
+            others.append(SiteFactory(organization=personas.org, code=f"extra{number}"))
+    sites = [personas.north, personas.south, *others]
+    with tenancy.scope(personas.org):
+        colours = [site_colour(s) for s in sites]
+        assert len(set(colours)) == len(SITE_PALETTE)
+        # A site added later takes the next place and moves nobody's colour.
+        late = SiteFactory(organization=personas.org, code="late")
+        assert [site_colour(s) for s in sites] == colours
+        assert site_colour(late) == SITE_PALETTE[0]
 
 
 def colours_by_name(chart):

@@ -61,11 +61,11 @@ def test_a_commissioner_sees_only_the_sites_they_hold(personas, contracts):
     assert personas.north.name in text
     assert personas.south.name not in text
     export = client.get(url(personas, f"{contracts['a'].pk}/export/?what=terms")).content.decode()
-    assert ",north," in export and ",south," not in export
+    assert ",North," in export and ",South," not in export
     statement = client.get(
         url(personas, f"{contracts['a'].pk}/export/?what=statement&month=2026-03")
     ).content.decode()
-    assert ",north," in statement and ",south," not in statement
+    assert ",North," in statement and ",South," not in statement
 
 
 def test_a_commissioner_never_sees_a_case_ref(personas, contracts, assured):
@@ -255,9 +255,9 @@ def test_the_terms_csv_labels_the_running_month_partial_and_gives_it_no_status(
         url(personas, f"{april_running['a'].pk}/export/?what=terms")
     )
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
-    april = [r for r in rows if r["month"] == "2026-04"]
+    april = [r for r in rows if r["Month"] == "2026-04"]
     assert april and all(
-        (r["status"], r["partial"]) == ("In progress", "partial (to 5 Apr 2026)") for r in april
+        (r["Status"], r["Partial"]) == ("In progress", "partial (to 5 Apr 2026)") for r in april
     )
-    march = [r for r in rows if r["month"] == "2026-03"]
-    assert march and all(r["partial"] == "" and r["status"] != "In progress" for r in march)
+    march = [r for r in rows if r["Month"] == "2026-03"]
+    assert march and all(r["Partial"] == "" and r["Status"] != "In progress" for r in march)

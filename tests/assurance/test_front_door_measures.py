@@ -143,7 +143,7 @@ def test_the_ranking_exports_csv(personas, month):
         url(personas), {"month": "2026-03", "format": "csv"}
     )
     lines = response.content.decode().splitlines()
-    assert lines[0].startswith("month,referral_source,sites,referrals")
+    assert lines[0].startswith("Month,Referral source,Sites,Referrals")
     assert lines[1].startswith("2026-03,East General,")
 
 

@@ -128,7 +128,7 @@ def test_the_stability_csv_names_measures_and_verdicts(personas, staffed):
     client = personas.client(personas.lead)
     body = client.get(url(personas, "assurance_stability") + "?month=2026-03&format=csv")
     lines = body.content.decode().splitlines()
-    assert lines[0].startswith("month,site,measure,cases,verdict,pressure_rate")
+    assert lines[0].startswith("Month,Site,Measure,Cases,Verdict,Rate in pressure months")
     assert any(",Timeliness compliance,High-risk cases," in line for line in lines)
     assert all(",timeliness," not in line for line in lines[1:])  # words, not codes
 

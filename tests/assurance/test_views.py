@@ -110,8 +110,8 @@ def test_a_commissioner_sees_only_the_sites_they_hold(personas, assured):
     south = url(personas, "assurance_snapshot_detail", pk=assured["south_snapshot"].pk)
     assert client.get(south).status_code == 404
     export = client.get(url(personas, "assurance_export") + "?month=2026-03").content.decode()
-    sites = {row["site"] for row in csv.DictReader(io.StringIO(export))}
-    assert sites == {"north"}
+    sites = {row["Site"] for row in csv.DictReader(io.StringIO(export))}
+    assert sites == {personas.north.name}
 
 
 def test_the_overview_shows_the_network_figures_of_the_month(personas, assured):
@@ -133,10 +133,10 @@ def test_the_monthly_export_has_one_row_per_figure(personas, assured):
     timeliness = next(
         r
         for r in rows
-        if r["site"] == "north" and r["measure"] == "timeliness" and r["dimension"] == "all"
-        and r["step"] == ""
+        if r["Site"] == "North" and r["Measure"] == "Timeliness compliance"
+        and r["Dimension"] == "All" and r["Step"] == ""
     )  # fmt: skip
-    assert (timeliness["numerator"], timeliness["denominator"], timeliness["revision"]) == (
+    assert (timeliness["Numerator"], timeliness["Denominator"], timeliness["Revision"]) == (
         "2",
         "7",
         "1",
@@ -257,8 +257,8 @@ def test_baselines_import_from_csv_and_export_again(personas, assured):
     client = personas.client(personas.lead)
     client.post(url(personas, "assurance_baseline_import"), {"file": upload})
     export = client.get(url(personas, "assurance_baseline_list") + "?format=csv").content.decode()
-    rows = [r for r in csv.DictReader(io.StringIO(export)) if r["name"] == "Matched 2026"]
-    assert [(r["risk_tier"], r["rate"], r["population"]) for r in rows] == [
+    rows = [r for r in csv.DictReader(io.StringIO(export)) if r["Name"] == "Matched 2026"]
+    assert [(r["Risk tier"], r["Rate"], r["Population"]) for r in rows] == [
         ("high", "20", "50"),
         ("low", "5", "100"),
         ("medium", "10", "100"),
@@ -309,7 +309,7 @@ def test_the_equity_page_filters_and_exports(personas, assured):
     exported = client.get(
         url(personas, "assurance_equity") + "?month=2026-03&site=north&format=csv"
     ).content.decode()
-    assert "language_need" in exported
+    assert ",Language need," in exported and "language_need" not in exported
 
 
 def test_run_charts_draw_control_limits_per_site(personas, assured):
@@ -443,6 +443,6 @@ def test_the_overview_opens_on_the_last_complete_month_and_labels_the_running_on
     assert "<h1>Assurance · April 2026, partial (to 10 Apr 2026)</h1>" in running.content.decode()
     export = client.get(url(personas, "assurance_export"))
     labels = {
-        (r["month"], r["partial"]) for r in csv.DictReader(io.StringIO(export.content.decode()))
+        (r["Month"], r["Partial"]) for r in csv.DictReader(io.StringIO(export.content.decode()))
     }
     assert labels == {("2026-03", ""), ("2026-04", "partial (to 10 Apr 2026)")}

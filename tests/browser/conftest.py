@@ -5,22 +5,13 @@ Chromium). Never downloads a browser. A failing test leaves a screenshot in test
 
 import atexit
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from scaling_ops import browser_walk
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,20 +36,14 @@ def _stop_browser() -> None:
 
 @pytest.fixture(scope="session")
 def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright for Python is not installed")
     if "browser" not in _running:
+        try:
+            _running["playwright"], _running["browser"] = browser_walk.start_chromium()
+        except browser_walk.BrowserMissing as missing:
+            pytest.skip(str(missing))
         # Playwright's sync API runs an event loop in this thread; Django's async-safety check
         # would otherwise refuse the ORM calls the tests make between page actions.
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-        _running["playwright"] = sync_playwright().start()
-        _running["browser"] = _running["playwright"].chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
         atexit.register(_stop_browser)
     return _running["browser"]
 

@@ -74,8 +74,8 @@ def test_the_list_flags_overdue_actions_and_filters_and_exports_them(personas):
     only = client.get(url(personas, "learning_action_list"), {"overdue": "on"}).content.decode()
     assert "Late one" in only and "On time" not in only
     body = client.get(url(personas, "learning_action_list"), {"format": "csv"}).content.decode()
-    rows = {row["title"]: row for row in csv.DictReader(io.StringIO(body))}
-    assert rows["Late one"]["overdue"] == "yes" and rows["On time"]["overdue"] == "no"
+    rows = {row["Title"]: row for row in csv.DictReader(io.StringIO(body))}
+    assert rows["Late one"]["Overdue"] == "yes" and rows["On time"]["Overdue"] == "no"
 
 
 def test_owners_and_supervisors_see_overdue_actions_on_their_home(personas):

@@ -86,7 +86,7 @@ def test_the_patterns_page_shows_the_design_signal_and_exports_it(personas, site
     assert page.status_code == 200
     assert "Design signal" in page.content.decode()
     body = client.get(url, {"quarter": "2026-Q4", "format": "csv"}).content.decode()
-    assert "workaround,first_home_visit" in body and body.strip().endswith("yes")
+    assert "Local workaround,First home visit" in body and body.strip().endswith("yes")
 
 
 def test_a_supervisor_cannot_change_the_threshold(personas):

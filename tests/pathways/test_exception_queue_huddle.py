@@ -15,6 +15,7 @@ from pathways.selectors.exceptions import (
     exception_report_summary,
     exception_report_summary_rows,
 )
+from pathways.selectors.exceptions import queue_preference_query as _preference
 from pathways.services.exception_triage import (
     exception_item_resolve,
     exception_items_bulk_accept,
@@ -232,6 +233,30 @@ def test_filters_are_remembered_per_person_until_reset(personas, queue):
     assert len(refs(client.get(url(personas)))) == 6
 
 
+def test_a_remembered_site_the_person_has_lost_is_dropped_quietly(personas, queue):
+    from scaling_ops import services
+    from scaling_ops.models import Role
+
+    services.membership_set(
+        user=personas.supervisor, organization=personas.org, role=Role.SUPERVISOR,
+        sites=[personas.north, personas.south],
+    )  # fmt: skip
+    client = personas.client(personas.supervisor)
+    client.get(f"{url(personas)}?site=south&kind=overdue_step")
+    assert refs(client.get(url(personas))) == ["C-S1"]
+    services.membership_set(
+        user=personas.supervisor, organization=personas.org, role=Role.SUPERVISOR,
+        sites=[personas.north],
+    )  # fmt: skip
+    page = client.get(url(personas))
+    assert page.status_code == 200
+    assert not page.context["form"].errors
+    # The rest of the remembered choice still applies, to the sites the person still has.
+    assert page.context["filters"].kind == "overdue_step" and not page.context["filters"].site
+    assert refs(page) and "C-S1" not in refs(page)
+    assert "site=" not in queue_preference_query(personas.supervisor)
+
+
 # --- rows -----------------------------------------------------------------------------------------
 
 
@@ -339,3 +364,7 @@ def test_summary_cells_of_an_earlier_day_keep_the_day(personas, queue):
     assert f"?date={DAY}&amp;site=north&amp;step=intake&amp;kind=late_step" in (
         page.content.decode()
     )
+
+
+def queue_preference_query(user) -> str:
+    return _preference(user=user)

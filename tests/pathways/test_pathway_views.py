@@ -120,9 +120,11 @@ def test_the_list_exports_one_csv_row_per_version(personas, versions):
     response = personas.client(personas.lead).get(url(personas, "pathway_list"), {"format": "csv"})
     assert response["Content-Disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [(r["pathway"], r["version"], r["status"], r["cases_in_your_sites"]) for r in rows] == [
-        ("hospital-to-home", "2", "active", "1"),
-        ("hospital-to-home", "1", "retired", "3"),
+    assert [
+        (r["Pathway short name"], r["Version"], r["Status"], r["Cases in your sites"]) for r in rows
+    ] == [
+        ("hospital-to-home", "2", "Active", "1"),
+        ("hospital-to-home", "1", "Retired", "3"),
     ]
 
 
@@ -463,8 +465,8 @@ def test_the_adaptation_list_filters_and_exports_csv(personas, adaptations):
     assert [a.site.code for a in rows] == ["south"]
     response = client.get(url(personas, "adaptation_list"), {"format": "csv", "site": "north"})
     lines = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [(r["site"], r["step"], r["status"], r["what"]) for r in lines] == [
-        ("north", "weekly_review", "proposed", "Phone reviews at north.")
+    assert [(r["Site"], r["Step"], r["Status"], r["What changes"]) for r in lines] == [
+        (personas.north.name, "Weekly case review", "Proposed", "Phone reviews at north.")
     ]
 
 

@@ -62,7 +62,7 @@ def test_learning_csv_neutralises_staff_text(personas):
         reverse("learning_action_list", kwargs={"org": personas.org.slug}) + "?format=csv"
     )
     header, *rows = rows_of(response)
-    assert dict(zip(header, rows[0], strict=True))["title"] == "'-2+3 reorder the intake script"
+    assert dict(zip(header, rows[0], strict=True))["Title"] == "'-2+3 reorder the intake script"
 
 
 def test_pathway_versions_csv_goes_through_the_helper(personas):
@@ -74,4 +74,4 @@ def test_pathway_versions_csv_goes_through_the_helper(personas):
         reverse("pathway_list", kwargs={"org": personas.org.slug}) + "?format=csv"
     )
     header, *rows = rows_of(response)
-    assert dict(zip(header, rows[0], strict=True))["rationale"] == "'+1 the escalation window"
+    assert dict(zip(header, rows[0], strict=True))["Rationale"] == "'+1 the escalation window"

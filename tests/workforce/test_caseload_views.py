@@ -46,7 +46,7 @@ def test_the_caseload_page_flags_a_practitioner_above_the_maximum(personas, load
 def test_the_caseload_csv_has_names_and_the_trend(personas, loaded):
     body = personas.client(personas.lead).get(url(personas, "/workforce/caseload/?format=csv"))
     lines = body.content.decode().splitlines()
-    assert lines[0].startswith("site,practitioner,team,open_cases_today,maximum,above_maximum")
+    assert lines[0].startswith("Site,Practitioner,Team,Open cases today,Maximum,Above the maximum")
     assert any(
         line.startswith("North") and "Ann Practitioner,Blue,3,2,yes" in line for line in lines
     )

@@ -56,7 +56,7 @@ def test_staff_csv_export(personas, staffed):
         url(personas, "/workforce/sites/north/?format=csv")
     )
     assert response["Content-Type"].startswith("text/csv")
-    assert "Ann,practitioner,experienced" in response.content.decode()
+    assert "Ann,Practitioner,Experienced (3 years or more)" in response.content.decode()
 
 
 def test_a_lead_adds_a_new_starter_who_gets_an_onboarding_plan(personas, staffed):

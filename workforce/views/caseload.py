@@ -44,8 +44,8 @@ def caseload(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             f"caseload-{today:%Y-%m-%d}.csv",
-            ["site", "practitioner", "team", "open_cases_today", "maximum", "above_maximum",
-             *[f"open_cases_{d:%Y-%m-%d}" for d in days]],
+            ["Site", "Practitioner", "Team", "Open cases today", "Maximum", "Above the maximum",
+             *[f"Open cases {d:%Y-%m-%d}" for d in days]],
             [
                 [r["staff"].site.name, r["staff"].name,
                  r["staff"].team.name if r["staff"].team else "", r["now"], r["limit"],

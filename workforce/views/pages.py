@@ -108,8 +108,9 @@ def workforce_site(request, org, code):
     if request.GET.get("format") == "csv":
         return csv_response(
             f"staff-{site.code}.csv",
-            ["name", "role", "experience_band", "fte", "team", "start_date", "left_on"],
-            ([s.name, s.role, s.experience_band, s.fte, s.team.name if s.team else "",
+            ["Name", "Role", "Experience", "FTE", "Team", "Started", "Left"],
+            ([s.name, s.get_role_display(), s.get_experience_band_display(), s.fte,
+              s.team.name if s.team else "",
               s.start_date.isoformat(), s.left_on.isoformat() if s.left_on else ""] for s in staff),
         )  # fmt: skip
     page, query = page_of(request, staff)

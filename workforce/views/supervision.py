@@ -10,7 +10,7 @@ from django.urls import path
 
 from pathways.models import Case
 from scaling_ops.selectors import visible_sites
-from scaling_ops.views_common import add_form_errors, csv_response
+from scaling_ops.views_common import add_form_errors, csv_response, person_name
 from workforce import selectors
 from workforce.forms import AssignForm, DecisionForm, SampleForm, SessionForm
 from workforce.models import CASELOAD_ROLES, StaffMember, SupervisionSession
@@ -145,9 +145,9 @@ def assignments(request, org):
     if request.GET.get("format") == "csv":
         return csv_response(
             "case-assignments.csv",
-            ["case", "site", "practitioner", "assigned_at", "assigned_by"],
-            ([a.case.external_ref, a.case.site.code, a.practitioner.name, a.assigned_at.isoformat(),
-              a.assigned_by.get_username() if a.assigned_by else ""] for a in rows),
+            ["Case", "Site", "Practitioner", "Assigned", "Assigned by"],
+            ([a.case.external_ref, a.case.site.name, a.practitioner.name, a.assigned_at.isoformat(),
+              person_name(a.assigned_by)] for a in rows),
         )  # fmt: skip
     page, query = page_of(request, rows)
     return render(
