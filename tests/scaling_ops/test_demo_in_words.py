@@ -30,6 +30,9 @@ EXPORTS = {
         ("adaptation counts", "adaptations/?view=summary&format=csv")
     ],
     "pathways/views/exceptions.py:_csv": [("exception queue", "exceptions/?format=csv")],
+    "pathways/views/escalations.py:_rate_csv": [
+        ("escalation rate", "exceptions/escalations/?site={site}&format=csv")
+    ],
     "assurance/views/stability.py:stability_page": [
         ("stability", "assurance/stability/?format=csv")
     ],
