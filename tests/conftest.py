@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
-from scaling_ops import services, tenancy
+from scaling_ops import charts, services, tenancy
 from scaling_ops.celery import app as celery_app
 from scaling_ops.models import Organization, Role, Site
 from tests.factories import OrganizationFactory, SiteFactory, UserFactory
@@ -61,6 +61,9 @@ def _clear_cache() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_state():
     _clear_cache()
+    # Rolled-back tests reuse ids on SQLite: a site's remembered place in its organisation must
+    # not outlive the test that made it.
+    charts.forget_site_positions()
     with tenancy.isolated():
         yield
 
