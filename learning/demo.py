@@ -31,7 +31,7 @@ from learning.services import (
     learning_review_raise_action,
 )
 from pathways import demo as pathways_demo
-from pathways.models import ExceptionItem, Pathway
+from pathways.models import ExceptionItem, Pathway, PathwayPilot
 from pathways.selectors.versions import pathway_version_current, pathway_version_definition
 from scaling_ops.dates import month_add
 from scaling_ops.models import Site
@@ -232,7 +232,7 @@ def seed_pilot(context) -> None:
         "escalated days later than high-risk ones, though their outcomes were as poor.",
         evidence="Two medium-risk readmissions at North after repeated missed contacts with no "
         "escalation.",
-        measures=["escalation_adherence", "timeliness"],
+        measures=["escalation_adherence"],
         origin_site=sites["north"],
         definition=definition,
         by=lead,
@@ -257,9 +257,40 @@ def seed_pilot(context) -> None:
     if was != Site.Status.LIVE:
         site_change_status(site=south, status=was, override_reason="Paused: drift (demo story)")
     context.extra["pilot_proposal"] = proposal.number
+    # The prompt works: the cases that follow the pilot version escalate more reliably (the
+    # demo's generator reads this when it makes the cases).
+    pilot = PathwayPilot.objects.filter(version=proposal.pilot_version).first()
+    piloted_sites = {"north", "south"}
+    context.extra["escalation_prompted"] = lambda case: (
+        case.pathway == pathway.slug
+        and case.site in piloted_sites
+        and pilot.starts_at <= case.referral_at < pilot.ends_at
+    )
     context.say(
         f"change proposal {proposal.reference} piloted at north and south from "
         f"{start:%Y-%m-%d} to {end:%Y-%m-%d} on {proposal.pilot_version}"
+    )
+
+
+def _adoption_reason(proposal) -> str:
+    """The lead's reason, in the evaluation's own figures."""
+    row = next(r for r in proposal.evaluation["measures"] if r["code"] == "escalation_adherence")
+    before, during = row["pilot_before"], row["pilot_during"]
+    pilot = (
+        f"{row['name']} at the pilot sites went from {before['numerator']:.0f} of "
+        f"{before['denominator']:.0f} escalations in time before the pilot to "
+        f"{during['numerator']:.0f} of {during['denominator']:.0f} on the pilot version's cases"
+    )
+    if row["too_little_data"] or row["effect"] is None:
+        comparison = (
+            "the other sites had too few escalations due to compare, so the decision rests on "
+            "the pilot sites' before and after and on the supervisors' review"
+        )
+    else:
+        comparison = f"{row['effect']:+.1f} points beyond the other sites' change"
+    return (
+        f"{pilot}; {comparison}. Supervisors at both sites found the prompt easy to act on. "
+        "Adopted network-wide."
     )
 
 
@@ -274,11 +305,7 @@ def _proposals(context, today, review) -> None:
             context.say(f"{piloted.reference} not evaluated: {' '.join(error.messages)}")
         else:
             version = change_proposal_adopt(
-                proposal=piloted,
-                by=lead,
-                reason="Evaluated on the pilot sites' own cases against the other sites; "
-                "supervisors at both sites found the prompt easy to act on. Adopted "
-                "network-wide.",
+                proposal=piloted, by=lead, reason=_adoption_reason(piloted)
             )
             context.say(
                 f"{piloted.reference} evaluated on its pilot cases and adopted: {version} is "

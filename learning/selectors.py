@@ -419,6 +419,25 @@ def evaluation_for_member(*, evaluation: dict, membership: Membership) -> dict:
     figure). ``narrowed`` says figures were withheld."""
     if not evaluation:
         return evaluation
+    return _with_site_names(_narrowed_for_member(evaluation, membership))
+
+
+def _with_site_names(evaluation: dict) -> dict:
+    """The evaluation keeps site codes (what a member's scope is checked against); pages and
+    texts show the sites' names."""
+    names = dict(Site.objects.values_list("code", "name"))
+    return evaluation | {
+        f"{group}_names": [names.get(code, code) for code in evaluation.get(group, [])]
+        for group in EVALUATION_GROUPS
+    }
+
+
+def site_names_of(codes) -> list[str]:
+    names = dict(Site.objects.filter(code__in=list(codes)).values_list("code", "name"))
+    return [names.get(code, code) for code in codes]
+
+
+def _narrowed_for_member(evaluation: dict, membership: Membership) -> dict:
     codes = member_site_codes(membership)
     hidden = [
         group

@@ -122,8 +122,10 @@ def seed_cases_and_reports(context) -> None:
     start = datetime.combine(today - timedelta(days=DEMO_DAYS), time(0), tzinfo=zone)
     now = timezone.now()
     generator = Generator(
-        context.extra["definitions"], pressure_profiles(today, zone), start, now, seed=2026
-    )
+        context.extra["definitions"], pressure_profiles(today, zone), start, now, seed=2026,
+        # A piloted change that prompts escalations (set by the learning app's pilot, if any).
+        escalation_prompted=context.extra.get("escalation_prompted"),
+    )  # fmt: skip
     cases, events = [], []
     for case, case_events in generator.cases():
         cases.append(case)

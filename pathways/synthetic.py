@@ -80,8 +80,14 @@ class Generator:
         end: datetime,
         seed: int = 2026,
         contacts: tuple[int, int] = (3, 7),
+        escalation_prompted=None,
     ):
         self.definitions = definitions
+        # Cases whose record prompts the escalation (a piloted change): a predicate on the
+        # case, or None. Their escalations are drawn from a second generator, so every other
+        # case's events stay exactly what this seed gives without the prompt.
+        self.escalation_prompted = escalation_prompted
+        self.prompt_rng = random.Random(seed + 1)
         self.sites = sites
         self.start = start
         self.end = end
@@ -152,6 +158,15 @@ class Generator:
         if roll < missed_share + late_share:
             return anchor + timedelta(hours=within * rng.uniform(1.05, 2.2))
         return anchor + timedelta(hours=within * rng.uniform(0.15, 0.95))
+
+    def _prompted_completion(self, anchor: datetime, within: float) -> datetime | None:
+        """A prompted escalation: rarely forgotten, mostly raised in time."""
+        roll = self.prompt_rng.random()
+        if roll < 0.03:
+            return None
+        if roll < 0.15:
+            return anchor + timedelta(hours=within * self.prompt_rng.uniform(1.05, 2.2))
+        return anchor + timedelta(hours=within * self.prompt_rng.uniform(0.15, 0.95))
 
     def _events(
         self, case: SyntheticCase, definition: dict, site: SiteProfile
@@ -278,7 +293,10 @@ class Generator:
                 if done is not None:
                     add("step_completed", done, follow_up["key"])
             if rule and missed_in_a_row >= rule["missed_contacts"]:
-                done = self._completion(when, float(rule["escalate_within_hours"]), late_share, 0.1)
+                within = float(rule["escalate_within_hours"])
+                done = self._completion(when, within, late_share, 0.1)
+                if self.escalation_prompted is not None and self.escalation_prompted(case):
+                    done = self._prompted_completion(when, within)
                 if done is not None:
                     add("escalation_raised", done)
                     if escalation_step:

@@ -342,7 +342,7 @@ def _rule_changes(old_rules, new_rules) -> list[Change]:
                     "escalation rule",
                     "added",
                     rule.key,
-                    f"Escalation rule {rule.key} added: {rule_text(rule)}.",
+                    f"Escalation rule “{humanise(rule.key)}” added: {rule_text(rule)}.",
                 )
             )
         elif before != rule:
@@ -351,7 +351,7 @@ def _rule_changes(old_rules, new_rules) -> list[Change]:
                     "escalation rule",
                     "changed",
                     rule.key,
-                    f"Escalation rule {rule.key} changed from {rule_text(before)} "
+                    f"Escalation rule “{humanise(rule.key)}” changed from {rule_text(before)} "
                     f"to {rule_text(rule)}.",
                 )
             )
@@ -362,7 +362,7 @@ def _rule_changes(old_rules, new_rules) -> list[Change]:
                     "escalation rule",
                     "removed",
                     rule.key,
-                    f"Escalation rule {rule.key} removed (was: {rule_text(rule)}).",
+                    f"Escalation rule “{humanise(rule.key)}” removed (was: {rule_text(rule)}).",
                 )
             )
     return changes

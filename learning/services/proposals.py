@@ -462,7 +462,7 @@ def change_proposal_evaluate(
     return proposal
 
 
-def _step_name(proposal: ChangeProposal) -> str:
+def proposal_step_name(proposal: ChangeProposal) -> str:
     """The proposal's step as its definition (else the pathways in use) names it."""
     steps = (proposal.definition or {}).get("steps", [])
     names = {s.get("key"): s.get("name") for s in steps if isinstance(s, dict)}
@@ -470,11 +470,11 @@ def _step_name(proposal: ChangeProposal) -> str:
 
 
 def version_rationale(proposal: ChangeProposal, reason: str) -> str:
-    pilot = ", ".join(proposal.evaluation.get("pilot_sites", []))
+    pilot = ", ".join(selectors.site_names_of(proposal.evaluation.get("pilot_sites", [])))
     return (
         f"Adopted from change proposal {proposal.reference}: {proposal.title}.\n"
         f"What changed ({proposal.get_change_kind_display().lower()}"
-        f"{', step ' + _step_name(proposal) if proposal.step_key else ''}): {proposal.change}\n"
+        f"{', step ' + proposal_step_name(proposal) if proposal.step_key else ''}): {proposal.change}\n"
         f"Why: {proposal.rationale}\n"
         + (f"Evidence: {proposal.evidence}\n" if proposal.evidence else "")
         + f"Pilot: {pilot} from {proposal.pilot_start:%Y-%m-%d} to {proposal.pilot_end:%Y-%m-%d}.\n"

@@ -20,12 +20,13 @@ from learning.services import (
     change_proposal_reject,
     change_proposal_start_pilot,
 )
-from learning.services.proposals import proposal_changes
+from learning.services.proposals import proposal_changes, proposal_step_name
 from learning.views.common import is_lead, lead_access, lead_only, page_of
 from pathways.models import Pathway
 from pathways.selectors.versions import step_names_in_use
 from pathways.wording import step_name
 from scaling_ops.access import site_for_member
+from scaling_ops.models import Site
 from scaling_ops.selectors import visible_sites
 from scaling_ops.views_common import add_form_errors, csv_response, wants_csv
 
@@ -41,6 +42,7 @@ def proposal_list(request, org):
     found = selectors.proposals(status=data.get("status", ""), pathway=data.get("pathway", ""))
     if wants_csv(request):
         step_names = step_names_in_use()
+        site_names = dict(Site.objects.values_list("code", "name"))
         return csv_response(
             "change-proposals.csv",
             ["Reference", "Title", "Pathway", "Base version", "Kind of change", "Step", "Status",
@@ -50,7 +52,7 @@ def proposal_list(request, org):
                 [p.reference, p.title, p.pathway.name,
                  p.base_version.number if p.base_version else "", p.get_change_kind_display(),
                  step_name(p.step_key, step_names) if p.step_key else "",
-                 p.get_status_display(), " ".join(p.evaluation.get("pilot_sites", [])),
+                 p.get_status_display(), ", ".join(site_names.get(code, code) for code in p.evaluation.get("pilot_sites", [])),
                  p.pilot_start.isoformat() if p.pilot_start else "",
                  p.pilot_end.isoformat() if p.pilot_end else "",
                  selectors.evaluation_summary_for_member(
@@ -201,6 +203,7 @@ def proposal_detail(request, org, number):
                 proposal=proposal, membership=request.membership
             ),
             "pilot_sites": list(proposal.pilot_sites.order_by("code")),
+            "step_name": proposal_step_name(proposal) if proposal.step_key else "",
             "measure_names": [
                 info["name"] for info in selectors.measure_info(proposal.measures).values()
             ],

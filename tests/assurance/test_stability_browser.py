@@ -65,7 +65,9 @@ def test_a_lead_sets_the_establishment_and_reads_the_caseload(
     page.fill("#id_effective_from", "1850-04-01")
     page.get_by_role("button", name="Set establishment").click()
     page.wait_for_load_state("networkidle")
-    assert "Give a date between" in page.content()  # the form comes back with the message
+    assert (
+        "Enter a date between 1 Jan 1900 and" in page.content()
+    )  # the form comes back with the message
     page.fill("#id_effective_from", "2026-04-01")
     page.fill("#id_note", "New post funded")
     page.get_by_role("button", name="Set establishment").click()

@@ -397,7 +397,7 @@ def test_a_diff_names_escalation_rules_added_removed_or_changed():
         ("removed", "old-rule"),
     ]
     assert changes[1].text == (
-        "Escalation rule repeated-missed-contacts changed from 2 missed contacts within 168 h "
+        "Escalation rule “Repeated missed contacts” changed from 2 missed contacts within 168 h "
         "(7 days): escalate within 24 h, for medium- and high-risk cases to 2 missed contacts "
         "within 168 h (7 days): escalate within 12 h, for medium- and high-risk cases."
     )

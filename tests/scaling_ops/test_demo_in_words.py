@@ -31,7 +31,7 @@ EXPORTS = {
     ],
     "pathways/views/exceptions.py:_csv": [("exception queue", "exceptions/?format=csv")],
     "pathways/views/escalations.py:_rate_csv": [
-        ("escalation rate", "exceptions/escalations/?site={site}&format=csv")
+        ("escalation rate", "exceptions/escalations/?format=csv")
     ],
     "assurance/views/stability.py:stability_page": [
         ("stability", "assurance/stability/?format=csv")
