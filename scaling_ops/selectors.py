@@ -18,15 +18,34 @@ def memberships_for_user(*, user) -> QuerySet[Membership]:
 
 
 def visible_sites(membership: Membership) -> QuerySet[Site]:
-    """The sites of the bound organisation that a member may see."""
+    """The sites of the bound organisation that a member may see.
+
+    A member held to named sites has them read once per membership object (one query), not a
+    django-guardian permission subquery built and run at every call: a page asks up to a dozen
+    times. The middleware loads the membership afresh for each request, so a change of sites
+    is seen by the next request."""
     if membership.sees_all_sites:
         return Site.objects.all()
-    return get_objects_for_user(
-        membership.user,
-        "scaling_ops.access_site",
-        klass=Site.objects.all(),
-        accept_global_perms=False,
-    )
+    site_ids = membership.__dict__.get(_SITE_IDS)
+    if site_ids is None:
+        site_ids = list(
+            get_objects_for_user(
+                membership.user,
+                "scaling_ops.access_site",
+                klass=Site.objects.all(),
+                accept_global_perms=False,
+            ).values_list("pk", flat=True)
+        )
+        membership.__dict__[_SITE_IDS] = site_ids
+    return Site.objects.filter(pk__in=site_ids)
+
+
+_SITE_IDS = "_visible_site_ids"
+
+
+def forget_visible_sites(membership: Membership) -> None:
+    """After this membership's sites change (the services that change them call it)."""
+    membership.__dict__.pop(_SITE_IDS, None)
 
 
 def site_list(*, membership: Membership) -> QuerySet[Site]:

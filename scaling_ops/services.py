@@ -25,6 +25,7 @@ from scaling_ops.models import (
     Role,
     Site,
 )
+from scaling_ops.selectors import forget_visible_sites
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def membership_set(
                 assign_perm("scaling_ops.access_site", user, site)
             else:
                 remove_perm("scaling_ops.access_site", user, site)
+        forget_visible_sites(membership)
     return membership
 
 
