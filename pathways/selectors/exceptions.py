@@ -104,6 +104,19 @@ def _visible_site_ids(membership: Membership):
 # --- the report's stored summary ----------------------------------------------------------------
 
 
+def summary_line(row: dict) -> list:
+    """One cell of a report's stored summary, from a grouped line row: [site, step, kind,
+    status, count, oldest since]."""
+    return [
+        row["site_id"],
+        row["step"],
+        row["kind"],
+        row["status"],
+        row["count"],
+        row["oldest"].isoformat(),
+    ]
+
+
 def exception_report_summary_rows(*, report_id: int) -> dict:
     """The summary stored with a report (``ExceptionReport.summary``): its lines grouped by
     site, step, kind and their item's status with count and oldest ``since``, the items still
@@ -121,17 +134,7 @@ def exception_report_summary_rows(*, report_id: int) -> dict:
         .annotate(count=Count("id"))
     )
     return {
-        "lines": [
-            [
-                row["site_id"],
-                row["step"],
-                row["kind"],
-                row["status"],
-                row["count"],
-                row["oldest"].isoformat(),
-            ]
-            for row in lines
-        ],
+        "lines": [summary_line(row) for row in lines],
         "open_items": {str(row["site_id"]): row["count"] for row in open_items},
         # The words its pages and CSV use for step and rule keys, as the pathways said then.
         "step_names": pathway_step_names(),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from pathways import assignees, triage
 from pathways.extension_points import exception_items_triaged, triage_guards
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
+from pathways.selectors.exceptions import summary_line
 
 OPEN_STATUSES = triage.OPEN_STATUSES
 TRIAGE_FIELDS = ["status", "assignee_key", "assignee_name", "note", "updated_at"]
@@ -79,16 +80,7 @@ def exception_report_summaries_update(*, items: list[ExceptionItem]) -> None:
                 .values("report_id", "site_id", "step", "kind", status=F("item__status"))
                 .annotate(count=Count("id"), oldest=Min("since"))
             ):
-                regrouped.setdefault(row["report_id"], []).append(
-                    [
-                        row["site_id"],
-                        row["step"],
-                        row["kind"],
-                        row["status"],
-                        row["count"],
-                        row["oldest"].isoformat(),
-                    ]
-                )
+                regrouped.setdefault(row["report_id"], []).append(summary_line(row))
         for report in reports:
             summary = report.summary
             summary["lines"] = [
