@@ -11,6 +11,7 @@ from datetime import date
 from pathways.extension_points import drift_response_parts, follow_up_actions, site_week_figures
 from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
 from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
+from pathways.wording import step_name
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ResponsePart:
 def step_label(key: str, names: dict[str, str]) -> str:
     """A step's name in the active versions; an escalation rule's key (a missed escalation has
     no step of its own) in words."""
-    return names.get(key) or key.replace("-", " ").replace("_", " ").capitalize()
+    return step_name(key, names)
 
 
 def step_names() -> dict[str, str]:
