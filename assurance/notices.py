@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from assurance import selectors
 from assurance.contracts.models import CorrectiveProcess
 from assurance.models import DriftSignal
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Role
 from scaling_ops.notifications import NoticeDraft, NoticeKind, NoticeSource
 
@@ -45,7 +46,7 @@ def corrective_process_drafts(
                     f"{process.term.metric.name} at {process.site.name}.",
                     f"Deadline {process.deadline:%-d %B %Y} ({when}).",
                 ],
-                url=f"/o/{organization.slug}/contracts/processes/{process.pk}/",
+                url=org_path(organization, "contract_process_detail", pk=process.pk),
                 template=f"assurance/notices/{kind}",
                 site_id=process.site_id,
                 roles=CONTRACT_ROLES,
@@ -87,7 +88,7 @@ def reaudit_window_drafts(
                     f"{signal.get_basis_display().lower()}).",
                     f"Re-audit window {signal.reaudit_from:%-d %B} to {signal.reaudit_until:%-d %B %Y}.",
                 ],
-                url=f"/o/{organization.slug}/assurance/drift/{signal.pk}/",
+                url=org_path(organization, "assurance_drift_detail", pk=signal.pk),
                 template="assurance/notices/reaudit_window_opening",
                 site_id=signal.site_id,
                 roles=(Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR, Role.COMMISSIONER),

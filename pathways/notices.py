@@ -7,6 +7,7 @@ from django.db.models import Count, Min, Q
 
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.site_figures import step_label, step_names
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Role, Site
 from scaling_ops.notifications import NoticeDraft, NoticeKind, NoticeSource
 
@@ -65,7 +66,7 @@ def exception_digest_drafts(
                 title=f"Exceptions at {site.name}",
                 heading=f"Exceptions at {site.name}",
                 lines=lines,
-                url=f"/o/{organization.slug}/exceptions/?site={site.code}",
+                url=org_path(organization, "exception_queue", query={"site": site.code}),
                 template="scaling_ops/notices/daily_digest",
                 site_id=site_id,
                 roles=(Role.SUPERVISOR, Role.IMPLEMENTATION_LEAD),

@@ -12,6 +12,7 @@ from pathways.extension_points import drift_response_parts, follow_up_actions, s
 from pathways.models import ExceptionKind, ExceptionReportLine, PathwayVersion, Step
 from pathways.selectors.exceptions import exception_queue_summary, exception_report_get
 from pathways.wording import step_name
+from scaling_ops.links import org_path
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,17 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
     lines = ExceptionReportLine.objects.filter(report=report, site=site)
     names = step_names()
     kinds = dict(ExceptionKind.choices)
-    url = f"/o/{organization.slug}/exceptions/?date={week_end.isoformat()}&site={site.code}&status=all"
+    queue = {"date": week_end.isoformat(), "site": site.code, "status": "all"}
     return [
         SiteFigure(
             topic=TOPICS.get(cell.kind, kinds.get(cell.kind, cell.kind)),
             label=f"{step_label(cell.step, names)}: {kinds.get(cell.kind, '')}",
             value=cell.count,
-            url=f"{url}&step={cell.step}&kind={cell.kind}",
+            url=org_path(
+                organization,
+                "exception_queue",
+                query={**queue, "step": cell.step, "kind": cell.kind},
+            ),
         )
         for cell in exception_queue_summary(lines)
     ]
@@ -133,8 +138,15 @@ def escalation_week_figures(*, site, week_start: date, week_end: date, organizat
             topic=TOPICS[ExceptionKind.MISSED_ESCALATION],
             label="Escalation rate: escalations raised in time, of those due in the week",
             value=rate.in_words(),
-            url=f"/o/{organization.slug}/exceptions/escalations/?site={site.code}"
-            f"&from={week_start.isoformat()}&to={week_end.isoformat()}",
+            url=org_path(
+                organization,
+                "exception_escalation_rate",
+                query={
+                    "site": site.code,
+                    "from": week_start.isoformat(),
+                    "to": week_end.isoformat(),
+                },
+            ),
             numerator=rate.raised_in_time,
             denominator=rate.due,
         )

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from scaling_ops import tenancy
 from scaling_ops.extension_points import notice_sources
+from scaling_ops.links import org_path
 from scaling_ops.models import Membership, Notice, NoticePreference, Organization, Role, Site
 from scaling_ops.selectors import visible_sites
 
@@ -237,8 +238,8 @@ def notice_email_message(*, notice: Notice, organization: Organization) -> Email
         "organization": organization,
         "sections": notice.sections,
         "site_url": settings.SITE_URL,
-        "inbox_url": f"{settings.SITE_URL}/o/{organization.slug}/notices/",
-        "preferences_url": f"{settings.SITE_URL}/o/{organization.slug}/notices/preferences/",
+        "inbox_url": settings.SITE_URL + org_path(organization, "notice_inbox"),
+        "preferences_url": settings.SITE_URL + org_path(organization, "notice_preferences"),
     }
     text = render_to_string(f"{notice.template}.txt", context)
     html = render_to_string(f"{notice.template}.html", context)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -61,11 +62,12 @@ def notice_open(request, org, pk):
         raise Http404("No such notice.")
     if notice.read_at is None:
         notifications.notices_mark_read(user=request.user, pks=[notice.pk])
-    target = notice.url or f"/o/{org}/notices/{notice.pk}/show/"
+    shown = reverse("notice_detail", kwargs={"org": org, "pk": notice.pk})
+    target = notice.url or shown
     if not target.startswith(f"/o/{org}/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts=None
     ):
-        target = f"/o/{org}/notices/{notice.pk}/show/"
+        target = shown
     return redirect(target)
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Role, Site
 from scaling_ops.notifications import NoticeDraft, NoticeKind, NoticeSource
 from workforce.models import CheckKind, OnboardingTask, TrainingCompletion, WorkforceException
@@ -50,7 +51,7 @@ def training_expiring_drafts(*, organization: Organization, today: date) -> list
                     f"{completion.expires_on:%-d %B %Y}.",
                     "Book the refresher so the core training check stays green.",
                 ],
-                url=f"/o/{organization.slug}/workforce/staff/{staff.pk}/",
+                url=org_path(organization, "workforce_staff", pk=staff.pk),
                 template="workforce/notices/training_expiring",
                 site_id=staff.site_id,
                 roles=STAFF_ROLES,
@@ -81,7 +82,7 @@ def onboarding_due_drafts(*, organization: Organization, today: date) -> list[No
                 key=f"onboarding_task:{task.pk}:{task.due_on.isoformat()}",
                 title=f"Onboarding for {staff.name}: “{task.title}” due {when}",
                 lines=[f"{task.title}, due {task.due_on:%-d %B %Y}, for {staff.name}."],
-                url=f"/o/{organization.slug}/workforce/staff/{staff.pk}/",
+                url=org_path(organization, "workforce_staff", pk=staff.pk),
                 template="workforce/notices/onboarding_task_due",
                 site_id=staff.site_id,
                 roles=STAFF_ROLES,
@@ -125,7 +126,7 @@ def workforce_exception_digest_drafts(
                 title=f"Workforce exceptions at {site.name}",
                 heading=f"Workforce exceptions at {site.name}",
                 lines=lines,
-                url=f"/o/{organization.slug}/workforce/sites/{site.code}/",
+                url=org_path(organization, "workforce_site", code=site.code),
                 template="scaling_ops/notices/daily_digest",
                 site_id=site_id,
                 roles=STAFF_ROLES,

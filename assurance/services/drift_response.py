@@ -19,6 +19,7 @@ from assurance.services.records import audit_sample_draw
 from pathways.extension_points import drift_response_opened, drift_response_part_done
 from pathways.site_figures import ResponsePart, SiteFigure, parts_for_response
 from scaling_ops.dates import local_midnight
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def drift_response_parts(*, signal: DriftSignal) -> list[ResponsePart]:
             # needs cases with activity in the window's month).
             due_on=signal.reaudit_from + timedelta(days=REAUDIT_SAMPLE_DAYS),
             done_on=timezone.localdate(sample.drawn_at, zone) if sample else None,
-            url=f"/o/{signal.site.organization.slug}/assurance/audits/{sample.pk}/"
+            url=org_path(signal.site.organization, "assurance_audit_detail", pk=sample.pk)
             if sample
             else "",
             detail=f"{sample.size} cases from {sample.population}" if sample else "",
@@ -138,7 +139,7 @@ def audit_and_drift_week_figures(*, site, week_start: date, week_end: date, orga
         "steps_evidenced": "Steps evidenced",
         "escalation_appropriate": "Escalation appropriate",
     }
-    audits_url = f"/o/{organization.slug}/assurance/audits/?site={site.code}"
+    audits_url = org_path(organization, "assurance_audit_list", query={"site": site.code})
     if audited:
         for question in AuditRecord.QUESTIONS:
             figures.append(
@@ -162,7 +163,7 @@ def audit_and_drift_week_figures(*, site, week_start: date, week_end: date, orga
                 topic="Open drift signals",
                 label=drift_label(signal),
                 value=f"{signal.value:.0f}% against {signal.reference:.0f}%",
-                url=f"/o/{organization.slug}/assurance/drift/{signal.pk}/",
+                url=org_path(organization, "assurance_drift_detail", pk=signal.pk),
             )
         )
     return figures

@@ -3,6 +3,7 @@ drifting site, falling due within 3 days (one reminder per session or due date).
 
 from datetime import date, timedelta
 
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Role, Site
 from scaling_ops.notifications import NoticeDraft
 from workforce.coaching.services import coaching_due
@@ -32,7 +33,7 @@ def coaching_due_drafts(*, organization: Organization, today: date) -> list[Noti
             lines = [
                 f"{session.source_label or 'A scheduled coaching session'}: hold it by {due:%-d %B}."
             ]
-            url = f"/o/{organization.slug}/workforce/coaching/{session.pk}/"
+            url = org_path(organization, "workforce_coaching_detail", pk=session.pk)
         else:
             key = f"coaching_cadence:{site.pk}:{due.isoformat()}"
             last = owing.get("last")
@@ -40,7 +41,7 @@ def coaching_due_drafts(*, organization: Organization, today: date) -> list[Noti
                 f"{site.name} is held to weekly case-based coaching; "
                 + (f"the last session was on {last:%-d %B}." if last else "none is recorded yet.")
             ]
-            url = f"/o/{organization.slug}/workforce/coaching/?site={site.code}"
+            url = org_path(organization, "workforce_coaching", query={"site": site.code})
         drafts.append(
             NoticeDraft(
                 kind="coaching_due",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from pathways.extension_points import drift_response_part_done
 from pathways.site_figures import FollowUpAction, ResponsePart, figures_for_week, follow_up_log
 from scaling_ops.forms import TEXT_MAX_LENGTH
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Site
 from workforce.coaching.models import CoachingSession, SupervisionOverride
 from workforce.models import CASELOAD_ROLES, StaffMember, SupervisionSession, Team
@@ -185,7 +186,7 @@ def drift_response_parts(*, source_key: str, site) -> list[ResponsePart]:
                 label="Targeted coaching session",
                 due_on=session.due_on,
                 done_on=session.held_on,
-                url=f"/o/{site.organization.slug}/workforce/coaching/{session.pk}/",
+                url=org_path(site.organization, "workforce_coaching_detail", pk=session.pk),
             )
         )
     override = SupervisionOverride.objects.filter(site=site, source_key=source_key).first()
@@ -197,7 +198,7 @@ def drift_response_parts(*, source_key: str, site) -> list[ResponsePart]:
                 f"{override.ends_on:%-d %B})",
                 due_on=override.starts_on + timedelta(days=override.interval_days),
                 done_on=done_on,
-                url=f"/o/{site.organization.slug}/workforce/sites/{site.code}/",
+                url=org_path(site.organization, "workforce_site", code=site.code),
                 detail=detail,
             )
         )
