@@ -15,6 +15,7 @@ DUE_SOON_DAYS = 3
 REAUDIT_NOTICE_DAYS = 3
 # Parties to a contract: the commissioner of the site is told too (no case details here).
 CONTRACT_ROLES = (Role.IMPLEMENTATION_LEAD, Role.COMMISSIONER)
+REAUDIT_ROLES = (Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR, Role.COMMISSIONER)
 
 
 def _when(deadline: date, today: date) -> tuple[bool, str]:
@@ -91,7 +92,7 @@ def reaudit_window_drafts(
                 url=org_path(organization, "assurance_drift_detail", pk=signal.pk),
                 template="assurance/notices/reaudit_window_opening",
                 site_id=signal.site_id,
-                roles=(Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR, Role.COMMISSIONER),
+                roles=REAUDIT_ROLES,
             )
         )
     return drafts
@@ -107,9 +108,15 @@ def assurance_drafts(*, organization: Organization, today: date, now: datetime):
 source = NoticeSource(
     name="assurance",
     kinds=(
-        NoticeKind("corrective_process_due", "Joint improvement process due within 3 days"),
-        NoticeKind("corrective_process_overdue", "Joint improvement process overdue"),
-        NoticeKind("reaudit_window_opening", "Re-audit window opening"),
+        NoticeKind(
+            "corrective_process_due",
+            "Joint improvement process due within 3 days",
+            roles=CONTRACT_ROLES,
+        ),
+        NoticeKind(
+            "corrective_process_overdue", "Joint improvement process overdue", roles=CONTRACT_ROLES
+        ),
+        NoticeKind("reaudit_window_opening", "Re-audit window opening", roles=REAUDIT_ROLES),
     ),
     collect=assurance_drafts,
 )

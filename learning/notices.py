@@ -3,8 +3,12 @@
 from datetime import date, datetime, timedelta
 
 from learning.models import ImprovementAction
+from scaling_ops.links import org_path
 from scaling_ops.models import Organization, Role
 from scaling_ops.notifications import NoticeDraft, NoticeKind, NoticeSource
+
+# An action's owner may be a supervisor; without an owner, the site's supervisors are told.
+ACTION_ROLES = (Role.IMPLEMENTATION_LEAD, Role.SUPERVISOR)
 
 DUE_SOON_DAYS = 3
 
@@ -42,7 +46,7 @@ def improvement_action_drafts(
                 f"{action.deadline.isoformat()}",
                 title=f"Improvement action {action.number} {when}",
                 lines=lines,
-                url=f"/o/{organization.slug}/learning/actions/{action.number}/",
+                url=org_path(organization, "learning_action_detail", number=action.number),
                 template=f"learning/notices/{kind}",
                 site_id=action.site_id,
                 roles=(Role.IMPLEMENTATION_LEAD,)
@@ -58,8 +62,12 @@ def improvement_action_drafts(
 source = NoticeSource(
     name="learning",
     kinds=(
-        NoticeKind("improvement_action_due", "Improvement action due within 3 days"),
-        NoticeKind("improvement_action_overdue", "Improvement action overdue"),
+        NoticeKind(
+            "improvement_action_due",
+            "Improvement action due within 3 days",
+            roles=ACTION_ROLES,
+        ),
+        NoticeKind("improvement_action_overdue", "Improvement action overdue", roles=ACTION_ROLES),
     ),
     collect=improvement_action_drafts,
 )

@@ -77,6 +77,13 @@ def exception_digest_drafts(
 
 source = NoticeSource(
     name="pathways",
-    kinds=(NoticeKind("exceptions_digest", "New and ageing exceptions", digest=True),),
+    kinds=(
+        NoticeKind(
+            "exceptions_digest",
+            "New and ageing exceptions",
+            roles=(Role.SUPERVISOR, Role.IMPLEMENTATION_LEAD),
+            digest=True,
+        ),
+    ),
     collect=exception_digest_drafts,
 )

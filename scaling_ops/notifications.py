@@ -57,7 +57,16 @@ DIGEST_TEMPLATE = "scaling_ops/notices/daily_digest"
 class NoticeKind:
     code: str
     label: str
+    # The roles whose members may receive it (org admins with the leads): the preferences
+    # pages list a member only the kinds their role can receive.
+    roles: tuple[str, ...]
     digest: bool = False  # a section of the daily digest, not a notice of its own
+
+    def reaches(self, role: str) -> bool:
+        # Org admins hold every lead's authority: what leads are told, they are told.
+        return role in self.roles or (
+            role == Role.ORG_ADMIN and Role.IMPLEMENTATION_LEAD in self.roles
+        )
 
 
 @dataclass
@@ -83,12 +92,15 @@ class NoticeSource:
     collect: Callable[..., list[NoticeDraft]] = field(compare=False)
 
 
-def notice_kinds() -> list[NoticeKind]:
-    """Every kind a person can receive, the digest first (for the preferences page)."""
-    kinds = [NoticeKind(DIGEST_KIND, "Daily digest")]
-    for source in notice_sources.providers():
-        kinds.extend(kind for kind in source.kinds if not kind.digest)
-    return kinds
+def notice_kinds(role: str | None = None) -> list[NoticeKind]:
+    """Every kind a person can receive (with ``role``: a member of that role), the digest
+    first (for the preferences pages). The digest reaches whoever one of its sections does."""
+    sources = notice_sources.providers()
+    sections = [kind for source in sources for kind in source.kinds if kind.digest]
+    digest_roles = tuple(dict.fromkeys(role for kind in sections for role in kind.roles))
+    kinds = [NoticeKind(DIGEST_KIND, "Daily digest", roles=digest_roles)]
+    kinds += [kind for source in sources for kind in source.kinds if not kind.digest]
+    return [kind for kind in kinds if role is None or kind.reaches(role)]
 
 
 def unread_cache_key(organization_id: int, user_id: int) -> str:
@@ -361,20 +373,22 @@ def notice_preference_for(*, user) -> NoticePreference:
 
 
 def notice_preference_set(
-    *, user, email_off: Iterable[str], digest_hour: int, by=None
+    *, user, email_off: Iterable[str], digest_hour: int | None = None, by=None
 ) -> NoticePreference:
     """A member's notice preferences, set by themselves or (``by``, e.g. for a commissioner,
-    who writes nothing) by an org admin; who set them is kept in the history."""
+    who writes nothing) by an org admin; who set them is kept in the history. Without
+    ``digest_hour`` (a role no digest reaches) the hour stays as it was."""
     known = {kind.code for kind in notice_kinds()}
     email_off = sorted(set(email_off))
     unknown = [code for code in email_off if code not in known]
     if unknown:
         raise ValidationError({"email_off": "Choose from the kinds listed."})
-    if not 0 <= digest_hour <= 23:
+    if digest_hour is not None and not 0 <= digest_hour <= 23:
         raise ValidationError({"digest_hour": "Give an hour from 0 to 23."})
     preference = notice_preference_for(user=user)
     preference.email_off = email_off
-    preference.digest_hour = digest_hour
+    if digest_hour is not None:
+        preference.digest_hour = digest_hour
     preference._history_user = by or user
     if by is not None and by != user:
         preference._change_reason = "Set by an org admin"

@@ -191,6 +191,7 @@ def membership_notices(request, org, pk):
     preference = notifications.notice_preference_for(user=membership.user)
     form = NoticePreferenceForm(
         request.POST if request.method == "POST" else None,
+        role=membership.role,
         initial={"email_off": preference.email_off, "digest_hour": preference.digest_hour},
     )
     form.fields["email_off"].label = "Do not email them about"

@@ -29,11 +29,12 @@ class NoticePreferenceForm(forms.Form):
         help_text="Your organisation's local time.",
     )  # fmt: skip
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, role: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email_off"].choices = [
-            (kind.code, kind.label) for kind in notifications.notice_kinds()
-        ]
+        kinds = notifications.notice_kinds(role)
+        self.fields["email_off"].choices = [(kind.code, kind.label) for kind in kinds]
+        if notifications.DIGEST_KIND not in {kind.code for kind in kinds}:
+            del self.fields["digest_hour"]  # no digest reaches this role: its hour is moot
 
 
 @member_required
@@ -111,11 +112,13 @@ def notice_preferences(request, org):
         return render(
             request,
             "scaling_ops/notice_preferences_read_only.html",
-            {"preference": preference, **preference_summary(preference),
+            {"preference": preference,
+             **preference_summary(preference, role=request.membership.role),
              "admins": notifications.organization_admin_names()},
         )  # fmt: skip
     form = NoticePreferenceForm(
         request.POST or None,
+        role=request.membership.role,
         initial={"email_off": preference.email_off, "digest_hour": preference.digest_hour},
     )
     if request.method == "POST" and form.is_valid():
@@ -129,11 +132,13 @@ def notice_preferences(request, org):
     return render(request, "scaling_ops/notice_preferences.html", {"form": form})
 
 
-def preference_summary(preference) -> dict:
-    """The kinds emailed and not, in words, and the digest hour."""
-    kinds = notifications.notice_kinds()
+def preference_summary(preference, *, role: str) -> dict:
+    """The kinds a member of ``role`` can receive, emailed and not, in words, and the digest
+    hour where a digest reaches them."""
+    kinds = notifications.notice_kinds(role)
+    digest = notifications.DIGEST_KIND in {kind.code for kind in kinds}
     return {
         "emailed": [kind.label for kind in kinds if kind.code not in preference.email_off],
         "not_emailed": [kind.label for kind in kinds if kind.code in preference.email_off],
-        "digest_at": f"{preference.digest_hour:02d}:00",
+        "digest_at": f"{preference.digest_hour:02d}:00" if digest else "",
     }

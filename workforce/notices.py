@@ -150,10 +150,15 @@ def workforce_drafts(*, organization: Organization, today: date, now: datetime):
 source = NoticeSource(
     name="workforce",
     kinds=(
-        NoticeKind("workforce_exceptions_digest", "Open workforce exceptions", digest=True),
-        NoticeKind("training_expiring", "Training expiring within 30 days"),
-        NoticeKind("onboarding_task_due", "Onboarding task due"),
-        NoticeKind("coaching_due", "Coaching session due"),
+        NoticeKind(
+            "workforce_exceptions_digest",
+            "Open workforce exceptions",
+            roles=STAFF_ROLES,
+            digest=True,
+        ),
+        NoticeKind("training_expiring", "Training expiring within 30 days", roles=STAFF_ROLES),
+        NoticeKind("onboarding_task_due", "Onboarding task due", roles=STAFF_ROLES),
+        NoticeKind("coaching_due", "Coaching session due", roles=(Role.IMPLEMENTATION_LEAD,)),
     ),
     collect=workforce_drafts,
 )

@@ -14,6 +14,7 @@ from learning.services.common import check_owner, next_number, record, required
 from pathways.selectors.versions import step_names_in_use
 from pathways.site_figures import FollowUpAction
 from pathways.wording import step_name
+from scaling_ops.links import org_path
 
 Status = ImprovementAction.Status
 Source = ImprovementAction.Source
@@ -212,7 +213,7 @@ def _follow_up(action: ImprovementAction, today: date) -> FollowUpAction:
         deadline=action.deadline,
         status=action.get_status_display(),
         overdue=action_is_overdue(action, today),
-        url=f"/o/{action.organization.slug}/learning/actions/{action.number}/",
+        url=org_path(action.organization, "learning_action_detail", number=action.number),
     )
 
 

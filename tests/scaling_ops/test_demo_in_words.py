@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from scaling_ops import browser_walk, demo, notifications, tenancy
-from scaling_ops.models import Notice, Organization
+from scaling_ops.models import Membership, Notice, Organization
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("admin", "lead", "supervisor", "commissioner")
@@ -202,6 +202,21 @@ def demo_notices(module_short_demo, db) -> tuple[Organization, list[Notice]]:
             notifications.notices_generate(organization=org, now=now + timedelta(days=day))
         notices = list(Notice.objects.select_related("user").order_by("kind", "pk"))
     return org, notices
+
+
+def test_every_notice_reaches_only_a_role_its_kind_declares(demo_notices):
+    """The preferences pages list a member the kinds their role's ``NoticeKind.roles`` name:
+    no notice may reach someone whose page does not offer its kind."""
+    org, notices = demo_notices
+    kinds = {kind.code: kind for kind in notifications.notice_kinds()}
+    with tenancy.scope(org):
+        roles = dict(Membership.objects.values_list("user_id", "role"))
+    strays = {
+        (notice.kind, roles[notice.user_id])
+        for notice in notices
+        if not kinds[notice.kind].reaches(roles[notice.user_id])
+    }
+    assert notices and strays == set()
 
 
 def test_every_email_kind_is_made_and_reads_in_words(demo_notices):

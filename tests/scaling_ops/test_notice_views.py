@@ -122,7 +122,8 @@ def test_a_commissioner_reads_their_preferences_and_still_posts_nothing(personas
     page = client.get("/o/acme/notices/preferences/")
     text = page.content.decode()
     assert page.status_code == 200 and "<form" not in text.split("</header>")[-1]
-    assert "Daily digest made from:</strong> 07:00" in text
+    # No digest reaches a commissioner, so no digest hour is shown.
+    assert "Daily digest made from" not in text
     admin_name = personas.admin.get_full_name() or personas.admin.get_username()
     assert "ask an org admin" in text and admin_name in text
     from scaling_ops.notifications import notice_preference_for
@@ -137,12 +138,13 @@ def test_an_org_admin_sets_a_members_preferences_with_history(personas):
     url = f"/o/acme/members/{member_pk(personas, personas.commissioner)}/notices/"
     admin = personas.client(personas.admin)
     assert "Commissioners write nothing" in admin.get(url).content.decode()
+    # No digest reaches a commissioner: the hour is not offered, and one posted is ignored.
     saved = admin.post(url, {"email_off": ["reaudit_window_opening"], "digest_hour": "6"})
     assert saved.status_code == 302
     with tenancy.scope(personas.org):
         preference = notice_preference_for(user=personas.commissioner)
         [row] = preference.history.all()
-    assert preference.email_off == ["reaudit_window_opening"] and preference.digest_hour == 6
+    assert preference.email_off == ["reaudit_window_opening"] and preference.digest_hour == 7
     assert row.history_user_id == personas.admin.pk
     assert row.history_change_reason == "Set by an org admin"
     page = admin.get(url).content.decode()
@@ -150,14 +152,43 @@ def test_an_org_admin_sets_a_members_preferences_with_history(personas):
     # The commissioner sees what the admin set, read-only.
     own = personas.client(personas.commissioner).get("/o/acme/notices/preferences/")
     text = own.content.decode()
-    assert "Daily digest made from:</strong> 06:00" in text
     assert "Not emailed:</strong> Re-audit window opening" in text
+
+
+def test_preferences_list_only_the_kinds_a_members_role_receives(personas):
+    """A commissioner is told of joint improvement processes and re-audit windows, never of
+    training, coaching, improvement actions or the daily digest; a supervisor not of contracts."""
+    commissioner = personas.client(personas.commissioner).get("/o/acme/notices/preferences/")
+    text = commissioner.content.decode()
+    assert "Re-audit window opening" in text and "Joint improvement process overdue" in text
+    for label in (
+        "Training expiring",
+        "Coaching session due",
+        "Improvement action",
+        "Daily digest:",
+    ):
+        assert label not in text, label
+    supervisor = personas.client(personas.supervisor).get("/o/acme/notices/preferences/")
+    offered = dict(supervisor.context["form"].fields["email_off"].choices)
+    assert "daily_digest" in offered and "training_expiring" in offered
+    assert "coaching_due" not in offered and "corrective_process_due" not in offered
+    # The admin's page for a member offers that member's kinds, and an org admin their own
+    # and every lead's.
+    url = f"/o/acme/members/{member_pk(personas, personas.commissioner)}/notices/"
+    for_commissioner = personas.client(personas.admin).get(url).context["form"]
+    assert set(dict(for_commissioner.fields["email_off"].choices)) == {
+        "corrective_process_due",
+        "corrective_process_overdue",
+        "reaudit_window_opening",
+    }
+    admin_own = personas.client(personas.admin).get("/o/acme/notices/preferences/")
+    assert "coaching_due" in dict(admin_own.context["form"].fields["email_off"].choices)
 
 
 def test_bad_preferences_from_the_admin_name_the_field_and_store_nothing(personas):
     from scaling_ops.models import NoticePreference
 
-    url = f"/o/acme/members/{member_pk(personas, personas.commissioner)}/notices/"
+    url = f"/o/acme/members/{member_pk(personas, personas.supervisor)}/notices/"
     admin = personas.client(personas.admin)
     for data, field in (
         ({"digest_hour": "24"}, "digest_hour"),

@@ -197,7 +197,13 @@ def test_the_beat_task_respects_what_an_admin_set_for_a_commissioner(personas, t
 
     source = notifications.NoticeSource(
         name="test",
-        kinds=(notifications.NoticeKind("reaudit_window_opening", "Re-audit window opening"),),
+        kinds=(
+            notifications.NoticeKind(
+                "reaudit_window_opening",
+                "Re-audit window opening",
+                roles=(Role.COMMISSIONER, Role.IMPLEMENTATION_LEAD),
+            ),
+        ),
         collect=contract_news,
     )
     with notice_sources.overridden(source):
