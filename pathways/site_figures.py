@@ -90,7 +90,10 @@ def exception_week_figures(*, site, week_start: date, week_end: date, organizati
     return [
         SiteFigure(
             topic=TOPICS.get(cell.kind, kinds.get(cell.kind, cell.kind)),
-            label=f"{step_label(cell.step, names)}: {kinds.get(cell.kind, '')}",
+            # On the week's last report, whenever they arose: beside the week's escalation
+            # rate (obligations due in the week), the count says what it counts.
+            label=f"{step_label(cell.step, names)}: {kinds.get(cell.kind, '')}, "
+            f"on the queue on {week_end:%-d %B}",
             value=cell.count,
             url=org_path(
                 organization,

@@ -56,6 +56,8 @@ def test_the_agenda_figures_equal_the_queue_for_the_same_week(personas, wf, week
     response = client.get(f"/o/acme/exceptions/?date={DAY}&site=north&status=all")
     assert sum(item["value"] for item in items) == response.context["total"] == 3  # not South's
     for item in items:
+        # It says what it counts: the queue at the week's end, not the week's new ones.
+        assert item["label"].endswith(f"on the queue on {DAY:%-d %B}")
         assert item["url"].startswith(f"/o/acme/exceptions/?date={DAY}&site=north&status=all")
         linked = client.get(item["url"])
         # The queue filtered to the item's step and kind lists exactly the agenda's figure.
