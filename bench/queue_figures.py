@@ -5,6 +5,8 @@ order, same row count, with the planner's statistics fresh (ANALYZE before every
     queue page 1 and the last page (a supervisor of every site)   goal: within 2x
     API list at page_size 100 and 1000 (a key for every site)     goal: within 2x
 
+Beside each figure, the page's own time split into its queries' time and the rest (Python).
+
 The lines of ``kept_reports`` earlier daily reports are stored first (copies of the measured
 report's lines, dated before it), so the figures are taken as an organisation that keeps 90
 days of reports sees them. run.py calls ``queue_and_api_figures`` inside the organisation's
@@ -111,6 +113,38 @@ def _queries(function) -> int:
     return len(executed)
 
 
+def _sql_split(function, repeat: int = 5) -> tuple[float, float]:
+    """(seconds in all, seconds waiting on SQL) of the quickest of ``repeat`` calls: what of a
+    page's time its queries take (the bare baselines are one query each), the rest being
+    Python (middleware, session, serialization, the template)."""
+    from django.db import connection
+
+    splits = []
+    for _ in range(repeat):
+        waited = [0.0]
+
+        def timed(execute, sql, params, many, context, waited=waited):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                waited[0] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        with connection.execute_wrapper(timed):
+            function()
+        splits.append((time.perf_counter() - started, waited[0]))
+    return min(splits)
+
+
+def _note_split(figures, name: str, function) -> None:
+    total, sql = _sql_split(function)
+    figures.note(
+        f"{name}: time in SQL, and in Python",
+        f"{sql:.3f} s in SQL, {total - sql:.3f} s in Python ({total:.3f} s in all)",
+    )
+
+
 def _html_kb(client, url: str) -> float:
     from scaling_ops import tenancy
 
@@ -183,6 +217,7 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
         measured = _best_of(page(url))
         baseline = _best_of(bare)
         _record(figures, label, measured, baseline, _queries(page(url)))
+        _note_split(figures, label, page(url))
     figures.note(
         "supervisor queue page 1: HTML size; time in the sections other apps add",
         f"{_html_kb(client, queue_url):.0f} KB; {_panels_seconds(supervisor, sites):.3f} s",
@@ -204,3 +239,4 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
             baseline,
             _queries(page(url, **auth)),
         )
+        _note_split(figures, f"API exception list, page_size {size}", page(url, **auth))

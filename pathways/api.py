@@ -420,32 +420,29 @@ class ExceptionsView(PartnerAPIView):
                     status=status.HTTP_403_FORBIDDEN,
                 )
             site_ids = frozenset([site.pk])
-        report = selectors.exception_report_get(date=report_date)
-        if report is None:
+        lines = selectors.exception_report_lines_for_sites(
+            date=report_date, site_ids=site_ids, kind=kind, status=item_status
+        )
+        paginator = ExceptionCursor()
+        page = paginator.paginate_queryset(lines, request, view=self)
+        if not page and not selectors.exception_report_exists(date=report_date):
             raise Http404(
                 f"No exception report for {report_date}."
                 if report_date
                 else "No exception report has been computed yet."
             )
-        lines = selectors.exception_report_lines_for_sites(
-            report=report, site_ids=site_ids, kind=kind, status=item_status
-        )
-        paginator = ExceptionCursor()
-        page = paginator.paginate_queryset(lines, request, view=self)
         return paginator.get_paginated_response(
             [
                 {
-                    "case": line["case"],
-                    "site": line["site_code"],
-                    "step": line["step"],
-                    "kind": line["kind"],
-                    "due_at": line["due_at"].isoformat() if line["due_at"] else None,
-                    "completed_at": (
-                        line["completed_at"].isoformat() if line["completed_at"] else None
-                    ),
-                    "status": line["status"],
+                    "case": case_ref,
+                    "site": line_site,
+                    "step": step,
+                    "kind": line_kind,
+                    "due_at": due_at.isoformat() if due_at else None,
+                    "completed_at": completed_at.isoformat() if completed_at else None,
+                    "status": line_status,
                 }
-                for line in page
+                for _id, case_ref, line_site, step, line_kind, due_at, completed_at, line_status in page
             ]
         )
 

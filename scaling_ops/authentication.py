@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
@@ -58,22 +59,25 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
             )
         raw_key = raw_key.strip()
         prefix = split_key(raw_key)
-        key = (
-            PartnerKey.dangerously_unscoped.select_related("organization")
-            .filter(prefix=prefix)
-            .first()
+        # The key with its sites in one query: a row per site (one with no site for a key
+        # that holds none), every row carrying the key and its organisation.
+        rows = (
+            list(
+                PartnerKey.dangerously_unscoped.select_related("organization")
+                .filter(prefix=prefix)
+                .annotate(held_site_id=F("sites__id"))
+            )
             if prefix
-            else None
+            else []
         )
+        key = rows[0] if rows else None
         if key is None or not hmac.compare_digest(key.secret_hash, PartnerKey.hash_secret(raw_key)):
             raise exceptions.AuthenticationFailed("Unknown partner key.")
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This partner key has been revoked.")
         self._touch(key)
         tenancy.activate(key.organization)
-        site_ids = frozenset(
-            key.sites.through.objects.filter(partnerkey_id=key.pk).values_list("site_id", flat=True)
-        )
+        site_ids = frozenset(row.held_site_id for row in rows if row.held_site_id is not None)
         return PartnerClient(key=key, site_ids=site_ids), key
 
     def authenticate_header(self, request) -> str:

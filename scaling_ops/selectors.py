@@ -28,16 +28,28 @@ def visible_sites(membership: Membership) -> QuerySet[Site]:
         return Site.objects.all()
     site_ids = membership.__dict__.get(_SITE_IDS)
     if site_ids is None:
-        site_ids = list(
-            get_objects_for_user(
-                membership.user,
-                "scaling_ops.access_site",
-                klass=Site.objects.all(),
-                accept_global_perms=False,
-            ).values_list("pk", flat=True)
-        )
+        site_ids = list(_permitted_sites(membership).values_list("pk", flat=True))
         membership.__dict__[_SITE_IDS] = site_ids
     return Site.objects.filter(pk__in=site_ids)
+
+
+def visible_site_list(membership: Membership) -> list[Site]:
+    """``visible_sites`` ordered by code, as a list: on a request's first read of a member held
+    to named sites, the rows and the ids kept for later calls come from one query, not two."""
+    if membership.sees_all_sites or _SITE_IDS in membership.__dict__:
+        return list(visible_sites(membership).order_by("code"))
+    sites = list(_permitted_sites(membership).order_by("code"))
+    membership.__dict__[_SITE_IDS] = [site.pk for site in sites]
+    return sites
+
+
+def _permitted_sites(membership: Membership) -> QuerySet[Site]:
+    return get_objects_for_user(
+        membership.user,
+        "scaling_ops.access_site",
+        klass=Site.objects.all(),
+        accept_global_perms=False,
+    )
 
 
 _SITE_IDS = "_visible_site_ids"

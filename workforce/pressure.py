@@ -313,7 +313,9 @@ def caseload_days(today: date, weeks: int = TREND_WEEKS) -> list[date]:
 
 def practitioner_caseloads(*, site_ids: list[int], days: list[date], zone) -> dict[int, dict]:
     """Practitioner -> {"site_id", "limit", "cases": [open cases at each day's end]} for those
-    holding any case on one of ``days``. Two queries (the assignments, the standards)."""
+    holding any case on one of ``days``. Two queries (the assignments, the standards); one when
+    no case is assigned, as in an organisation that does not record assignments (the exception
+    queue asks on every page)."""
     if not days or not site_ids:
         return {}
     ends = _ends_of_days(days, zone)
@@ -322,6 +324,8 @@ def practitioner_caseloads(*, site_ids: list[int], days: list[date], zone) -> di
         first_end=pd.Timestamp(ends[0], tz="UTC").to_pydatetime(),
         last_end=pd.Timestamp(ends[-1], tz="UTC").to_pydatetime(),
     )
+    if frame.empty:
+        return {}
     per_day = daily_caseloads(frame, days, ends, _max_caseloads())
     found: dict[int, dict] = {}
     for index, day in enumerate(days):

@@ -79,13 +79,22 @@ class QueueFilters:
         return (self.status,)
 
 
-def exception_report_get(*, date: date | None = None) -> ExceptionReport | None:
-    """The report for ``date``, or the latest computed one. Reports whose lines the retention
-    window dropped are not shown: they have nothing left to list."""
+def _shown_reports(date: date | None) -> QuerySet[ExceptionReport]:
+    """The report for ``date``, or the latest computed one, as a one-row queryset. Reports whose
+    lines the retention window dropped are not shown: they have nothing left to list."""
     reports = ExceptionReport.objects.filter(lines_dropped_at__isnull=True)
     if date is not None:
-        return reports.filter(date=date).first()
-    return reports.order_by("-date").first()
+        return reports.filter(date=date)
+    return reports.order_by("-date")
+
+
+def exception_report_get(*, date: date | None = None) -> ExceptionReport | None:
+    """The report for ``date``, or the latest computed one (see ``_shown_reports``)."""
+    return _shown_reports(date).first()
+
+
+def exception_report_exists(*, date: date | None = None) -> bool:
+    return _shown_reports(date).exists()
 
 
 def exception_report_kind_counts(*, report: ExceptionReport) -> dict[str, int]:
@@ -476,28 +485,37 @@ def humanize_key(key: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+# The partner API's row: its line id (the cursor's key), then API.md's case, site, step, kind,
+# due_at, completed_at and status, in that order.
+API_LINE_FIELDS = (
+    "id",
+    "item__case__external_ref",
+    "site__code",
+    "step",
+    "kind",
+    "due_at",
+    "completed_at",
+    "item__status",
+)
+
+
 def exception_report_lines_for_sites(
-    *, report: ExceptionReport, site_ids, kind: str = "", status: str = ""
+    *, date: date | None, site_ids, kind: str = "", status: str = ""
 ) -> QuerySet:
-    """The report's lines at ``site_ids`` (a partner key's sites), for the partner API, in id
-    order, as plain rows (``id``, ``case``, ``site``, ``step``, ``kind``, ``due_at``,
-    ``completed_at``, ``status``): the report's own index (``report_line_api_order``) answers
-    each page however many older reports are stored, and no model instance is built."""
-    lines = ExceptionReportLine.objects.filter(report=report, site_id__in=sorted(site_ids))
+    """The lines of the report for ``date`` (or the latest) at ``site_ids`` (a partner key's
+    sites), for the partner API, in id order, as named rows of ``API_LINE_FIELDS``. The report
+    is a subquery of the same query, and its own index (``report_line_api_order``) answers each
+    page however many older reports are stored; no model instance or dict is built. No rows
+    for a report that does not exist: ``exception_report_exists`` tells the two apart."""
+    report = _shown_reports(date).values("pk")[:1]
+    lines = ExceptionReportLine.objects.filter(
+        report_id=Subquery(report), site_id__in=sorted(site_ids)
+    )
     if kind:
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return lines.order_by("id").values(
-        "id",
-        "step",
-        "kind",
-        "due_at",
-        "completed_at",
-        case=F("item__case__external_ref"),
-        site_code=F("site__code"),
-        status=F("item__status"),
-    )
+    return lines.order_by("id").values_list(*API_LINE_FIELDS, named=True)
 
 
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:

@@ -32,7 +32,7 @@ from pathways.tasks import exception_report_enqueue
 from scaling_ops.access import WRITE_ROLES, roles_required
 from scaling_ops.celery import QueueUnavailable
 from scaling_ops.forms import PlausibleDateField
-from scaling_ops.selectors import visible_sites
+from scaling_ops.selectors import visible_site_list
 from scaling_ops.views_common import csv_response
 
 QUEUE_ROLES = WRITE_ROLES
@@ -178,7 +178,7 @@ def exception_queue(request, org):
     params, remembered = _queue_params(request)
     wanted = _requested_date(params.get("date"))
     report = selectors.exception_report_get(date=wanted)
-    sites = list(visible_sites(membership).order_by("code"))
+    sites = visible_site_list(membership)
     site_ids = {site.pk for site in sites}
     if remembered and params.get("site") and params["site"] not in {s.code for s in sites}:
         # A remembered site the person may no longer open: dropped quietly, and forgotten.

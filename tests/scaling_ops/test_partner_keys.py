@@ -46,6 +46,26 @@ def test_a_valid_key_authenticates_and_binds_its_organisation(personas):
     assert client.site_ids == {personas.north.pk}
 
 
+def test_a_key_is_read_with_all_its_sites_in_one_query(personas, django_assert_num_queries):
+    with tenancy.scope(personas.org):
+        _, raw_key = services.partner_key_create(name="k", sites=[personas.north, personas.south])
+    with tenancy.isolated():
+        authenticate(f"Bearer {raw_key}")  # records its use: an UPDATE, once a minute at most
+    with tenancy.isolated(), django_assert_num_queries(1):
+        client, _ = authenticate(f"Bearer {raw_key}")
+    assert client.site_ids == {personas.north.pk, personas.south.pk}
+
+
+def test_a_key_whose_sites_were_all_removed_authenticates_with_none(personas):
+    with tenancy.scope(personas.org):
+        key, raw_key = services.partner_key_create(name="k", sites=[personas.north])
+        key.sites.clear()
+    with tenancy.isolated():
+        client, auth = authenticate(f"Bearer {raw_key}")
+    assert auth == key
+    assert client.site_ids == frozenset()
+
+
 @pytest.mark.parametrize(
     "header", ["Bearer sok_nope_nope", "Bearer garbage", "Token abc", "Bearer "]
 )

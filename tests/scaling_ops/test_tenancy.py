@@ -75,3 +75,29 @@ def test_contracts_of_another_organisation_are_not_evaluated_inside_a_scope(pers
 
     with tenancy.scope(personas.org), pytest.raises(TenantNotBound, match="contracts"):
         contract_terms_evaluate(organization=personas.other_org, month=date(2026, 3, 1))
+
+
+def test_a_members_named_sites_are_read_with_their_ids_in_one_query(
+    personas, django_assert_num_queries
+):
+    from scaling_ops import services
+    from scaling_ops.models import Membership, Role
+    from scaling_ops.selectors import visible_site_list, visible_sites
+
+    with tenancy.scope(personas.org):
+        services.membership_set(
+            user=personas.supervisor,
+            organization=personas.org,
+            role=Role.SUPERVISOR,
+            sites=[personas.south, personas.north],
+        )
+        member = Membership.objects.select_related("user")
+        visible_site_list(member.get(user=personas.supervisor))  # django-guardian's first look-up
+        membership = member.get(user=personas.supervisor)  # as a request loads it afresh
+        with django_assert_num_queries(1):
+            sites = visible_site_list(membership)
+            later = visible_sites(membership)  # the ids are kept: no permission query
+        assert [site.code for site in sites] == ["north", "south"]
+        assert set(later) == {personas.north, personas.south}
+        everyone = Membership.objects.select_related("user").get(user=personas.admin)
+        assert [site.code for site in visible_site_list(everyone)] == ["north", "south"]

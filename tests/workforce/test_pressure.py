@@ -166,3 +166,26 @@ def test_establishment_keeps_its_history_and_refuses_bad_input(personas, wf):
         assert "effective_from" in error.value.message_dict
         with pytest.raises(ValidationError):
             team_establishment_set(team=wf["team"], fte="lots", effective_from=date(2026, 1, 1))
+
+
+def test_caseloads_above_the_maximum_read_the_standards_only_when_cases_are_assigned(
+    personas, wf, caseload, django_assert_num_queries
+):
+    from workforce.pressure import above_maximum_today
+
+    today = date(2026, 3, 2)
+    with tenancy.scope(personas.org):
+        wf["standard"].max_caseload = 2
+        wf["standard"].save(update_fields=["max_caseload"])
+        with django_assert_num_queries(1):  # the assignments: none, so no one is above it
+            assert (
+                above_maximum_today(sites=[personas.north], today=today, zone=personas.org.zone)
+                == []
+            )
+        for case in caseload["cases"]:
+            _assign(case, caseload["ann"], at(date(2026, 3, 1), 9))
+        with django_assert_num_queries(2):
+            over = above_maximum_today(sites=[personas.north], today=today, zone=personas.org.zone)
+        assert [(row["name"], row["cases"], row["limit"]) for row in over] == [
+            ("Ann Practitioner", 3, 2)
+        ]
