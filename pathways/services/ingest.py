@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
 from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.selectors.routing import referral_route
-from pathways.services.ingest_hash import event_content_hash
+from pathways.services.ingest_hash import canonical_json, content_hash
 from pathways.services.referrals import (
     REFERRAL_FIELDS,
     REFERRAL_STORED,
@@ -325,6 +325,9 @@ class _Event:
     step: str
     occurred_at: datetime
     data: dict
+    # The canonical forms the hash covers, kept for the insert: each is encoded once.
+    occurred_utc: str = ""
+    data_json: str = ""
     content_hash: str = ""
     case_id: int = 0
     version_id: int = 0
@@ -437,12 +440,14 @@ def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
     if errors:
         raise IngestRefused(sorted(errors, key=lambda error: error["index"]))
     for event in events:
-        event.content_hash = event_content_hash(
+        event.occurred_utc = event.occurred_at.astimezone(UTC).isoformat()
+        event.data_json = canonical_json(event.data)
+        event.content_hash = content_hash(
             case=event.case_ref,
             type=event.type,
             step=event.step,
-            occurred_at=event.occurred_at,
-            data=event.data,
+            occurred_utc=event.occurred_utc,
+            data_json=event.data_json,
         )
     return _store(events, now, tools)
 
@@ -608,17 +613,19 @@ def _insert_new(events: list[_Event], organization_id: int, now: datetime) -> se
 
 
 def _json_columns(events: list[_Event]) -> str:
-    return json.dumps(
-        {
-            "event_id": [event.event_id for event in events],
-            "case_id": [event.case_id for event in events],
-            "type": [event.type for event in events],
-            "step_key": [event.step for event in events],
-            "occurred_at": [event.occurred_at.isoformat() for event in events],
-            "data": [event.data for event in events],
-            "content_hash": [event.content_hash for event in events],
-        }
-    )
+    """The batch as one JSON object of columns. The data column goes in last, in place of
+    the object's closing brace, spliced from each event's canonical JSON (valid JSON already,
+    and jsonb keeps no key order or spacing) rather than encoded a second time."""
+    columns = {
+        "event_id": [event.event_id for event in events],
+        "case_id": [event.case_id for event in events],
+        "type": [event.type for event in events],
+        "step_key": [event.step for event in events],
+        "occurred_at": [event.occurred_utc for event in events],
+        "content_hash": [event.content_hash for event in events],
+    }
+    data = ",".join([event.data_json for event in events])
+    return json.dumps(columns)[:-1] + f', "data": [{data}]}}'
 
 
 def _values_insert(events: list[_Event], organization_id: int, now: datetime) -> tuple[str, list]:
