@@ -51,7 +51,8 @@ def parse_args(argv=None):
         "--http-events",
         type=int,
         default=50_000,
-        help="events posted over HTTP for each ingest figure (1, 4 and 8 clients)",
+        help="events posted over HTTP for each ingest figure (1, 4 and 8 clients); at least "
+        "enough for 20 batches",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
@@ -535,9 +536,22 @@ def bare_overdue(organization, day) -> int:
 # --- ingest ---------------------------------------------------------------------------------
 
 REPLAY_EVERY = 10  # one item in ten of each batch is a replay of an item already sent
+BATCH_SIZE = 1000
+FRESH_PER_BATCH = BATCH_SIZE - BATCH_SIZE // REPLAY_EVERY
+# Fewer batches measure the first requests more than the steady rate (the 5-batch runs of
+# --http-events 5000 swung from 0.06x to 0.28x); 20 batches take a few seconds.
+MIN_MEASURED_BATCHES = 20
+GUNICORN_WORKERS = 3  # as the Dockerfile runs it
+WARM_UP_ROUNDS = 2
 
 
-def ingest_batches(events, prefix: str, batch_size: int = 1000) -> list[list[dict]]:
+def measured_events(requested: int) -> int:
+    """The events posted in each ingest run: as requested, but enough for
+    ``MIN_MEASURED_BATCHES`` batches."""
+    return max(requested, MIN_MEASURED_BATCHES * FRESH_PER_BATCH)
+
+
+def ingest_batches(events, prefix: str, batch_size: int = BATCH_SIZE) -> list[list[dict]]:
     """The partner's batches of ``events`` (in arrival order), ids prefixed with ``prefix``;
     from the second batch on, one item in ``REPLAY_EVERY`` is an item of the batch before sent
     again unchanged (a replay, answered ``duplicate``)."""
@@ -597,19 +611,27 @@ def ingest_figures(args, figures, raw_key, definitions, organization, bench_url)
     from pathways.models import CaseEvent
 
     runs = {}
+    number = measured_events(args.http_events)
     with gunicorn(bench_url) as base:
         for clients, seed in ((1, 101), (4, 104), (8, 108)):
-            events, case_ids = ingest_events(definitions, organization, args.http_events, seed)
+            events, case_ids = ingest_events(definitions, organization, number, seed)
             batches = ingest_batches(events, prefix=f"h{clients}-")
+            # Other cases and ids than the measured ones: nothing measured becomes a replay.
+            warm_up_events, _ = ingest_events(
+                definitions,
+                organization,
+                WARM_UP_ROUNDS * GUNICORN_WORKERS * FRESH_PER_BATCH,
+                seed + 1000,
+            )
             analyze()
-            warm_up(base, raw_key)
+            warm_up(base, raw_key, ingest_batches(warm_up_events, prefix=f"w{clients}-"))
             runs[clients] = post_batches(base, raw_key, batches, clients)
             if clients == 1:
-                single = (events, case_ids)
+                single = (events, case_ids, len(batches))
     if any(run is None for run in runs.values()):
         figures.note("bulk ingest over HTTP", "not measured: " + str(runs))
         return
-    events, case_ids = single
+    events, case_ids, batch_count = single
     stored = CaseEvent.objects.filter(event_id__startswith="h1-").count()
     mix = {}
     for event in events:
@@ -624,7 +646,8 @@ def ingest_figures(args, figures, raw_key, definitions, organization, bench_url)
     items, seconds = runs[1]
     figures.note(
         "ingest mix (single client)",
-        f"{items:,} items in 1,000-item batches, one in {REPLAY_EVERY} a replay; "
+        f"{items:,} items in {batch_count:,} batches of up to "
+        f"{BATCH_SIZE:,}, one in {REPLAY_EVERY} a replay; "
         f"{stored:,} stored; "
         + ", ".join(f"{count:,} {kind}" for kind, count in sorted(mix.items())),
     )
@@ -673,7 +696,7 @@ def gunicorn(bench_url: str):
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "3",
+            str(GUNICORN_WORKERS),
             "--log-level",
             "warning",
         ],
@@ -704,9 +727,13 @@ def wait_for(base: str, seconds: float = 60) -> None:
         time.sleep(0.25)
 
 
-def warm_up(base: str, raw_key: str) -> None:
-    """A few requests to every worker before the clock starts (the first request of a worker
-    builds its URL resolver and opens its database connection)."""
+def warm_up(base: str, raw_key: str, batches) -> None:
+    """Requests to every worker before the clock starts, as a running server has had them:
+    the first request of a worker builds its URL resolver and opens its database connection,
+    and its first event batches load the ingest's code paths and that connection's catalogue
+    entries for the events table and its indexes. The ``batches`` (other cases and ids than
+    the measured ones) are posted ``GUNICORN_WORKERS`` at a time, so that each worker takes
+    some; they are not counted."""
     import urllib.error
     import urllib.request
 
@@ -719,6 +746,8 @@ def warm_up(base: str, raw_key: str) -> None:
                 response.read()
         except urllib.error.HTTPError:
             pass
+    if post_batches(base, raw_key, batches, clients=GUNICORN_WORKERS) is None:
+        raise RuntimeError("bench: the warm-up's event batches were refused")
 
 
 def post_batches(base: str, raw_key: str, batches, clients: int):

@@ -96,6 +96,16 @@ def _first_unstorable(value, path: str) -> tuple[str, str] | None:
     return None
 
 
+def _body_may_hold_unstorable(request) -> bool:
+    """Whether the body needs the walk: only a written body, and only one whose JSON has an
+    escape that could write such a character (the parser notes it while parsing, so the body
+    is parsed first; the note read before would always say yes)."""
+    if request.method not in ("POST", "PUT"):
+        return False
+    request.data  # noqa: B018 - parses the body, which sets the parser's note
+    return getattr(request, "json_may_hold_unstorable", True)
+
+
 class PartnerAPIView(APIView):
     """Refuses NUL characters and lone surrogates anywhere in the request before a view reads
     it; the body has already been parsed as JSON of bounded depth
@@ -107,13 +117,7 @@ class PartnerAPIView(APIView):
         found = (
             _first_unstorable(kwargs, "")
             or _first_unstorable(query, "")
-            or (
-                _first_unstorable(request.data, "")
-                if request.method in ("POST", "PUT")
-                # The parser saw no escape that could have written one.
-                and getattr(request, "json_may_hold_unstorable", True)
-                else None
-            )
+            or (_first_unstorable(request.data, "") if _body_may_hold_unstorable(request) else None)
         )
         if found is not None:
             where, character = found

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from pathways.models import Case, CaseEvent, EventType, PathwayVersion, RiskTier, Step
 from pathways.plausible_time import CLOCK_SKEW, EARLIEST_PLAUSIBLE, latest_plausible
 from pathways.selectors.routing import referral_route
-from pathways.services.ingest_hash import event_content_hash
+from pathways.services.ingest_hash import canonical_json, content_hash
 from pathways.services.referrals import (
     REFERRAL_FIELDS,
     REFERRAL_STORED,
@@ -42,6 +42,11 @@ STEP_KEY_LENGTH = CaseEvent._meta.get_field("step_key").max_length
 # The choices' ``values`` build a new list on every access; an item check reads these instead.
 EVENT_TYPES = tuple(EventType.values)
 RISK_TIERS = tuple(RiskTier.values)
+# So are the members it compares with: reading one off the enum class goes through its
+# metaclass (about 0.5 us a time, three times an item: 1.4 ms of a 1,000-item batch).
+STEP_COMPLETED = EventType.STEP_COMPLETED
+RISK_TIER_CHANGED = EventType.RISK_TIER_CHANGED
+OUTCOME_RECORDED = EventType.OUTCOME_RECORDED
 
 
 class IngestRefused(Exception):
@@ -325,6 +330,9 @@ class _Event:
     step: str
     occurred_at: datetime
     data: dict
+    # The canonical forms the hash covers, kept for the insert: each is encoded once.
+    occurred_utc: str = ""
+    data_json: str = ""
     content_hash: str = ""
     case_id: int = 0
     version_id: int = 0
@@ -366,7 +374,7 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
             )
         )
         step = ""
-    if event_type == EventType.STEP_COMPLETED and not step and not step_unusable:
+    if event_type == STEP_COMPLETED and not step and not step_unusable:
         errors.append(_error("step", "A step_completed event needs the step's key.", index))
     data = item.get("data", {})
     if data is None:
@@ -374,7 +382,7 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
     if not isinstance(data, dict):
         errors.append(_error("data", "Send data as an object (or leave it out).", index))
         data = {}
-    if event_type == EventType.RISK_TIER_CHANGED and data.get("risk_tier") not in RISK_TIERS:
+    if event_type == RISK_TIER_CHANGED and data.get("risk_tier") not in RISK_TIERS:
         errors.append(
             _error(
                 "data.risk_tier",
@@ -382,7 +390,7 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
                 index,
             )
         )
-    if event_type == EventType.OUTCOME_RECORDED and not (
+    if event_type == OUTCOME_RECORDED and not (
         isinstance(data.get("outcome"), str) and data["outcome"].strip()
     ):
         errors.append(
@@ -437,12 +445,14 @@ def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
     if errors:
         raise IngestRefused(sorted(errors, key=lambda error: error["index"]))
     for event in events:
-        event.content_hash = event_content_hash(
+        event.occurred_utc = event.occurred_at.astimezone(UTC).isoformat()
+        event.data_json = canonical_json(event.data)
+        event.content_hash = content_hash(
             case=event.case_ref,
             type=event.type,
             step=event.step,
-            occurred_at=event.occurred_at,
-            data=event.data,
+            occurred_utc=event.occurred_utc,
+            data_json=event.data_json,
         )
     return _store(events, now, tools)
 
@@ -553,7 +563,7 @@ def _store(events: list[_Event], now: datetime, tools: dict[int, dict]) -> Inges
                 event.case_id: tools[event.version_id]
                 for event in distinct
                 if event.event_id in inserted
-                and event.type == EventType.STEP_COMPLETED
+                and event.type == STEP_COMPLETED
                 and tools.get(event.version_id, {}).get("step") == event.step
             }
         )
@@ -608,17 +618,19 @@ def _insert_new(events: list[_Event], organization_id: int, now: datetime) -> se
 
 
 def _json_columns(events: list[_Event]) -> str:
-    return json.dumps(
-        {
-            "event_id": [event.event_id for event in events],
-            "case_id": [event.case_id for event in events],
-            "type": [event.type for event in events],
-            "step_key": [event.step for event in events],
-            "occurred_at": [event.occurred_at.isoformat() for event in events],
-            "data": [event.data for event in events],
-            "content_hash": [event.content_hash for event in events],
-        }
-    )
+    """The batch as one JSON object of columns. The data column goes in last, in place of
+    the object's closing brace, spliced from each event's canonical JSON (valid JSON already,
+    and jsonb keeps no key order or spacing) rather than encoded a second time."""
+    columns = {
+        "event_id": [event.event_id for event in events],
+        "case_id": [event.case_id for event in events],
+        "type": [event.type for event in events],
+        "step_key": [event.step for event in events],
+        "occurred_at": [event.occurred_utc for event in events],
+        "content_hash": [event.content_hash for event in events],
+    }
+    data = ",".join([event.data_json for event in events])
+    return json.dumps(columns)[:-1] + f', "data": [{data}]}}'
 
 
 def _values_insert(events: list[_Event], organization_id: int, now: datetime) -> tuple[str, list]:

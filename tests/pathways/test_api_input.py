@@ -209,6 +209,32 @@ def test_a_backslash_before_u0000_is_text_and_stored(case, north_key):
     assert stored.data == {"note": "C:\\u0000"}
 
 
+def test_a_body_without_an_escape_of_nul_or_a_surrogate_is_not_walked_for_them(
+    case, north_key, monkeypatch
+):
+    """The walk of a parsed batch for NUL and surrogates is skipped when the parser saw no
+    escape that could write one (it used to run on every batch: the note was read before the
+    body was parsed); with such an escape it still runs and refuses."""
+    from pathways import api
+
+    walked = []
+    walk = api._first_unstorable
+
+    def spy(value, path):
+        walked.append(value)
+        return walk(value, path)
+
+    monkeypatch.setattr(api, "_first_unstorable", spy)
+    plain = [event_payload(n) for n in range(3)]
+    assert north_key.post("/api/v1/events/", plain, format="json").status_code == 201
+    assert plain not in walked
+    escaped = '[{"id": "e9", "case": "C-1", "type": "contact_made", "occurred_at": "2026-03-02T10:00:00+00:00", "data": {"note": "a\\u0000b"}}]'
+    response = post_raw(north_key, escaped)
+    assert response.status_code == 400
+    assert only_error(response)["field"] == "[0].data.note"
+    assert json.loads(escaped) in walked
+
+
 def test_a_lone_surrogate_in_a_case_is_a_400(north_key):
     body = json.dumps(case_payload(site="\ud800north"))
     response = north_key.generic("PUT", "/api/v1/cases/C-9/", body, content_type="application/json")

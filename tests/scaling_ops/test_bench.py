@@ -76,3 +76,16 @@ def test_the_seeding_progress_bar():
     assert progress_bar("daily reports", 0, 91) == "daily reports [" + "." * 30 + "]  0/91"
     assert progress_bar("daily reports", 91, 91) == "daily reports [" + "#" * 30 + "] 91/91"
     assert progress_bar("daily reports", 45, 91).count("#") == 14
+
+
+def test_each_ingest_run_measures_at_least_twenty_batches():
+    assert bench.measured_events(5_000) == 20 * 900
+    assert bench.measured_events(50_000) == 50_000
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    events = [
+        SyntheticEvent(
+            id=f"evt-{number}", case="N-1", type="contact_made", occurred_at=start, step=None
+        )
+        for number in range(bench.measured_events(5_000))
+    ]
+    assert len(bench.ingest_batches(events, prefix="h1-")) == bench.MIN_MEASURED_BATCHES
