@@ -1,9 +1,10 @@
 """The daily report's writes for one chunk of cases (DESIGN.md section 3): the engine's result
 persisted set-based. Exception items are upserted by their natural key (case, obligation)
 without touching their triage state; figures and closings are one parameterised UPDATE per item,
-sent in pages; history rows are written by INSERT ... SELECT from the items as they stand; the
-day's report lines are added. ``pathways.services.exceptions`` decides which cases a day reads
-and calls ``chunk_persist`` for each chunk."""
+sent in pages; history rows are written by INSERT ... SELECT from the items as they stand; new
+items and the day's report lines are added by COPY on PostgreSQL (``_insert``).
+``pathways.services.exceptions`` decides which cases a day reads and calls ``chunk_persist``
+for each chunk."""
 
 import io
 from collections.abc import Callable
