@@ -8,6 +8,7 @@ from django.db import connection, transaction
 
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport
+from pathways.services.exception_items import _insert
 from pathways.services.exception_triage import (
     exception_item_accept,
     exception_item_assign,
@@ -301,3 +302,38 @@ def test_postgres_advisory_lock_is_held_until_the_transaction_ends(personas, ten
             assert cursor.fetchone()[0] is True
     finally:
         other.close()
+
+
+def test_written_items_keep_their_values_exactly_and_get_their_ids(personas, version):
+    """The write path (COPY's text format on PostgreSQL) keeps text with tabs, backslashes and
+    line breaks, times to the microsecond and missing times as given, and sets each id."""
+    case = overdue_case(version, personas.north, "C-1")
+    anchor = at(DAY, 9).replace(microsecond=123456)
+    awkward = ["tab\there", "back\\slash", "line\nbreak\r", "\\N"]
+    items = [
+        ExceptionItem(
+            organization_id=personas.org.pk,
+            case=case,
+            obligation_key=f"step:intake/{number}@{text}",
+            site=personas.north,
+            step="intake",
+            kind="overdue_step",
+            anchor_at=anchor,
+            due_at=anchor + timedelta(hours=number) if number else None,
+            completed_at=None,
+            first_reported_on=DAY,
+            last_reported_on=NEXT_DAY,
+            note=text,
+            closed_automatically=bool(number % 2),
+        )
+        for number, text in enumerate(awkward)
+    ]
+    _insert(items, returning_pk=True)
+    stored = {item.pk: item for item in ExceptionItem.objects.filter(case=case)}
+    assert set(stored) == {item.pk for item in items}
+    fields = ["obligation_key", "note", "anchor_at", "due_at", "completed_at"]
+    fields += ["first_reported_on", "last_reported_on", "closed_automatically", "site_id"]
+    for item in items:
+        assert [getattr(stored[item.pk], name) for name in fields] == [
+            getattr(item, name) for name in fields
+        ]
