@@ -2,9 +2,9 @@
 ``manage.py compute_assurance`` and the Recompute button.
 
 Only the cases that can land a figure in the month are read (``month_case_ids``, one query: an
-obligation due in the month is anchored at most the longest time standard or escalation before
-it, so a case needs its referral or an event inside that reach; figures from events need an
-event in the month). They are read in bounded chunks straight into pandas frames by the
+obligation due in the month is anchored at most the longest time standard on its anchor before
+it, so a case needs its referral, a step's completion or an anchoring event inside that
+anchor's reach; figures from events need an event in the month). They are read in bounded chunks straight into pandas frames by the
 engine's one input reader (``pathways.selectors.obligations``: one query for a chunk's cases,
 one for their events, ``data`` parsed only for the kinds the engine and the measures read, rows
 dated outside the plausible window left out and counted on each site's snapshot). The pathway
@@ -24,8 +24,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case as SqlCase
-from django.db.models import Count, DateTimeField, Exists, F, Max, OuterRef, Q, Value, When
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from assurance import analysis, measures
@@ -48,6 +47,7 @@ from assurance.services.metrics import (
 )
 from assurance.services.pressure import pressure_values_store
 from pathways import engine
+from pathways.definitions import REFERRAL_ANCHOR
 from pathways.models import CaseEvent, EventType
 from pathways.plausible_time import EARLIEST_PLAUSIBLE, plausible
 from pathways.selectors.obligations import (
@@ -249,43 +249,56 @@ def month_data(definitions) -> Q:
     return engine_data(definitions) | Q(type=EventType.OUTCOME_RECORDED)
 
 
-def reach_hours(definition) -> float:
-    """How long before its due time an obligation of ``definition`` can be anchored: the
-    longest time standard, or the longest escalation (the rule's window before its last missed
-    contact, then the time allowed to escalate)."""
-    hours = [standard.within_hours for step in definition.steps for standard in step.time_standards]
-    hours += [rule.escalate_within_hours for rule in definition.escalation_rules]
-    return max(hours, default=0.0)
+def anchor_reach(definitions) -> dict[tuple[str, str], float]:
+    """How long before its due time an obligation can be anchored, per anchor: (event type,
+    step key) -> the longest time standard on it in any version, ``("referral", "")`` for the
+    referral and ``("step_completed", key)`` for a step's first completion. An escalation rule's
+    obligation is anchored by its last missed contact and due the time allowed to escalate
+    after it."""
+    reach: dict[tuple[str, str], float] = {}
+
+    def widen(anchor: tuple[str, str], hours: float) -> None:
+        reach[anchor] = max(reach.get(anchor, 0.0), hours)
+
+    for definition in definitions.values():
+        for step in definition.steps:
+            for standard in step.time_standards:
+                if standard.anchor == REFERRAL_ANCHOR:
+                    widen((REFERRAL_ANCHOR, ""), standard.within_hours)
+                elif standard.upstream_step is not None:
+                    widen((EventType.STEP_COMPLETED, standard.upstream_step), standard.within_hours)
+                else:
+                    widen((standard.anchor, ""), standard.within_hours)
+        for rule in definition.escalation_rules:
+            widen((EventType.CONTACT_MISSED, ""), rule.escalate_within_hours)
+    return reach
 
 
 def month_case_ids(definitions, *, start, end, cutoff, now, cases: Q | None = None) -> list[int]:
     """The ids, in order, of the cases that can land a figure in the month [start, end) seen at
-    ``cutoff``: referred (plausibly) by the cutoff, with their referral or an event inside the
-    reach of the month (its start less the version's longest time standard or escalation, up
-    to its end). An obligation due in the month is anchored by the referral, a step's first
-    completion or an event inside that reach; a figure from an event needs an event in the
-    month. One query; the reach is the case's version's, so a short pathway reads a short
-    history. ``cases`` (a condition on ``Case``) narrows them in the same query."""
-    reach = SqlCase(
-        *[
-            When(version_id=version_id, then=Value(start - timedelta(hours=reach_hours(d))))
-            for version_id, d in definitions.items()
-        ],
-        default=Value(start),
-        output_field=DateTimeField(),
-    )
+    ``cutoff``: referred (plausibly) by the cutoff, and with an event in the month (a figure
+    from an event), or an anchor of an obligation that can fall due in it (``anchor_reach``):
+    a referral, a step's completion or an anchoring event no longer before the month than the
+    longest time standard on that anchor. One query; ``cases`` (a condition on ``Case``)
+    narrows them in the same query."""
+    reach = anchor_reach(definitions)
+    anchored = Q(occurred_at__gte=start)
+    for (anchor, step_key), hours in reach.items():
+        if anchor == REFERRAL_ANCHOR:
+            continue
+        anchor_events = Q(type=anchor, occurred_at__gte=start - timedelta(hours=hours))
+        if step_key:
+            anchor_events &= Q(step_key=step_key)
+        anchored |= anchor_events
     moved = CaseEvent.objects.filter(
-        case_id=OuterRef("pk"),
-        occurred_at__gte=OuterRef("reach"),
-        occurred_at__lt=end,
-        occurred_at__lte=cutoff,
+        anchored, case_id=OuterRef("pk"), occurred_at__lt=end, occurred_at__lte=cutoff
     ).filter(plausible("occurred_at", until=readable_until(cutoff=cutoff, now=now)))
+    referral_reach = start - timedelta(hours=reach.get((REFERRAL_ANCHOR, ""), 0.0))
     read = plausible_cases(cutoff=cutoff, now=now)
     if cases is not None:
         read = read.filter(cases)
     return list(
-        read.annotate(reach=reach)
-        .filter(Q(referral_at__gte=F("reach")) | Exists(moved))
+        read.filter(Q(referral_at__gte=referral_reach) | Exists(moved))
         .order_by("id")
         .values_list("id", flat=True)
     )

@@ -1,6 +1,7 @@
-"""What the monthly snapshot reads: only the cases that can land a figure in the month (their
-referral or an event within the pathway's longest time standard or escalation before it), with
-the same figures as reading every case; a fixed number of queries per chunk."""
+"""What the monthly snapshot reads: only the cases that can land a figure in the month (an event
+in it, or their referral, a step's completion or an anchoring event within the longest time
+standard on that anchor before it), with the same figures as reading every case; a fixed number
+of queries per chunk."""
 
 from datetime import date
 
@@ -20,7 +21,8 @@ from tests.pathways.exception_helpers import at, complete, event
 @pytest.fixture
 def month(personas, tenant):
     """The hand-built March, plus cases outside and at the edge of its reach (the small
-    pathway's longest standard is 72 hours, so the reach starts on 26 February)."""
+    pathway's standards: 48 hours from the referral, 72 from the intake, 24 from a missed
+    contact)."""
     cases = build_month(personas)
     version = cases["version"]
     old_closed = Case.objects.create(
@@ -58,7 +60,35 @@ def month(personas, tenant):
     )
     complete(missed, "intake", at(date(2026, 1, 11), 9))
     event(missed, "contact_missed", at(date(2026, 2, 28), 15))
-    return {**cases, "old_closed": old_closed, "old_open": old_open, "edge": edge, "missed": missed}
+    # Old, with a contact made on 27 February: a contact anchors nothing, so nothing of this
+    # case can fall due in March.
+    quiet = Case.objects.create(
+        external_ref="QUIET",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(quiet, "intake", at(date(2026, 1, 11), 9))
+    event(quiet, "contact_made", at(date(2026, 2, 27), 9))
+    # Old, but its intake on 27 February anchors its assessment (72 hours), due on 2 March.
+    late_intake = Case.objects.create(
+        external_ref="LATE-INTAKE",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(late_intake, "intake", at(date(2026, 2, 27), 9))
+    return {
+        **cases,
+        "old_closed": old_closed,
+        "old_open": old_open,
+        "edge": edge,
+        "missed": missed,
+        "quiet": quiet,
+        "late_intake": late_intake,
+    }
 
 
 def figures(snapshots) -> set[tuple]:
@@ -80,9 +110,8 @@ def test_only_cases_within_the_months_reach_are_read(personas, month):
         engine_definitions(), start=start, end=end, cutoff=end, now=APRIL_5
     )
     refs = set(Case.objects.filter(pk__in=read).values_list("external_ref", flat=True))
-    assert {"N-A", "N-B", "N-C", "S-D", "EDGE", "MISSED"} <= refs
-    assert "OLD-CLOSED" not in refs
-    assert "OLD-OPEN" not in refs
+    assert {"N-A", "N-B", "N-C", "S-D", "EDGE", "MISSED", "LATE-INTAKE"} <= refs
+    assert not {"OLD-CLOSED", "OLD-OPEN", "QUIET"} & refs
 
 
 def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatch):
@@ -98,8 +127,9 @@ def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatc
 
 def test_the_case_count_still_counts_open_cases_with_nothing_in_the_month(personas, month):
     snapshots = {snapshot.site_id: snapshot for snapshot in compute(personas)}
-    # North: N-A, N-B, N-C and OLD-OPEN; OLD-CLOSED was closed before March with nothing in it.
-    assert snapshots[personas.north.pk].case_count == 4
+    # North: N-A, N-B, N-C, OLD-OPEN, QUIET and LATE-INTAKE; OLD-CLOSED was closed before March
+    # with nothing in it.
+    assert snapshots[personas.north.pk].case_count == 6
     assert snapshots[personas.south.pk].case_count == 3  # S-D, EDGE, MISSED
 
 
