@@ -107,7 +107,7 @@ def case_chunks(
     rows = cases.order_by("id").values_list(*fields)
     if case_ids is not None:
         for start in range(0, len(case_ids), chunk_size):
-            chunk = list(rows.filter(id__in=case_ids[start : start + chunk_size]))
+            chunk = list(rows.filter(_id_among(Case, "id", case_ids[start : start + chunk_size])))
             if chunk:
                 yield chunk
         return
@@ -115,6 +115,19 @@ def case_chunks(
     while chunk := list(rows.filter(id__gt=last_id)[:chunk_size]):
         yield chunk
         last_id = chunk[-1][0]
+
+
+def _id_among(model, column: str, ids: list[int]) -> Q | RawSQL:
+    """``column`` among ``ids``: on PostgreSQL as one array parameter, since Django resolves the
+    thousands of placeholders of an ``IN`` list one by one (longer than the query takes)."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": ids})
+    quote = connection.ops.quote_name
+    return RawSQL(
+        f"{quote(model._meta.db_table)}.{quote(column)} = ANY(%s)",
+        (ids,),
+        output_field=BooleanField(),
+    )
 
 
 def case_frames(
@@ -160,10 +173,9 @@ class _EpochMicroseconds(Func):
 
 def _postgresql_events(case_ids: list[int], *, until: datetime, data_of: Q | None) -> pd.DataFrame:
     """The events of ``case_ids`` on PostgreSQL, the same frame as the portable reader gives,
-    read about three times faster: the case ids as one array parameter (not thousands of
-    placeholders Django resolves one by one), times as epoch microseconds (not an aware
-    datetime built per row), rows fetched bare (no per-row converters) and ``data`` parsed only
-    for the rows ``data_of`` names."""
+    read about three times faster: the case ids as one array parameter (``_id_among``), times
+    as epoch microseconds (not an aware datetime built per row), rows fetched bare (no per-row
+    converters) and ``data`` parsed only for the rows ``data_of`` names."""
     payload = Cast("data", TextField())
     if data_of is not None:
         payload = SqlCase(
@@ -171,12 +183,7 @@ def _postgresql_events(case_ids: list[int], *, until: datetime, data_of: Q | Non
         )
     query = (
         CaseEvent.objects.filter(
-            plausible("occurred_at", until=until),
-            RawSQL(
-                f"{connection.ops.quote_name(CaseEvent._meta.db_table)}.case_id = ANY(%s)",
-                (case_ids,),
-                output_field=BooleanField(),
-            ),
+            plausible("occurred_at", until=until), _id_among(CaseEvent, "case_id", case_ids)
         )
         .annotate(payload=payload, occurred_us=_EpochMicroseconds("occurred_at"))
         .values_list("id", "case_id", "type", "step_key", "occurred_us", "payload")
