@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from assurance.models import SnapshotValue
@@ -166,3 +167,38 @@ def test_more_cases_in_the_month_add_no_queries_within_a_chunk(personas, month):
         extra = case(month["version"], personas.north, f"N-Y{number}", 10 + number % 10, "low")
         complete(extra, "intake", march(12 + number % 10))
     assert queries() == few
+
+
+def test_contacts_made_are_not_read_and_change_no_figure(personas, month, monkeypatch):
+    event(month["old_open"], "contact_made", march(10))
+    read_types = set()
+    compute_obligations = snapshot_service.engine.compute_obligations
+
+    def recording(cases, events, *args):
+        read_types.update(events["type"])
+        return compute_obligations(cases, events, *args)
+
+    monkeypatch.setattr(snapshot_service.engine, "compute_obligations", recording)
+    without_contacts = figures(compute(personas))
+    assert "step_completed" in read_types
+    assert "contact_made" not in read_types
+    monkeypatch.setattr(snapshot_service, "MONTH_EVENTS", Q())
+    assert figures(compute(personas)) == without_contacts
+    assert "contact_made" in read_types
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+def test_the_months_reads_run_without_jit(personas, month, monkeypatch):
+    during_reads = []
+    case_chunks = snapshot_service.case_chunks
+
+    def recording(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            during_reads.append(cursor.fetchone()[0])
+        yield from case_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot_service, "case_chunks", recording)
+    compute(personas)
+    assert during_reads == ["off"]
