@@ -248,10 +248,10 @@ def _attribution(outcomes, obligations, versions, definitions, segs) -> pd.DataF
         ],
         columns=["version_id", "step"],
     )
-    upstream = obligations.merge(outcomes[["case_id", "at"]], on="case_id")
-    upstream = upstream[
-        (upstream["due_at"] <= upstream["at"]) & upstream["status"].isin(MISSED_STATUSES)
-    ]
+    # Missed or late first: a small share of the chunk's obligations is joined to the outcomes.
+    missed_or_late = obligations[obligations["status"].isin(MISSED_STATUSES)]
+    upstream = missed_or_late.merge(outcomes[["case_id", "at"]], on="case_id")
+    upstream = upstream[upstream["due_at"] <= upstream["at"]]
     missed = set(zip(upstream["case_id"], upstream["step"], strict=True))
     missed_any = set(upstream["case_id"])
     cases = outcomes.merge(versions, on="case_id")

@@ -1,11 +1,13 @@
-"""What the monthly snapshot reads: only the cases that can land a figure in the month (their
-referral or an event within the pathway's longest time standard or escalation before it), with
-the same figures as reading every case; a fixed number of queries per chunk."""
+"""What the monthly snapshot reads: only the cases that can land a figure in the month (an event
+in it, or their referral, a step's completion or an anchoring event within the longest time
+standard on that anchor before it), with the same figures as reading every case; a fixed number
+of queries per chunk."""
 
 from datetime import date
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from assurance.models import SnapshotValue
@@ -20,7 +22,8 @@ from tests.pathways.exception_helpers import at, complete, event
 @pytest.fixture
 def month(personas, tenant):
     """The hand-built March, plus cases outside and at the edge of its reach (the small
-    pathway's longest standard is 72 hours, so the reach starts on 26 February)."""
+    pathway's standards: 48 hours from the referral, 72 from the intake, 24 from a missed
+    contact)."""
     cases = build_month(personas)
     version = cases["version"]
     old_closed = Case.objects.create(
@@ -58,7 +61,35 @@ def month(personas, tenant):
     )
     complete(missed, "intake", at(date(2026, 1, 11), 9))
     event(missed, "contact_missed", at(date(2026, 2, 28), 15))
-    return {**cases, "old_closed": old_closed, "old_open": old_open, "edge": edge, "missed": missed}
+    # Old, with a contact made on 27 February: a contact anchors nothing, so nothing of this
+    # case can fall due in March.
+    quiet = Case.objects.create(
+        external_ref="QUIET",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(quiet, "intake", at(date(2026, 1, 11), 9))
+    event(quiet, "contact_made", at(date(2026, 2, 27), 9))
+    # Old, but its intake on 27 February anchors its assessment (72 hours), due on 2 March.
+    late_intake = Case.objects.create(
+        external_ref="LATE-INTAKE",
+        site=personas.north,
+        version=version,
+        referral_at=at(date(2026, 1, 10), 9),
+        risk_tier="medium",
+    )
+    complete(late_intake, "intake", at(date(2026, 2, 27), 9))
+    return {
+        **cases,
+        "old_closed": old_closed,
+        "old_open": old_open,
+        "edge": edge,
+        "missed": missed,
+        "quiet": quiet,
+        "late_intake": late_intake,
+    }
 
 
 def figures(snapshots) -> set[tuple]:
@@ -80,9 +111,8 @@ def test_only_cases_within_the_months_reach_are_read(personas, month):
         engine_definitions(), start=start, end=end, cutoff=end, now=APRIL_5
     )
     refs = set(Case.objects.filter(pk__in=read).values_list("external_ref", flat=True))
-    assert {"N-A", "N-B", "N-C", "S-D", "EDGE", "MISSED"} <= refs
-    assert "OLD-CLOSED" not in refs
-    assert "OLD-OPEN" not in refs
+    assert {"N-A", "N-B", "N-C", "S-D", "EDGE", "MISSED", "LATE-INTAKE"} <= refs
+    assert not {"OLD-CLOSED", "OLD-OPEN", "QUIET"} & refs
 
 
 def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatch):
@@ -98,8 +128,9 @@ def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatc
 
 def test_the_case_count_still_counts_open_cases_with_nothing_in_the_month(personas, month):
     snapshots = {snapshot.site_id: snapshot for snapshot in compute(personas)}
-    # North: N-A, N-B, N-C and OLD-OPEN; OLD-CLOSED was closed before March with nothing in it.
-    assert snapshots[personas.north.pk].case_count == 4
+    # North: N-A, N-B, N-C, OLD-OPEN, QUIET and LATE-INTAKE; OLD-CLOSED was closed before March
+    # with nothing in it.
+    assert snapshots[personas.north.pk].case_count == 6
     assert snapshots[personas.south.pk].case_count == 3  # S-D, EDGE, MISSED
 
 
@@ -136,3 +167,38 @@ def test_more_cases_in_the_month_add_no_queries_within_a_chunk(personas, month):
         extra = case(month["version"], personas.north, f"N-Y{number}", 10 + number % 10, "low")
         complete(extra, "intake", march(12 + number % 10))
     assert queries() == few
+
+
+def test_contacts_made_are_not_read_and_change_no_figure(personas, month, monkeypatch):
+    event(month["old_open"], "contact_made", march(10))
+    read_types = set()
+    compute_obligations = snapshot_service.engine.compute_obligations
+
+    def recording(cases, events, *args):
+        read_types.update(events["type"])
+        return compute_obligations(cases, events, *args)
+
+    monkeypatch.setattr(snapshot_service.engine, "compute_obligations", recording)
+    without_contacts = figures(compute(personas))
+    assert "step_completed" in read_types
+    assert "contact_made" not in read_types
+    monkeypatch.setattr(snapshot_service, "MONTH_EVENTS", Q())
+    assert figures(compute(personas)) == without_contacts
+    assert "contact_made" in read_types
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+def test_the_months_reads_run_without_jit(personas, month, monkeypatch):
+    during_reads = []
+    case_chunks = snapshot_service.case_chunks
+
+    def recording(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            during_reads.append(cursor.fetchone()[0])
+        yield from case_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot_service, "case_chunks", recording)
+    compute(personas)
+    assert during_reads == ["off"]

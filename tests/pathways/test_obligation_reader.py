@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from pathways.models import CaseEvent
@@ -57,6 +58,15 @@ def test_the_postgresql_reader_gives_the_portable_readers_frame(cases, all_data)
     contact = read[read["type"] == "contact_missed"]["data"].iloc[0]
     assert contact == ({"reason": "no answer"} if all_data else None)
     assert read[read["type"] == "risk_tier_changed"]["data"].iloc[0] == {"tier": "high"}
+
+
+@pytest.mark.parametrize("postgresql", [False, pytest.param(True, marks=needs_postgresql)])
+def test_a_reader_reads_only_the_events_asked_for(cases, postgresql):
+    read = obligations._postgresql_events if postgresql else obligations._portable_events
+    cutoff = at(DAY + timedelta(days=1))
+    events = read(cases, until=cutoff, data_of=None, events_of=~Q(type="contact_made"))
+    assert len(events) == 5
+    assert "contact_made" not in set(events["type"])
 
 
 @needs_postgresql
