@@ -247,9 +247,16 @@ def _changed_case_ids(run: ReportRun, previous: ExceptionReport) -> list[int]:
             if step_key:
                 anchored["step_key"] = step_key
             events |= Q(type=event_type, **anchored)
-    changed = set(CaseEvent.objects.filter(events).values_list("case_id", flat=True).distinct())
+    # order_by(): the models' default orderings would add their columns to the DISTINCT (every
+    # matching event, sorted) and sort the cases, for a set.
+    changed = set(
+        CaseEvent.objects.filter(events).order_by().values_list("case_id", flat=True).distinct()
+    )
     changed.update(
-        plausible_cases(cutoff=cutoff, now=run.now).filter(cases).values_list("pk", flat=True)
+        plausible_cases(cutoff=cutoff, now=run.now)
+        .filter(cases)
+        .order_by()
+        .values_list("pk", flat=True)
     )
     return sorted(changed)
 
