@@ -473,7 +473,7 @@ def pathway_step_names() -> dict[str, str]:
     Two queries."""
     names = {
         key: humanize_key(key)
-        for key in EscalationRule.objects.values_list("key", flat=True).distinct()
+        for key in EscalationRule.objects.order_by().values_list("key", flat=True).distinct()
     }
     names.update(Step.objects.order_by("version__number", "pk").values_list("key", "name"))
     return names

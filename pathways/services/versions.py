@@ -231,6 +231,7 @@ def pathway_version_activate(
         SiteAdaptation.objects.filter(
             pathway_id=locked.pathway_id, status=SiteAdaptation.Status.APPROVED
         )
+        .order_by()
         .values_list("site_id", flat=True)
         .distinct()
     )
