@@ -48,5 +48,5 @@ class Migration(migrations.Migration):
             name="target",
             field=models.FloatField(blank=True, null=True),
         ),
-        migrations.RunPython(set_default_targets, migrations.RunPython.noop),
+        migrations.RunPython(set_default_targets, migrations.RunPython.noop, elidable=True),
     ]

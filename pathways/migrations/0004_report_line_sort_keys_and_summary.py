@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
             field=models.CharField(default="", max_length=80),
             preserve_default=False,
         ),
-        migrations.RunPython(fill_sort_keys, migrations.RunPython.noop),
+        migrations.RunPython(fill_sort_keys, migrations.RunPython.noop, elidable=True),
         migrations.AlterField(
             model_name="exceptionreportline",
             name="since",

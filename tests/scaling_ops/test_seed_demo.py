@@ -1,7 +1,9 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import Client
 
 from pathways.models import Case, ExceptionReport
@@ -88,3 +90,60 @@ def test_the_demo_commissioner_reads_only_the_learning_records_published_to_them
     assert "Agree the response time clause for escalations with the commissioner" in body
     assert "Interpreter booking at first contact in East" not in body
     assert "(not published to commissioners)" in body
+
+
+def test_the_demo_supervisor_works_the_older_exceptions_in_a_few_queries(
+    short_demo, django_capture_on_commit_callbacks
+):
+    """The older exceptions are resolved, accepted (each becoming a deviation) and assigned by
+    the queue's bulk actions: the same number of queries however many items there are."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from learning.models import Deviation
+    from pathways.demo import _triage_older_items
+    from pathways.models import ExceptionItem
+
+    organization = Organization.objects.get(slug=demo.DEMO_SLUG)
+    users = {user[0]: get_user_model().objects.get(username=user[0]) for user in demo.DEMO_USERS}
+    context = demo.DemoContext(
+        organization=organization, sites={}, users=users, say=lambda message: None
+    )
+    today = timezone.localdate(timezone=organization.zone)
+    with tenancy.scope(organization):
+        # Every item at the supervisor's sites open again and old enough to be worked: the most
+        # the round can take on (East's are for East's supervisor).
+        east = ExceptionItem.objects.filter(site__code="east").update(
+            status=ExceptionItem.Status.RESOLVED
+        )
+        ExceptionItem.objects.exclude(site__code="east").update(
+            status=ExceptionItem.Status.OPEN, first_reported_on=today - timedelta(days=30)
+        )
+        Deviation.objects.filter(exception_id__isnull=False).delete()
+        items = ExceptionItem.objects.exclude(site__code="east").count()
+        assert items > 20
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            _triage_older_items(context, today)
+        # Three bulk actions (an update, the history and the stored summaries each) and the
+        # authority guard's reads per site and pathway of the accepted items: 52 here.
+        assert len(queries) <= 52
+        statuses = dict(
+            ExceptionItem.objects.values_list("status").annotate(count=Count("id")).order_by()
+        )
+        accepted = ExceptionItem.objects.filter(status=ExceptionItem.Status.ACCEPTED)
+    # Every third resolved; of the rest, one in seven accepted, one in five assigned.
+    assert statuses[ExceptionItem.Status.RESOLVED] == len(range(0, items, 3)) + east
+    assert statuses[ExceptionItem.Status.ACCEPTED] > 0
+    assert statuses[ExceptionItem.Status.ASSIGNED] > 0
+    with tenancy.scope(organization):
+        assert set(
+            Deviation.objects.filter(exception_id__isnull=False).values_list(
+                "exception_id", flat=True
+            )
+        ) == set(accepted.values_list("pk", flat=True))
