@@ -365,7 +365,8 @@ class CaseEvent(TenantModel):
     not a check before insert, is what makes a replayed batch a no-op."""
 
     event_id = models.CharField(max_length=100)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: (case, occurred_at) below serves every lookup by case.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=20, choices=EventType.choices)
     step_key = models.CharField(max_length=80, blank=True)
     occurred_at = models.DateTimeField()
@@ -382,7 +383,14 @@ class CaseEvent(TenantModel):
                 fields=["organization", "event_id"], name="case_event_id_unique"
             )
         ]
-        indexes = [models.Index(fields=["case", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["case", "occurred_at"]),
+            # The daily report's changed cases (events dated in a window, or stored since the
+            # day before's report read the table) and the implausible-time counts read ranges
+            # of these instead of the whole history.
+            models.Index(fields=["organization", "occurred_at"], name="case_event_org_occurred"),
+            models.Index(fields=["organization", "received_at"], name="case_event_org_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
@@ -513,7 +521,11 @@ class ExceptionReportLine(TenantModel):
     """Membership of an item in one day's report, with the kind and figures of that day, so a
     past day's report can be shown (and recomputed) exactly."""
 
-    report = models.ForeignKey(ExceptionReport, on_delete=models.CASCADE, related_name="lines")
+    # Its own index would only repeat report_line_unique's and report_line_api_order's first
+    # column; every line written (tens of thousands a day) would pay for it.
+    report = models.ForeignKey(
+        ExceptionReport, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     item = models.ForeignKey(ExceptionItem, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
     due_at = models.DateTimeField(null=True, blank=True)
