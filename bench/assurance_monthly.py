@@ -118,7 +118,7 @@ def snapshot_vs_rollup(figures, organization, end) -> None:
     rollup of the same month's obligations, and adds the ratio (against its goal), the cases
     read, peak memory and size to ``figures``."""
     from django.db import connection
-    from run import GOALS, analyze, best_of, measured
+    from run import GOALS, analyze, best_bare, measured
 
     from assurance.models import SnapshotValue
     from assurance.services import assurance_snapshot_compute, month_add, month_window
@@ -148,7 +148,7 @@ def snapshot_vs_rollup(figures, organization, end) -> None:
             return cursor.fetchall()
 
     analyze()
-    bare = best_of(bare_rollup)
+    bare = best_bare(bare_rollup)
     obligations = sum(row[3] for row in bare_rollup())
     figures.ratio(
         "monthly assurance snapshot (all measures, segments, persisted) vs bare SQL rollup of "
