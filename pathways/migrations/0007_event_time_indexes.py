@@ -24,10 +24,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='caseevent',
-            index=models.Index(fields=['organization', 'occurred_at'], name='case_event_org_occurred'),
+            index=models.Index(fields=['occurred_at'], name='case_event_occurred'),
         ),
         migrations.AddIndex(
             model_name='caseevent',
-            index=models.Index(fields=['organization', 'received_at'], name='case_event_org_received'),
+            index=models.Index(fields=['received_at'], name='case_event_received'),
         ),
     ]
