@@ -351,17 +351,22 @@ def month_case_ids(definitions, *, start, end, cutoff, now, cases: Q | None = No
 def _case_counts(start, end, cutoff, now) -> dict[int, int]:
     """Cases per site that can have a figure in the month: referred by the cutoff (at a
     plausible time), unless closed before the month began with nothing recorded in it (their
-    obligations due in the month are void). One grouped count; each of the two sets of cases is
-    read once, as a set (PostgreSQL hashes it), not tested case by case."""
+    obligations due in the month are void). One grouped count. Both tests are EXISTS, not IN:
+    PostgreSQL hashes the closures once and looks a closed case's month up by (case,
+    occurred_at), where ``NOT IN`` a set larger than its work memory (the month's events at
+    250,000 cases) is run again for every case: minutes, not half a second."""
     closed_early = CaseEvent.objects.filter(
-        type=EventType.CASE_CLOSED, occurred_at__gte=EARLIEST_PLAUSIBLE, occurred_at__lt=start
-    ).values("case_id")
+        case_id=OuterRef("pk"),
+        type=EventType.CASE_CLOSED,
+        occurred_at__gte=EARLIEST_PLAUSIBLE,
+        occurred_at__lt=start,
+    )
     active = CaseEvent.objects.filter(
-        occurred_at__gte=start, occurred_at__lt=end, occurred_at__lte=cutoff
-    ).values("case_id")
+        case_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end, occurred_at__lte=cutoff
+    )
     return dict(
         plausible_cases(cutoff=cutoff, now=now)
-        .exclude(Q(pk__in=closed_early) & ~Q(pk__in=active))
+        .filter(~Exists(closed_early) | Exists(active))
         .order_by()
         .values("site_id")
         .annotate(count=Count("pk"))
