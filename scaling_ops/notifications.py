@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from smtplib import SMTPException
@@ -63,10 +63,13 @@ class NoticeKind:
     digest: bool = False  # a section of the daily digest, not a notice of its own
 
     def reaches(self, role: str) -> bool:
-        # Org admins hold every lead's authority: what leads are told, they are told.
-        return role in self.roles or (
-            role == Role.ORG_ADMIN and Role.IMPLEMENTATION_LEAD in self.roles
-        )
+        return role_is_told(role, self.roles)
+
+
+def role_is_told(role: str, roles: Collection[str]) -> bool:
+    """Whether a member of ``role`` is told what is meant for ``roles``. Org admins hold every
+    lead's authority: what leads are told, they are told."""
+    return role in roles or (role == Role.ORG_ADMIN and Role.IMPLEMENTATION_LEAD in roles)
 
 
 @dataclass
@@ -139,11 +142,7 @@ class _Recipient:
             return False
         if draft.site_id is not None and draft.site_id not in self.sites:
             return False
-        role = self.membership.role
-        # Org admins hold every lead's authority: what leads are told, they are told.
-        if role == Role.ORG_ADMIN and Role.IMPLEMENTATION_LEAD in draft.roles:
-            return True
-        return role in draft.roles or self.user_id in draft.user_ids
+        return role_is_told(self.membership.role, draft.roles) or self.user_id in draft.user_ids
 
     def emails(self, kind: str) -> bool:
         return not (self.preference and kind in self.preference.email_off)
