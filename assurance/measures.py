@@ -84,12 +84,15 @@ class _Chunk:
         self.case_ids = pd.Index(cases["case_id"].to_numpy())
         self.versions = cases["version_id"].to_numpy()
         self.sites = cases["site_id"].to_numpy()
-        segs = segments(cases)
-        combo = segs.groupby(["site_id", *DIMENSIONS], sort=False, dropna=False).ngroup()
-        self.combos = combo.to_numpy()
-        self.combo_segments = (
-            segs.assign(combo=self.combos).drop_duplicates("combo").set_index("combo").sort_index()
-        )
+        # The combination of the stored values, not of their segment texts: the texts are
+        # made once per combination, not once per case. Two combinations with the same texts
+        # (an empty rurality and a missing one are both "unknown") are added up by ``combine``.
+        code = np.zeros(len(cases), dtype="int64")
+        for column in ("site_id", *DIMENSIONS):
+            values, uniques = pd.factorize(cases[column], use_na_sentinel=False)
+            code = code * len(uniques) + values
+        _, first, self.combos = np.unique(code, return_index=True, return_inverse=True)
+        self.combo_segments = segments(cases.iloc[first]).reset_index(drop=True)
 
     def positions(self, case_ids: pd.Series) -> np.ndarray:
         return self.case_ids.get_indexer(case_ids.to_numpy())
@@ -209,7 +212,7 @@ def _cube(rows, chunk: _Chunk) -> pd.DataFrame:
         .agg(["sum", "size"])
         .reset_index()
     )
-    segments_of = chunk.combo_segments.loc[cube["combo"].to_numpy()]
+    segments_of = chunk.combo_segments.take(cube["combo"].to_numpy())
     cube = pd.concat(
         [cube.reset_index(drop=True), segments_of.drop(columns="case_id").reset_index(drop=True)],
         axis=1,
