@@ -3,9 +3,10 @@
 Input: the chunk's cases (the engine's CASE_COLUMNS plus ``site_id`` and the coded attributes),
 all their events up to the cutoff (the engine's EVENT_COLUMNS), and the engine's obligations at
 the cutoff. Output: partial sums with a numerator and a denominator: per site x measure x step x
-segment combination (a cube, one group-by per measure and chunk), rolled up once by ``combine``
-into one row per site x measure x step x dimension x segment. Chunks hold disjoint cases, so the
-partial sums of all chunks add up to the month's figures. Nothing here touches the database.
+segment combination (a cube, one group-by per chunk for every segmented measure, over integer
+keys), rolled up once by ``combine`` into one row per site x measure x step x dimension x
+segment. Chunks hold disjoint cases, so the partial sums of all chunks add up to the month's
+figures. Nothing here touches the database.
 
 Segmentation uses each case's attributes and its risk tier **at referral** (a later
 ``risk_tier_changed`` moves which time standards apply, not which group the case is counted in).
