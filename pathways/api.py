@@ -42,6 +42,7 @@ from pathways.services.ingest import (
     case_events_ingest,
     case_upsert,
 )
+from scaling_ops.api_renderers import OrjsonRenderer
 from scaling_ops.models import Site
 
 # Characters PostgreSQL cannot store (NUL) or no UTF-8 encoder can write (a lone surrogate,
@@ -348,6 +349,8 @@ def _choice(request, name: str, choices: list[str]) -> str:
 
 
 class ExceptionsView(PartnerAPIView):
+    renderer_classes = [OrjsonRenderer]
+
     @extend_schema(
         operation_id="exceptions_list",
         parameters=[
@@ -435,6 +438,7 @@ class ExceptionsView(PartnerAPIView):
                 if report_date
                 else "No exception report has been computed yet."
             )
+        # The datetimes stay datetimes: the renderer writes them (isoformat, in C).
         return paginator.get_paginated_response(
             [
                 {
@@ -442,8 +446,8 @@ class ExceptionsView(PartnerAPIView):
                     "site": line_site,
                     "step": step,
                     "kind": line_kind,
-                    "due_at": due_at.isoformat() if due_at else None,
-                    "completed_at": completed_at.isoformat() if completed_at else None,
+                    "due_at": due_at,
+                    "completed_at": completed_at,
                     "status": line_status,
                 }
                 for _id, case_ref, line_site, step, line_kind, due_at, completed_at, line_status in page
