@@ -34,6 +34,7 @@ from pathways.api_shapes import (
 )
 from pathways.models import Case, ExceptionItem, ExceptionKind, ReferralAcceptance
 from pathways.selectors import exceptions as selectors
+from pathways.selectors.api_lines import exception_report_lines_for_sites
 from pathways.selectors.obligations import plausible_referral
 from pathways.selectors.routing import case_version_reason
 from pathways.services.ingest import (
@@ -335,6 +336,10 @@ class ExceptionCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def _get_position_from_instance(self, instance, ordering):
+        # The rows are plain tuples, the line id first (pathways.selectors.api_lines).
+        return str(instance[0])
+
 
 QUERY_PARAMETERS = {"date", "site", "kind", "status", "cursor", "page_size"}
 
@@ -427,7 +432,7 @@ class ExceptionsView(PartnerAPIView):
                     status=status.HTTP_403_FORBIDDEN,
                 )
             site_ids = frozenset([site.pk])
-        lines = selectors.exception_report_lines_for_sites(
+        lines = exception_report_lines_for_sites(
             date=report_date, site_ids=site_ids, kind=kind, status=item_status
         )
         paginator = ExceptionCursor()
