@@ -34,6 +34,7 @@ from pathways.api_shapes import (
 )
 from pathways.models import Case, ExceptionItem, ExceptionKind, ReferralAcceptance
 from pathways.selectors import exceptions as selectors
+from pathways.selectors.api_lines import exception_report_lines_for_sites
 from pathways.selectors.obligations import plausible_referral
 from pathways.selectors.routing import case_version_reason
 from pathways.services.ingest import (
@@ -42,6 +43,7 @@ from pathways.services.ingest import (
     case_events_ingest,
     case_upsert,
 )
+from scaling_ops.api_renderers import OrjsonRenderer
 from scaling_ops.models import Site
 
 # Characters PostgreSQL cannot store (NUL) or no UTF-8 encoder can write (a lone surrogate,
@@ -334,6 +336,10 @@ class ExceptionCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def _get_position_from_instance(self, instance, ordering):
+        # The rows are plain tuples, the line id first (pathways.selectors.api_lines).
+        return str(instance[0])
+
 
 QUERY_PARAMETERS = {"date", "site", "kind", "status", "cursor", "page_size"}
 
@@ -348,6 +354,8 @@ def _choice(request, name: str, choices: list[str]) -> str:
 
 
 class ExceptionsView(PartnerAPIView):
+    renderer_classes = [OrjsonRenderer]
+
     @extend_schema(
         operation_id="exceptions_list",
         parameters=[
@@ -424,7 +432,7 @@ class ExceptionsView(PartnerAPIView):
                     status=status.HTTP_403_FORBIDDEN,
                 )
             site_ids = frozenset([site.pk])
-        lines = selectors.exception_report_lines_for_sites(
+        lines = exception_report_lines_for_sites(
             date=report_date, site_ids=site_ids, kind=kind, status=item_status
         )
         paginator = ExceptionCursor()
@@ -435,6 +443,7 @@ class ExceptionsView(PartnerAPIView):
                 if report_date
                 else "No exception report has been computed yet."
             )
+        # The datetimes stay datetimes: the renderer writes them (isoformat, in C).
         return paginator.get_paginated_response(
             [
                 {
@@ -442,8 +451,8 @@ class ExceptionsView(PartnerAPIView):
                     "site": line_site,
                     "step": step,
                     "kind": line_kind,
-                    "due_at": due_at.isoformat() if due_at else None,
-                    "completed_at": completed_at.isoformat() if completed_at else None,
+                    "due_at": due_at,
+                    "completed_at": completed_at,
                     "status": line_status,
                 }
                 for _id, case_ref, line_site, step, line_kind, due_at, completed_at, line_status in page

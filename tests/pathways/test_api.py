@@ -477,3 +477,40 @@ def test_exceptions_list_with_90_reports_kept_pages_the_latest_in_constant_queri
     assert sorted(seen) == [f"C-{number:02d}" for number in range(30)]
     older = north_key.get(f"/api/v1/exceptions/?date={DAY - timedelta(days=45)}&page_size=1000")
     assert len(older.json()["results"]) == 30
+
+
+def test_exceptions_list_bytes_are_drfs_json_of_the_api_md_shape(report, personas, north_key):
+    """The list's JSON is written by orjson (issue 20): the same bytes as DRF's JSONRenderer
+    writes for API.md's shape, datetimes as isoformat() with their offset and microseconds."""
+    from rest_framework.renderers import JSONRenderer
+
+    from pathways.models import ExceptionReportLine
+
+    lines = ExceptionReportLine.dangerously_unscoped.filter(
+        report=report, site=personas.north
+    ).order_by("id")
+    first = lines.first()
+    ExceptionReportLine.dangerously_unscoped.filter(pk=first.pk).update(
+        due_at=first.due_at + timedelta(microseconds=125_431),
+        completed_at=first.due_at + timedelta(hours=1, microseconds=7),
+    )
+    response = north_key.get(f"/api/v1/exceptions/?date={DAY}")
+    expected = {
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "case": line.item.case.external_ref,
+                "site": "north",
+                "step": line.step,
+                "kind": line.kind,
+                "due_at": line.due_at.isoformat() if line.due_at else None,
+                "completed_at": line.completed_at.isoformat() if line.completed_at else None,
+                "status": line.item.status,
+            }
+            for line in lines.select_related("item__case")
+        ],
+    }
+    assert ".125431+00:00" in expected["results"][0]["due_at"]
+    assert response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(expected)
