@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -330,6 +330,10 @@ class EventsView(PartnerAPIView):
 # --- exceptions ------------------------------------------------------------------------------
 
 
+# A report line's id as a cursor position: ASCII digits, within a bigint.
+LINE_ID_POSITION = re.compile(r"[0-9]{1,18}")
+
+
 class ExceptionCursor(CursorPagination):
     ordering = "id"
     page_size = 100
@@ -339,6 +343,16 @@ class ExceptionCursor(CursorPagination):
     def _get_position_from_instance(self, instance, ordering):
         # The rows are plain tuples, the line id first (pathways.selectors.api_lines).
         return str(instance[0])
+
+    def decode_cursor(self, request):
+        # DRF checks a cursor's offset and direction but passes its position through; a crafted
+        # position that is no line id is as invalid as any other crafted cursor (a 404, not a
+        # 500 from the id lookup).
+        cursor = super().decode_cursor(request)
+        position = None if cursor is None else cursor.position
+        if position is not None and not LINE_ID_POSITION.fullmatch(position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 QUERY_PARAMETERS = {"date", "site", "kind", "status", "cursor", "page_size"}

@@ -355,6 +355,19 @@ def test_exceptions_are_cursor_paginated(report, north_key):
     assert first["results"][0]["case"] != second["results"][0]["case"]
 
 
+@pytest.mark.parametrize("position", ["abc", "1e3", "\u00b2", "9" * 40, "-1"])
+def test_a_crafted_cursor_whose_position_is_no_line_id_is_an_invalid_cursor(
+    report, north_key, position
+):
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    cursor = b64encode(urlencode({"p": position}).encode()).decode()
+    response = north_key.get(f"/api/v1/exceptions/?date={DAY}&cursor={cursor}")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["message"] == "Invalid cursor"
+
+
 def test_exceptions_filter_by_kind_and_status(report, north_key):
     assert north_key.get("/api/v1/exceptions/?kind=late_step").json()["results"] == []
     assert len(north_key.get("/api/v1/exceptions/?status=open").json()["results"]) == 2
