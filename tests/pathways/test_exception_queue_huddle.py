@@ -370,3 +370,34 @@ def test_summary_cells_of_an_earlier_day_keep_the_day(personas, queue):
 
 def queue_preference_query(user) -> str:
     return _preference(user=user)
+
+
+def test_summary_links_are_each_cell_s_whole_query_quoted_and_escaped():
+    """The summary's links are built from pieces quoted once per site and per row; each must be
+    what quoting and escaping the cell's whole query gives."""
+    from urllib.parse import quote
+
+    from django.utils.html import escape
+
+    from pathways.queue_rows import queue_summary_html
+
+    def whole(base, **params):
+        query = "&".join(f"{name}={quote(str(value), safe='')}" for name, value in params.items())
+        return escape(f"?{base}&{query}" if base else f"?{query}")
+
+    cell = {"count": 3, "oldest_age": 2, "site": "n&rth"}
+    summary = {
+        "sites": [{"id": 1, "code": "n&rth", "name": "North <1>"}, {"id": 2, "code": "s", "name": "S"}],
+        "rows": [
+            {"step": "a/b c", "step_name": "A & B", "kind": "overdue_step",
+             "kind_label": "Overdue step", "count": 3, "by_site": [cell, None]},
+        ],
+        "filter_base": "date=2026-11-03&status=all",
+    }  # fmt: skip
+    for base in ("date=2026-11-03&status=all", ""):
+        summary["filter_base"] = base
+        html = queue_summary_html(summary, status_label="All")
+        assert f'href="{whole(base, site="n&rth")}"' in html
+        assert f'href="{whole(base, site="n&rth", step="a/b c", kind="overdue_step")}"' in html
+        assert f'href="{whole(base, step="a/b c", kind="overdue_step")}"' in html
+        assert html.count("href=") == 4
