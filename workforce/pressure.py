@@ -59,6 +59,28 @@ def _ordinals(series: pd.Series, missing: date) -> np.ndarray:
 
 def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
     """Assignments that may be current at some day's end in [first_end, last_end]: one query."""
+    return pd.DataFrame(
+        _caseload_rows(site_ids=site_ids, first_end=first_end, last_end=last_end),
+        columns=CASELOAD_COLUMNS,
+    )
+
+
+CASELOAD_COLUMNS = [
+    "site_id",
+    "practitioner_id",
+    "pathway_id",
+    "referral_at",
+    "closed_at",
+    "assigned_at",
+    "ended_at",
+    "start_date",
+    "left_on",
+    "name",
+]
+
+
+def _caseload_rows(*, site_ids: list[int], first_end, last_end) -> list[tuple]:
+    """``caseload_frame``'s rows as tuples (``CASELOAD_COLUMNS``)."""
     # The first closure by the events' (case, type, time) order: no GROUP BY, which SQLite
     # evaluated over every event for each assignment.
     closed = (
@@ -66,7 +88,7 @@ def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
         .order_by("occurred_at")
         .values("occurred_at")
     )
-    rows = (
+    return list(
         CaseAssignment.objects.filter(
             case__site_id__in=site_ids, assigned_at__lt=last_end, case__referral_at__lt=last_end
         )
@@ -84,21 +106,6 @@ def caseload_frame(*, site_ids: list[int], first_end, last_end) -> pd.DataFrame:
             "practitioner__left_on",
             "practitioner__name",
         )
-    )
-    return pd.DataFrame(
-        list(rows),
-        columns=[
-            "site_id",
-            "practitioner_id",
-            "pathway_id",
-            "referral_at",
-            "closed_at",
-            "assigned_at",
-            "ended_at",
-            "start_date",
-            "left_on",
-            "name",
-        ],  # fmt: skip
     )
 
 
@@ -319,13 +326,14 @@ def practitioner_caseloads(*, site_ids: list[int], days: list[date], zone) -> di
     if not days or not site_ids:
         return {}
     ends = _ends_of_days(days, zone)
-    frame = caseload_frame(
+    rows = _caseload_rows(
         site_ids=site_ids,
         first_end=pd.Timestamp(ends[0], tz="UTC").to_pydatetime(),
         last_end=pd.Timestamp(ends[-1], tz="UTC").to_pydatetime(),
     )
-    if frame.empty:
-        return {}
+    if not rows:
+        return {}  # no frame built: the exception queue asks on every page
+    frame = pd.DataFrame(rows, columns=CASELOAD_COLUMNS)
     per_day = daily_caseloads(frame, days, ends, _max_caseloads())
     found: dict[int, dict] = {}
     for index, day in enumerate(days):
