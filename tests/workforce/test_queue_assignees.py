@@ -172,3 +172,15 @@ def test_clinical_leads_and_supervisors_on_the_staff_list_are_offered_too(person
         assert lead.start_date == LONG_AGO
     response = personas.client(personas.admin).get(url(personas))
     assert staff_key(lead) in {p.key for p in response.context["assignees"]}
+
+
+def test_the_pickers_people_read_as_columns_are_those_read_as_records(personas, queue):
+    """The queue reads its assignees as a few columns (every page asks); each must be the
+    person ``assignee_find`` builds from the whole record."""
+    from pathways.assignees import assignee_find, assignees_for_sites
+
+    with tenancy.scope(personas.org):
+        people = assignees_for_sites([personas.north.pk, personas.south.pk])
+        assert {person.key for person in people} >= {staff_key(s) for s in queue.values()}
+        assert user_key(personas.supervisor) in {person.key for person in people}
+        assert people == [assignee_find(person.key) for person in people]
