@@ -24,7 +24,12 @@ from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.fast_select import FastSelect
 from pathways.models import ExceptionItem, ExceptionKind
-from pathways.queue_rows import queue_row_html, queue_rows_html, queue_summary_html
+from pathways.queue_rows import (
+    filter_fields_html,
+    queue_row_html,
+    queue_rows_html,
+    queue_summary_html,
+)
 from pathways.selectors import exceptions as selectors
 from pathways.services import exception_triage as triage_services
 from pathways.services import queue_preferences
@@ -202,6 +207,7 @@ def exception_queue(request, org):
         query.pop(name, None)
     context = {
         "form": form,
+        "filter_fields_html": filter_fields_html(form),
         "report": report,
         "day": report.date if report else (wanted or _yesterday(request)),
         "filters": filters,

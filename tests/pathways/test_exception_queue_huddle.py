@@ -402,3 +402,23 @@ def test_summary_links_are_each_cell_s_whole_query_quoted_and_escaped():
         assert f'href="{whole(base, site="n&rth", step="a/b c", kind="overdue_step")}"' in html
         assert f'href="{whole(base, step="a/b c", kind="overdue_step")}"' in html
         assert html.count("href=") == 4
+
+
+def test_filter_fields_are_written_as_the_template_loop_wrote_them():
+    """The filter form's fields are written in Python; the bytes are those of the template loop
+    they replace, errors included."""
+    from django.template import Context, Template
+
+    from pathways.assignees import Assignee
+    from pathways.queue_rows import filter_fields_html
+    from pathways.views.exceptions import QueueFilterForm
+
+    loop = Template(
+        '{% for field in form %}<div><label for="{{ field.id_for_label }}">{{ field.label }}'
+        "</label>{{ field }}{% if field.errors %}{{ field.errors }}{% endif %}</div>{% endfor %}"
+    )
+    people = [Assignee(key="user:1", name="Ann <A&B>", group="Supervisors, leads and admins")]
+    for data in ({}, {"date": "15/11/2026", "kind": "bogus", "assignee": "user:1", "age": "2-7"}):
+        form = QueueFilterForm(data, sites=[], steps=[("a&b", "A & B")], assignees=people)
+        assert filter_fields_html(form) == loop.render(Context({"form": form}))
+    assert 'class="errorlist' in filter_fields_html(form)
