@@ -4,6 +4,7 @@ bare read of the same rows). Each row is one escaped string; its actions (assign
 accept, the links of apps above pathways) are fetched when its menu opens
 (``views.exceptions.exception_actions``), so a page holds no picker and no form per row."""
 
+from itertools import groupby
 from urllib.parse import quote
 
 from django.utils import timezone
@@ -179,3 +180,21 @@ def filter_fields_html(form) -> SafeString:
             for field in form
         )
     )
+
+
+def assignee_options_html(people, *, selected: str = "", owner: str = "") -> SafeString:
+    """The assign picker's options, an optgroup per run of people with the same ``group`` (as
+    the picker lists them), ``selected`` chosen and ``owner`` named as the case's
+    practitioner: a template loop cost tens of microseconds a person, every page."""
+    parts = []
+    for group, members in groupby(people, key=lambda person: person.group):
+        parts.append(f'<optgroup label="{conditional_escape(group)}">')
+        for person in members:
+            chosen = " selected" if person.key == selected else ""
+            practitioner = " · case practitioner" if person.key == owner else ""
+            parts.append(
+                f'<option value="{conditional_escape(person.key)}"{chosen}>'
+                f"{conditional_escape(person.name)}{practitioner}</option>"
+            )
+        parts.append("</optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped

@@ -25,6 +25,7 @@ from pathways import queue_panels
 from pathways.fast_select import FastSelect
 from pathways.models import ExceptionItem, ExceptionKind
 from pathways.queue_rows import (
+    assignee_options_html,
     filter_fields_html,
     queue_row_html,
     queue_rows_html,
@@ -219,6 +220,7 @@ def exception_queue(request, org):
         "scope": _scope_label(sites, filters.site),
         "status_label": dict(form.fields["status"].choices).get(filters.status, ""),
         "assignees": assignees,
+        "bulk_assignee_options": assignee_options_html(assignees),
         "next": request.get_full_path(),
         "queue_panels": queue_panels.panels_for(request, membership, sites),
         "query": query.urlencode(),
@@ -440,11 +442,13 @@ def _actions_context(request, item, *, report_id, next_url: str) -> dict:
         if person.takes(item.site_id)
     ]
     owner = assignee_directory.case_owner_keys([item.case_id]).get(item.case_id, "")
+    suggested = item.assignee_key or owner
     return {
         "item": item,
         "people": people,
         "owner": owner,
-        "suggested": item.assignee_key or owner,
+        "suggested": suggested,
+        "assignee_options": assignee_options_html(people, selected=suggested, owner=owner),
         "report_id": report_id or "",
         "next": next_url,
         **_bases(request),
