@@ -13,6 +13,8 @@ joins even after the person has left."""
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+
 from pathways.extension_points import assignee_directories
 from scaling_ops.access import WRITE_ROLES
 from scaling_ops.models import Membership
@@ -43,7 +45,14 @@ def _write_members():
 
 
 def _members(site_ids: list[int]) -> list[Assignee]:
-    return [_member(m) for m in _write_members().order_by("user__username")]
+    # Two columns, not a membership and a whole user per member: the queue asks on every page.
+    username = f"user__{get_user_model().USERNAME_FIELD}"
+    return [
+        _assignee(user_id, name)
+        for user_id, name in _write_members()
+        .order_by("user__username")
+        .values_list("user_id", username)
+    ]
 
 
 def _find_member(user_id: int) -> Assignee | None:
@@ -52,11 +61,11 @@ def _find_member(user_id: int) -> Assignee | None:
 
 
 def _member(membership: Membership) -> Assignee:
-    return Assignee(
-        key=user_key(membership.user),
-        name=membership.user.get_username(),
-        group="Supervisors, leads and admins",
-    )
+    return _assignee(membership.user_id, membership.user.get_username())
+
+
+def _assignee(user_id: int, name: str) -> Assignee:
+    return Assignee(key=f"user:{user_id}", name=name, group="Supervisors, leads and admins")
 
 
 def user_key(user) -> str:

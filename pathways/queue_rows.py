@@ -4,10 +4,11 @@ bare read of the same rows). Each row is one escaped string; its actions (assign
 accept, the links of apps above pathways) are fetched when its menu opens
 (``views.exceptions.exception_actions``), so a page holds no picker and no form per row."""
 
+from itertools import groupby
 from urllib.parse import quote
 
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
 from pathways.models import ExceptionItem, ExceptionKind
@@ -33,10 +34,13 @@ def queue_row_html(
     next_url: str,
     error: str = "",
     actions: str = "",
+    _next_quoted: str | None = None,
 ) -> str:
     """One row. ``line`` carries ``item`` (with its case), ``kind``, ``due_at``,
     ``completed_at``, ``since``, ``report_id``, ``age_days`` and ``step_name``. With ``actions``
-    (the rendered actions fragment) the menu is drawn open with them, as after a refusal."""
+    (the rendered actions fragment) the menu is drawn open with them, as after a refusal.
+    ``_next_quoted`` is ``next_url`` already quoted, passed by ``queue_rows_html`` so a page
+    quotes it once, not once per row."""
     item = line.item
     ref = escape(item.case.external_ref)
     step = escape(line.step_name)
@@ -55,9 +59,9 @@ def queue_row_html(
     if item.closed_automatically:
         status += ' <span class="muted">(closed automatically)</span>'
     age = "—" if line.age_days is None else line.age_days
-    actions_url = escape(
-        f"{item_base}{pk}/actions/?report={line.report_id}&next={quote(next_url, safe='')}"
-    )
+    if _next_quoted is None:
+        _next_quoted = quote(next_url, safe="")
+    actions_url = escape(f"{item_base}{pk}/actions/?report={line.report_id}&next={_next_quoted}")
     disabled = " disabled" if item.status in CLOSED else ""
     alert = f'<ul class="errorlist" role="alert"><li>{escape(error)}</li></ul>' if error else ""
     if actions:
@@ -84,6 +88,7 @@ def queue_rows_html(rows, *, item_base: str, case_base: str, zone, next_url: str
     """The page's rows, a heading row before each site's first (``site_id``, ``site_name``)."""
     parts = []
     site = None
+    next_quoted = quote(next_url, safe="")
     for line in rows:
         if line.site_id != site:
             site = line.site_id
@@ -93,15 +98,27 @@ def queue_rows_html(rows, *, item_base: str, case_base: str, zone, next_url: str
             )
         parts.append(
             queue_row_html(
-                line, item_base=item_base, case_base=case_base, zone=zone, next_url=next_url
+                line,
+                item_base=item_base,
+                case_base=case_base,
+                zone=zone,
+                next_url=next_url,
+                _next_quoted=next_quoted,
             )
         )
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
-def _cell_link(base: str, **params) -> str:
-    query = "&".join(f"{name}={quote(str(value), safe='')}" for name, value in params.items())
-    return escape(f"?{base}&{query}" if base else f"?{query}")
+def _param(name: str, value) -> str:
+    """``name=value`` quoted and escaped for an href (escaping is per character, so escaped
+    pieces join into the escaped whole)."""
+    return escape(f"{name}={quote(str(value), safe='')}")
+
+
+def _cell_link(base: str, *params: str) -> str:
+    """``?base&params`` from ``_param`` pieces: each site's and each row's are built once per
+    table, not once per cell (a summary has a few hundred links)."""
+    return "?" + "&amp;".join((escape(base), *params) if base else params)
 
 
 def queue_summary_html(summary: dict, *, status_label: str) -> SafeString:
@@ -110,8 +127,9 @@ def queue_summary_html(summary: dict, *, status_label: str) -> SafeString:
     sites = summary["sites"]
     base = summary["filter_base"]
     several = len(sites) > 1
+    site_params = {site["code"]: _param("site", site["code"]) for site in sites}
     head = "".join(
-        f'<th scope="col" class="num"><a href="{_cell_link(base, site=site["code"])}">'
+        f'<th scope="col" class="num"><a href="{_cell_link(base, site_params[site["code"]])}">'
         f"{escape(site['name'])}</a></th>"
         for site in sites
     )
@@ -120,12 +138,13 @@ def queue_summary_html(summary: dict, *, status_label: str) -> SafeString:
     body = []
     for row in summary["rows"]:
         label = f"{escape(row['kind_label'].lower())} {escape(row['step_name'])}"
+        step, kind = _param("step", row["step"]), _param("kind", row["kind"])
         cells = []
         for cell in row["by_site"]:
             if cell is None:
                 cells.append('<td class="num"><span class="muted">–</span></td>')
                 continue
-            link = _cell_link(base, site=cell["site"], step=row["step"], kind=row["kind"])
+            link = _cell_link(base, site_params[cell["site"]], step, kind)
             age = (
                 ""
                 if cell["oldest_age"] is None
@@ -136,7 +155,7 @@ def queue_summary_html(summary: dict, *, status_label: str) -> SafeString:
                 f"{cell['count']}</a>{age}</td>"
             )
         if several:
-            link = _cell_link(base, step=row["step"], kind=row["kind"])
+            link = _cell_link(base, step, kind)
             cells.append(f'<td class="num"><a href="{link}">{row["count"]}</a></td>')
         body.append(
             f'<tr><th scope="row">{escape(row["step_name"])}</th><td><span class="badge'
@@ -149,3 +168,33 @@ def queue_summary_html(summary: dict, *, status_label: str) -> SafeString:
         f'<th scope="col">Step</th><th scope="col">Exception</th>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def filter_fields_html(form) -> SafeString:
+    """The filter form's fields, each a label, its widget and its errors, as the queue's
+    template wrote them: its loop resolved a dozen variables per field on every page."""
+    return mark_safe(  # noqa: S308 - labels and ids escaped; widgets and errors are safe HTML
+        "".join(
+            f'<div><label for="{conditional_escape(field.id_for_label)}">'
+            f"{conditional_escape(field.label)}</label>{field}{field.errors or ''}</div>"
+            for field in form
+        )
+    )
+
+
+def assignee_options_html(people, *, selected: str = "", owner: str = "") -> SafeString:
+    """The assign picker's options, an optgroup per run of people with the same ``group`` (as
+    the picker lists them), ``selected`` chosen and ``owner`` named as the case's
+    practitioner: a template loop cost tens of microseconds a person, every page."""
+    parts = []
+    for group, members in groupby(people, key=lambda person: person.group):
+        parts.append(f'<optgroup label="{conditional_escape(group)}">')
+        for person in members:
+            chosen = " selected" if person.key == selected else ""
+            practitioner = " · case practitioner" if person.key == owner else ""
+            parts.append(
+                f'<option value="{conditional_escape(person.key)}"{chosen}>'
+                f"{conditional_escape(person.name)}{practitioner}</option>"
+            )
+        parts.append("</optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped

@@ -98,8 +98,11 @@ def workforce_queue_panel(request, membership, sites) -> dict | None:
     from workforce.pressure import above_maximum_today
     from workforce.selectors import latest_run, open_exceptions
 
-    rows = list(open_exceptions(sites=[s.pk for s in sites])[:50])
     run = latest_run()
+    # Workforce exceptions are written only by a check run (workforce_checks_compute, which
+    # makes the run in the same transaction), so an organisation that has never run the checks
+    # has none to list: the queue, which asks on every page, skips that query.
+    rows = list(open_exceptions(sites=[s.pk for s in sites])[:50]) if run else []
     zone = membership.organization.zone
     over = above_maximum_today(sites=sites, today=timezone.localdate(timezone=zone), zone=zone)
     if run is None and not rows and not over:

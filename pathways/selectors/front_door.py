@@ -41,6 +41,8 @@ def front_door_rows(*, sites, limit: int = PANEL_SIZE) -> tuple[list[HeldReferra
     when none are held, at most three whatever the number."""
     held = front_door_held(sites=sites)
     cases = list(held.defer("referral")[:limit])
+    if not cases:
+        return [], 0  # the queue asks on every page: nothing held costs this one query
     total = len(cases) if len(cases) < limit else held.count()
     front_doors = dict(
         PathwayVersion.objects.filter(pk__in={case.version_id for case in cases}).values_list(

@@ -24,7 +24,13 @@ from pathways import assignees as assignee_directory
 from pathways import queue_panels
 from pathways.fast_select import FastSelect
 from pathways.models import ExceptionItem, ExceptionKind
-from pathways.queue_rows import queue_row_html, queue_rows_html, queue_summary_html
+from pathways.queue_rows import (
+    assignee_options_html,
+    filter_fields_html,
+    queue_row_html,
+    queue_rows_html,
+    queue_summary_html,
+)
 from pathways.selectors import exceptions as selectors
 from pathways.services import exception_triage as triage_services
 from pathways.services import queue_preferences
@@ -202,6 +208,7 @@ def exception_queue(request, org):
         query.pop(name, None)
     context = {
         "form": form,
+        "filter_fields_html": filter_fields_html(form),
         "report": report,
         "day": report.date if report else (wanted or _yesterday(request)),
         "filters": filters,
@@ -213,6 +220,7 @@ def exception_queue(request, org):
         "scope": _scope_label(sites, filters.site),
         "status_label": dict(form.fields["status"].choices).get(filters.status, ""),
         "assignees": assignees,
+        "bulk_assignee_options": assignee_options_html(assignees),
         "next": request.get_full_path(),
         "queue_panels": queue_panels.panels_for(request, membership, sites),
         "query": query.urlencode(),
@@ -434,11 +442,13 @@ def _actions_context(request, item, *, report_id, next_url: str) -> dict:
         if person.takes(item.site_id)
     ]
     owner = assignee_directory.case_owner_keys([item.case_id]).get(item.case_id, "")
+    suggested = item.assignee_key or owner
     return {
         "item": item,
         "people": people,
         "owner": owner,
-        "suggested": item.assignee_key or owner,
+        "suggested": suggested,
+        "assignee_options": assignee_options_html(people, selected=suggested, owner=owner),
         "report_id": report_id or "",
         "next": next_url,
         **_bases(request),

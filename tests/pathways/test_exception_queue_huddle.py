@@ -316,11 +316,12 @@ def _many(personas, version, count):
 
 # Session, user, membership; the person's remembered filters; the report (its summary and step
 # names stored with it); the sites; the assignee list (members, and workforce's staff); the
-# workforce panel (2) and its caseload flag (1: the open assignments; the standards' maximum is
+# workforce panel's latest check run (1; its open exceptions only once checks have run, which
+# they have not here) and its caseload flag (1: the open assignments; the standards' maximum is
 # read only when a case is assigned); the front door's held referrals (1); one page of lines
 # with their items and cases. The supervisor's named sites are read once, rows and ids together
 # (scaling_ops.selectors.visible_site_list).
-QUEUE_QUERIES = 13
+QUEUE_QUERIES = 12
 
 
 def test_queue_query_count_is_pinned_at_every_page(personas, version, django_assert_num_queries):
@@ -370,3 +371,54 @@ def test_summary_cells_of_an_earlier_day_keep_the_day(personas, queue):
 
 def queue_preference_query(user) -> str:
     return _preference(user=user)
+
+
+def test_summary_links_are_each_cell_s_whole_query_quoted_and_escaped():
+    """The summary's links are built from pieces quoted once per site and per row; each must be
+    what quoting and escaping the cell's whole query gives."""
+    from urllib.parse import quote
+
+    from django.utils.html import escape
+
+    from pathways.queue_rows import queue_summary_html
+
+    def whole(base, **params):
+        query = "&".join(f"{name}={quote(str(value), safe='')}" for name, value in params.items())
+        return escape(f"?{base}&{query}" if base else f"?{query}")
+
+    cell = {"count": 3, "oldest_age": 2, "site": "n&rth"}
+    summary = {
+        "sites": [{"id": 1, "code": "n&rth", "name": "North <1>"}, {"id": 2, "code": "s", "name": "S"}],
+        "rows": [
+            {"step": "a/b c", "step_name": "A & B", "kind": "overdue_step",
+             "kind_label": "Overdue step", "count": 3, "by_site": [cell, None]},
+        ],
+        "filter_base": "date=2026-11-03&status=all",
+    }  # fmt: skip
+    for base in ("date=2026-11-03&status=all", ""):
+        summary["filter_base"] = base
+        html = queue_summary_html(summary, status_label="All")
+        assert f'href="{whole(base, site="n&rth")}"' in html
+        assert f'href="{whole(base, site="n&rth", step="a/b c", kind="overdue_step")}"' in html
+        assert f'href="{whole(base, step="a/b c", kind="overdue_step")}"' in html
+        assert html.count("href=") == 4
+
+
+def test_filter_fields_are_written_as_the_template_loop_wrote_them():
+    """The filter form's fields are written in Python; the bytes are those of the template loop
+    they replace, errors included."""
+    from django.template import Context, Template
+
+    from pathways.assignees import Assignee
+    from pathways.queue_rows import filter_fields_html
+    from pathways.views.exceptions import QueueFilterForm
+
+    loop = Template(
+        '{% for field in form %}<div><label for="{{ field.id_for_label }}">{{ field.label }}'
+        "</label>{{ field }}{% if field.errors %}{{ field.errors }}{% endif %}</div>{% endfor %}"
+    )
+    people = [Assignee(key="user:1", name="Ann <A&B>", group="Supervisors, leads and admins")]
+    for data in ({}, {"date": "15/11/2026", "kind": "bogus", "assignee": "user:1", "age": "2-7"}):
+        form = QueueFilterForm(data, sites=[], steps=[("a&b", "A & B")], assignees=people)
+        assert filter_fields_html(form) == loop.render(Context({"form": form}))
+    assert 'class="errorlist' in filter_fields_html(form)

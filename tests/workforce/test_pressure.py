@@ -14,7 +14,7 @@ from tests.pathways.exception_helpers import at, build_version
 from tests.workforce.conftest import person
 from workforce.models import CaseAssignment
 from workforce.pressure import site_pressure
-from workforce.services import team_establishment_set
+from workforce.services import staff_update, team_establishment_set
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,73 @@ def test_caseloads_above_the_maximum_read_the_standards_only_when_cases_are_assi
         assert [(row["name"], row["cases"], row["limit"]) for row in over] == [
             ("Ann Practitioner", 3, 2)
         ]
+
+
+def _above_maximum_by_frame(sites, today, zone):
+    """The queue panel's figure as it was read before: every assignment that may be current
+    into a frame (``practitioner_caseloads``) for the one day."""
+    from workforce.pressure import practitioner_caseloads
+
+    by_id = {s.pk: s for s in sites}
+    loads = practitioner_caseloads(site_ids=list(by_id), days=[today], zone=zone)
+    return sorted(
+        (
+            {"site": by_id[v["site_id"]], "name": v["name"], "cases": v["cases"][0],
+             "limit": v["limit"]}
+            for v in loads.values()
+            if v["cases"][0] > v["limit"]
+        ),
+        key=lambda row: (row["site"].code, -row["cases"], row["name"]),
+    )  # fmt: skip
+
+
+def test_caseloads_above_the_maximum_grouped_by_the_database_are_those_of_the_frame(
+    personas, wf, caseload
+):
+    """Closed before or after the day's end, reassigned that day, assigned after it, a leaver,
+    a starter, a referral dated after the end, a practitioner holding cases at two sites."""
+    from workforce.pressure import above_maximum_today
+
+    today, zone = date(2026, 3, 2), personas.org.zone
+    with tenancy.scope(personas.org):
+        version, ann, bob = caseload["version"], caseload["ann"], caseload["bob"]
+        carl = person(personas, wf["team"], "Carl Leaver")
+        dee = person(personas, wf["team"], "Dee Starter", start=date(2026, 3, 3))
+        eve = person(personas, None, "Eve Two Sites")
+
+        def case(site, ref, referred=None):
+            return _case(version, site, ref, referred or at(date(2026, 2, 20), 9))
+
+        for held in caseload["cases"]:
+            _assign(held, ann, at(date(2026, 3, 1), 9))
+        for ref, closed_on in (("X-before", date(2026, 3, 2)), ("X-after", date(2026, 3, 3))):
+            closing = case(personas.north, ref)
+            _assign(closing, ann, at(date(2026, 3, 1), 9))
+            CaseEvent.objects.create(
+                case=closing, type="case_closed", occurred_at=at(closed_on, 15), event_id=ref
+            )
+        moved = case(personas.north, "R-1")
+        _assign(moved, bob, at(date(2026, 3, 1), 9), until=at(date(2026, 3, 2), 10))
+        _assign(moved, ann, at(date(2026, 3, 2), 10))
+        _assign(case(personas.north, "B-late"), bob, at(date(2026, 3, 2), 23))
+        _assign(case(personas.north, "B-next"), bob, at(date(2026, 3, 3), 1))
+        _assign(case(personas.north, "B-referred", at(date(2026, 3, 3), 9)), bob, at(today, 9))
+        for k in range(2):
+            _assign(case(personas.north, f"L-{k}"), carl, at(date(2026, 3, 1), 9))
+            _assign(case(personas.north, f"S-{k}"), dee, at(date(2026, 3, 1), 9))
+        for k in range(2):
+            _assign(case(personas.north, f"E-N{k}"), eve, at(date(2026, 3, 1), 9))
+        for k in range(3):
+            _assign(case(personas.south, f"E-S{k}"), eve, at(date(2026, 3, 1), 9))
+        staff_update(staff=carl, left_on=today)
+        sites = [personas.north, personas.south]
+        for maximum in (0, 1, 2, 4):
+            wf["standard"].max_caseload = maximum
+            wf["standard"].save(update_fields=["max_caseload"])
+            expected = _above_maximum_by_frame(sites, today, zone)
+            assert above_maximum_today(sites=sites, today=today, zone=zone) == expected
+        assert [(row["name"], row["cases"]) for row in expected] == [("Ann Practitioner", 5)]
+        for day in (date(2026, 3, 1), date(2026, 3, 3), date(2026, 3, 4)):
+            assert above_maximum_today(sites=sites, today=day, zone=zone) == (
+                _above_maximum_by_frame(sites, day, zone)
+            )

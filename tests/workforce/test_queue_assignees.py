@@ -172,3 +172,44 @@ def test_clinical_leads_and_supervisors_on_the_staff_list_are_offered_too(person
         assert lead.start_date == LONG_AGO
     response = personas.client(personas.admin).get(url(personas))
     assert staff_key(lead) in {p.key for p in response.context["assignees"]}
+
+
+def test_the_pickers_people_read_as_columns_are_those_read_as_records(personas, queue):
+    """The queue reads its assignees as a few columns (every page asks); each must be the
+    person ``assignee_find`` builds from the whole record."""
+    from pathways.assignees import assignee_find, assignees_for_sites
+
+    with tenancy.scope(personas.org):
+        people = assignees_for_sites([personas.north.pk, personas.south.pk])
+        assert {person.key for person in people} >= {staff_key(s) for s in queue.values()}
+        assert user_key(personas.supervisor) in {person.key for person in people}
+        assert people == [assignee_find(person.key) for person in people]
+
+
+def test_the_assign_pickers_options_are_written_as_the_template_wrote_them():
+    """The picker's options are written in Python; the bytes are those of the template they
+    replace: an optgroup per run of one group, the chosen person, the case's practitioner."""
+    from django.template import Context, Template
+
+    from pathways.assignees import Assignee
+    from pathways.queue_rows import assignee_options_html
+
+    template = Template(
+        "{% regroup people by group as groups %}{% for group in groups %}"
+        '<optgroup label="{{ group.grouper }}">{% for person in group.list %}'
+        '<option value="{{ person.key }}"{% if person.key == selected %} selected{% endif %}>'
+        "{{ person.name }}{% if person.key == owner %} · case practitioner{% endif %}</option>"
+        "{% endfor %}</optgroup>{% endfor %}"
+    )
+    people = [
+        Assignee(key="user:1", name="Ann <A&B>", group="Supervisors, leads and admins"),
+        Assignee(key="staff:2", name='Bo "B" (Practitioner)', group="Staff at North & Co"),
+        Assignee(key="staff:3", name="Cy (Practitioner)", group="Staff at North & Co"),
+        Assignee(key="staff:4", name="Di (Practitioner)", group="Staff at South"),
+    ]
+    for selected, owner in (("", ""), ("staff:3", "staff:3"), ("user:1", "staff:2")):
+        expected = template.render(
+            Context({"people": people, "selected": selected, "owner": owner})
+        )
+        assert assignee_options_html(people, selected=selected, owner=owner) == expected
+    assert assignee_options_html([]) == ""

@@ -276,6 +276,19 @@ def test_the_queue_has_no_workforce_section_where_no_checks_ever_ran(personas):
     assert "Workforce integrity" not in response.content.decode()
 
 
+def test_the_queue_reads_no_workforce_exceptions_where_no_checks_ever_ran(personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = personas.client(personas.supervisor)
+    client.get(url(personas, "/exceptions/"))
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url(personas, "/exceptions/")).status_code == 200
+    tables = " ".join(query["sql"] for query in captured)
+    assert "workforce_workforcecheckrun" in tables
+    assert "workforce_workforceexception" not in tables
+
+
 def test_htmx_accept_refused_by_the_matrix_answers_the_row_with_the_reason(personas, staffed):
     from workforce.models import WorkforceException
 
