@@ -319,6 +319,41 @@ def test_a_batch_with_replays_takes_as_many_queries_at_10_items_as_at_1000(
     assert (answer["created"], answer["duplicates"]) == (800, 100)
 
 
+def test_an_event_batch_runs_with_the_cycle_collector_paused_and_turns_it_back_on(
+    case, north_key, monkeypatch
+):
+    import gc
+
+    from pathways import api
+
+    seen = []
+    ingest = api.case_events_ingest
+
+    def spy(**kwargs):
+        seen.append(gc.isenabled())
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(api, "case_events_ingest", spy)
+    assert gc.isenabled()
+    assert north_key.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+    assert north_key.post("/api/v1/events/", {"id": 7}, format="json").status_code == 400
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_an_event_batch_leaves_a_collector_paused_by_someone_else_paused(case, north_key):
+    import gc
+
+    gc.disable()
+    try:
+        assert (
+            north_key.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+        )
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 # --- exceptions ------------------------------------------------------------------------------
 
 
