@@ -354,6 +354,26 @@ def test_an_event_batch_leaves_a_collector_paused_by_someone_else_paused(case, n
         gc.enable()
 
 
+def test_every_index_on_events_is_one_the_reads_need(db):
+    """Each index costs every stored event an entry: the organisation column has none of its
+    own, the unique (organization, event_id) leads with it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, CaseEvent._meta.db_table)
+    indexed = sorted(
+        tuple(constraint["columns"])
+        for constraint in constraints.values()
+        if (constraint["index"] or constraint["unique"]) and not constraint["primary_key"]
+    )
+    assert indexed == [
+        ("case_id", "occurred_at"),
+        ("occurred_at",),
+        ("organization_id", "event_id"),
+        ("received_at",),
+    ]
+
+
 # --- exceptions ------------------------------------------------------------------------------
 
 
