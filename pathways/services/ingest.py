@@ -517,6 +517,18 @@ def _cases_by_ref(refs: set[str]) -> dict[str, tuple[int, int, int]]:
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
+def _stored_hashes(event_ids: list[str]) -> dict[str, str]:
+    """event_id -> content_hash among the bound organisation's stored events. Plain SQL, as
+    for the cases: the ORM prepared each id and ordered the rows by the model's ordering."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT event_id, content_hash FROM {CaseEvent._meta.db_table} "
+            f"WHERE organization_id = %s AND event_id IN ({', '.join(['%s'] * len(event_ids))})",
+            [tenancy.current_organization_id(), *event_ids],
+        )
+        return dict(cursor.fetchall())
+
+
 def _conflict(event: _Event) -> dict:
     return _error(
         "id",
@@ -544,11 +556,7 @@ def _store(events: list[_Event], now: datetime, tools: dict[int, dict]) -> Inges
         # insert committed while ours waited on the unique constraint.
         stored_before = [event for event in distinct if event.event_id not in inserted]
         if stored_before:
-            stored = dict(
-                CaseEvent.objects.filter(
-                    event_id__in=[event.event_id for event in stored_before]
-                ).values_list("event_id", "content_hash")
-            )
+            stored = _stored_hashes([event.event_id for event in stored_before])
             conflicts.extend(
                 _conflict(event)
                 for event in stored_before
