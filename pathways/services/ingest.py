@@ -463,14 +463,7 @@ def _resolve_cases_and_steps(
     """Item errors for unknown cases and steps; fills ``tools`` with each version's risk tool
     (read in the same query as the steps)."""
     cases = _cases_by_ref({event.case_ref for event in events})
-    version_ids = {version_id for _, _, version_id in cases.values()}
-    steps: dict[int, set[str]] = {}
-    for version_id, key, front_door in Step.objects.filter(version_id__in=version_ids).values_list(
-        "version_id", "key", "version__front_door"
-    ):
-        steps.setdefault(version_id, set()).add(key)
-        if (front_door or {}).get("risk_tool"):
-            tools[version_id] = front_door["risk_tool"]
+    steps = _steps_by_version({version_id for _, _, version_id in cases.values()}, tools)
     errors = []
     for event in events:
         if event.case_ref not in cases:
@@ -527,6 +520,38 @@ def _stored_hashes(event_ids: list[str]) -> dict[str, str]:
             [tenancy.current_organization_id(), *event_ids],
         )
         return dict(cursor.fetchall())
+
+
+def _steps_by_version(version_ids: set[int], tools: dict[int, dict]) -> dict[int, set[str]]:
+    """version id -> its step keys; fills ``tools`` with each version's risk tool. Plain SQL,
+    as for the cases; each version's front door (a row per step) is decoded once."""
+    if not version_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT step.version_id, step.key, version.front_door "
+            f"FROM {Step._meta.db_table} step "
+            f"JOIN {PathwayVersion._meta.db_table} version ON version.id = step.version_id "
+            f"WHERE step.organization_id = %s "
+            f"AND step.version_id IN ({', '.join(['%s'] * len(version_ids))})",
+            [tenancy.current_organization_id(), *version_ids],
+        )
+        rows = cursor.fetchall()
+    steps: dict[int, set[str]] = {}
+    for version_id, key, front_door in rows:
+        if version_id not in steps:
+            steps[version_id] = set()
+            risk_tool = (_json_value(front_door) or {}).get("risk_tool")
+            if risk_tool:
+                tools[version_id] = risk_tool
+        steps[version_id].add(key)
+    return steps
+
+
+def _json_value(value):
+    """A JSON column as read by a plain cursor: text on SQLite and on PostgreSQL (Django reads
+    jsonb as text and decodes it in the field)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _conflict(event: _Event) -> dict:
