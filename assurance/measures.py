@@ -3,14 +3,16 @@
 Input: the chunk's cases (the engine's CASE_COLUMNS plus ``site_id`` and the coded attributes),
 all their events up to the cutoff (the engine's EVENT_COLUMNS), and the engine's obligations at
 the cutoff. Output: partial sums with a numerator and a denominator: per site x measure x step x
-segment combination (a cube, one group-by per measure and chunk), rolled up once by ``combine``
-into one row per site x measure x step x dimension x segment. Chunks hold disjoint cases, so the
-partial sums of all chunks add up to the month's figures. Nothing here touches the database.
+segment combination (a cube, one group-by per chunk for every segmented measure, over integer
+keys), rolled up once by ``combine`` into one row per site x measure x step x dimension x
+segment. Chunks hold disjoint cases, so the partial sums of all chunks add up to the month's
+figures. Nothing here touches the database.
 
 Segmentation uses each case's attributes and its risk tier **at referral** (a later
 ``risk_tier_changed`` moves which time standards apply, not which group the case is counted in).
 """
 
+import numpy as np
 import pandas as pd
 
 from pathways import engine
@@ -41,22 +43,15 @@ def empty_figures() -> pd.DataFrame:
 
 
 CUBE_COLUMNS = ["site_id", "measure", "step", "by_step", *DIMENSIONS, "numerator", "denominator"]
-
-
-def _aggregate(rows: pd.DataFrame, segs: pd.DataFrame, measure: str, by_step: bool) -> pd.DataFrame:
-    """rows: case_id, step, numerator, denominator -> one chunk's partial sums per site x step x
-    segment combination (CUBE_COLUMNS, one group-by). ``combine`` adds the chunks' cubes and
-    rolls them up once into the figures overall and per step (``by_step``), by segment."""
-    if rows.empty:
-        return pd.DataFrame(columns=CUBE_COLUMNS)
-    joined = rows.merge(segs, on="case_id", how="inner")
-    keys = ["site_id", "step", *DIMENSIONS]
-    cube = joined.groupby(keys, as_index=False, sort=False, dropna=False)[
-        ["numerator", "denominator"]
-    ].sum()
-    cube["measure"] = measure
-    cube["by_step"] = by_step
-    return cube[CUBE_COLUMNS]
+# The cube's measures; every other measure of the chunk is a figure frame already. Adverse
+# outcomes are counted per case, not per step.
+STEPPED_MEASURES = {
+    "timeliness": True,
+    "touchpoint_completion": True,
+    "escalation_adherence": True,
+    "assessment_completeness": True,
+    "adverse_outcome_rate": False,
+}
 
 
 def _roll_up(cube: pd.DataFrame) -> pd.DataFrame:
@@ -81,26 +76,39 @@ def _roll_up(cube: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[FIGURE_COLUMNS]
 
 
-def _step_kinds(definitions: dict[int, PathwayDefinition]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            (version_id, step.key, step.kind, tuple(step.required_fields))
-            for version_id, definition in definitions.items()
-            for step in definition.steps
-        ],
-        columns=["version_id", "step", "kind", "required_fields"],
-    )
+class _Chunk:
+    """The chunk's cases as positions: each case's version and its segment combination (site
+    and every dimension) as one integer, so that every measure's rows are keyed by integers
+    and the whole cube is one group-by."""
+
+    def __init__(self, cases: pd.DataFrame):
+        self.case_ids = pd.Index(cases["case_id"].to_numpy())
+        self.versions = cases["version_id"].to_numpy()
+        self.sites = cases["site_id"].to_numpy()
+        # The combination of the stored values, not of their segment texts: the texts are
+        # made once per combination, not once per case. Two combinations with the same texts
+        # (an empty rurality and a missing one are both "unknown") are added up by ``combine``.
+        code = np.zeros(len(cases), dtype="int64")
+        for column in ("site_id", *DIMENSIONS):
+            values, uniques = pd.factorize(cases[column], use_na_sentinel=False)
+            code = code * len(uniques) + values
+        _, first, self.combos = np.unique(code, return_index=True, return_inverse=True)
+        self.combo_segments = segments(cases.iloc[first]).reset_index(drop=True)
+
+    def positions(self, case_ids: pd.Series) -> np.ndarray:
+        return self.case_ids.get_indexer(case_ids.to_numpy())
 
 
-def _obligation_rows(obligations: pd.DataFrame, numerator) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "case_id": obligations["case_id"].to_numpy(),
-            "step": obligations["step"].astype("object").to_numpy(),
-            "numerator": numerator.astype(int).to_numpy(),
-            "denominator": 1,
-        }
-    )
+def _of_kind(
+    versions: np.ndarray, steps: pd.Series, definitions: dict[int, PathwayDefinition], kind: str
+) -> np.ndarray:
+    """Whether each (version, step) pair names a step of ``kind`` in that version."""
+    found = np.zeros(len(steps), dtype=bool)
+    for version_id, definition in definitions.items():
+        keys = [step.key for step in definition.steps if step.kind == kind]
+        if keys:
+            found |= (versions == version_id) & steps.isin(keys).to_numpy()
+    return found
 
 
 def month_figures(
@@ -116,14 +124,13 @@ def month_figures(
 ) -> list[pd.DataFrame]:
     """The chunk's partial sums of every event-derived measure for the month [start, end),
     counted up to ``cutoff`` (the month's end, or now for a month still running): a cube
-    (CUBE_COLUMNS) and figures (FIGURE_COLUMNS), for ``combine``."""
+    (CUBE_COLUMNS, every segmented measure in one group-by) and figures (FIGURE_COLUMNS), for
+    ``combine``."""
     start, end, cutoff = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(cutoff)
     if cases.empty:
         return []
-    segs = segments(cases)
-    versions = cases[["case_id", "version_id"]]
-    kinds = _step_kinds(definitions)
-    parts = []
+    chunk = _Chunk(cases)
+    rows: list[tuple[str, pd.Series, np.ndarray, np.ndarray]] = []
 
     due = obligations[
         (obligations["due_at"] >= start)
@@ -131,29 +138,27 @@ def month_figures(
         & (obligations["due_at"] <= cutoff)
         & obligations["status"].isin(COUNTED_STATUSES)
     ]
-    steps = due[due["source"] == "step"]
-    parts.append(
-        _aggregate(_obligation_rows(steps, steps["status"] == "met"), segs, "timeliness", True)
-    )
-    touch = steps.merge(versions, on="case_id").merge(
-        kinds[["version_id", "step", "kind"]], on=["version_id", "step"]
-    )
-    touch = touch[touch["kind"] == "touchpoint"]
-    parts.append(
-        _aggregate(
-            _obligation_rows(touch, touch["status"].isin(("met", "late"))),
-            segs,
+    due_at = chunk.positions(due["case_id"])
+    met = (due["status"] == "met").to_numpy()
+    by_step = (due["source"] == "step").to_numpy()
+    rows.append(("timeliness", due["step"], due_at, met, by_step))
+    touch = by_step & _of_kind(chunk.versions[due_at], due["step"], definitions, "touchpoint")
+    rows.append(
+        (
             "touchpoint_completion",
-            True,
+            due["step"],
+            due_at,
+            met | (due["status"] == "late").to_numpy(),
+            touch,
         )
     )
-    escalations = due[due["source"] == "escalation"]
-    parts.append(
-        _aggregate(
-            _obligation_rows(escalations, escalations["status"] == "met"),
-            segs,
+    rows.append(
+        (
             "escalation_adherence",
-            True,
+            due["step"],
+            due_at,
+            met,
+            (due["source"] == "escalation").to_numpy(),
         )
     )
 
@@ -162,58 +167,86 @@ def month_figures(
         & (events["occurred_at"] < end)
         & (events["occurred_at"] <= cutoff)
     ]
-    parts.append(_assessments(in_month, versions, kinds, segs))
+    rows.append(_assessments(in_month, chunk, definitions))
+    figures = []
     outcomes = _outcome_cases(in_month, set(adverse_outcomes))
     if not outcomes.empty:
-        parts.append(
-            _aggregate(
-                pd.DataFrame(
-                    {
-                        "case_id": outcomes["case_id"].to_numpy(),
-                        "step": "",
-                        "numerator": outcomes["adverse"].astype(int).to_numpy(),
-                        "denominator": 1,
-                    }
-                ),
-                segs,
+        outcome_at = chunk.positions(outcomes["case_id"])
+        rows.append(
+            (
                 "adverse_outcome_rate",
-                False,
+                pd.Series("", index=outcomes.index, dtype="object"),
+                outcome_at,
+                outcomes["adverse"].to_numpy(dtype=bool),
+                outcome_at >= 0,
             )
         )
-        parts.append(_attribution(outcomes, obligations, versions, definitions, segs))
-    cubes = [p for p in parts if not p.empty and "by_step" in p.columns]
-    figures = [p for p in parts if not p.empty and "by_step" not in p.columns]
-    result = []
-    if cubes:
-        result.append(pd.concat(cubes, ignore_index=True))
-    if figures:
-        result.append(pd.concat(figures, ignore_index=True))
-    return result
+        figures.append(_attribution(outcomes, obligations, chunk, definitions))
+    cube = _cube(rows, chunk)
+    return [part for part in (cube, *figures) if not part.empty]
 
 
-def _assessments(in_month, versions, kinds, segs) -> pd.DataFrame:
+def _cube(rows, chunk: _Chunk) -> pd.DataFrame:
+    """Every measure's rows (measure, step, case position, counted, kept) in one group-by per
+    measure x step x segment combination: one chunk's partial sums (CUBE_COLUMNS). A row's
+    denominator is 1, so the denominator is the group's size."""
+    parts = []
+    for measure, steps, at, counted, kept in rows:
+        kept = kept & (at >= 0)
+        if not kept.any():
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "measure": measure,
+                    "step": steps.to_numpy(dtype=object)[kept],
+                    "combo": chunk.combos[at[kept]],
+                    "numerator": counted[kept].astype("int64"),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=CUBE_COLUMNS)
+    cube = (
+        pd.concat(parts, ignore_index=True)
+        .groupby(["measure", "step", "combo"], sort=False)["numerator"]
+        .agg(["sum", "size"])
+        .reset_index()
+    )
+    segments_of = chunk.combo_segments.take(cube["combo"].to_numpy())
+    cube = pd.concat(
+        [cube.reset_index(drop=True), segments_of.drop(columns="case_id").reset_index(drop=True)],
+        axis=1,
+    )
+    cube = cube.rename(columns={"sum": "numerator", "size": "denominator"})
+    cube["by_step"] = cube["measure"].map(STEPPED_MEASURES).astype(bool)
+    return cube[CUBE_COLUMNS]
+
+
+def _assessments(in_month, chunk: _Chunk, definitions) -> tuple:
     """Assessment completeness: every assessment-kind step_completed in the month; complete when
     ``data.complete`` is not false and every required field is present."""
-    done = in_month[in_month["type"] == "step_completed"].merge(versions, on="case_id")
-    done = done.merge(kinds, on=["version_id", "step"])
-    done = done[done["kind"] == "assessment"]
-    if done.empty:
-        return pd.DataFrame(columns=CUBE_COLUMNS)
-    complete = [
-        isinstance(data, dict)
-        and data.get("complete") is not False
-        and all(field in data for field in required)
-        for data, required in zip(done["data"], done["required_fields"], strict=True)
-    ]
-    rows = pd.DataFrame(
-        {
-            "case_id": done["case_id"].to_numpy(),
-            "step": done["step"].astype("object").to_numpy(),
-            "numerator": pd.Series(complete, dtype=int).to_numpy(),
-            "denominator": 1,
-        }
-    )
-    return _aggregate(rows, segs, "assessment_completeness", True)
+    done = in_month[in_month["type"] == "step_completed"]
+    at = chunk.positions(done["case_id"])
+    versions = chunk.versions[at]
+    kept = (at >= 0) & _of_kind(versions, done["step"], definitions, "assessment")
+    required = {
+        (version_id, step.key): tuple(step.required_fields)
+        for version_id, definition in definitions.items()
+        for step in definition.steps
+        if step.kind == "assessment"
+    }
+    payloads = done["data"].to_numpy(dtype=object)
+    steps = done["step"].to_numpy(dtype=object)
+    complete = np.zeros(len(done), dtype=bool)
+    for index in np.flatnonzero(kept):
+        data = payloads[index]
+        complete[index] = (
+            isinstance(data, dict)
+            and data.get("complete") is not False
+            and all(field in data for field in required[(versions[index], steps[index])])
+        )
+    return ("assessment_completeness", done["step"], at, complete, kept)
 
 
 def _outcome_cases(in_month: pd.DataFrame, adverse: set[str]) -> pd.DataFrame:
@@ -233,7 +266,7 @@ def _outcome_cases(in_month: pd.DataFrame, adverse: set[str]) -> pd.DataFrame:
     return frame.reset_index()[["case_id", "adverse", "at"]]
 
 
-def _attribution(outcomes, obligations, versions, definitions, segs) -> pd.DataFrame:
+def _attribution(outcomes, obligations, chunk: _Chunk, definitions) -> pd.DataFrame:
     """Per step: the share of cases with an (adverse | other) outcome whose obligations of that
     step due before the outcome were missed or late. Denominator: every case of the group whose
     pathway version has the step; step "" counts any step missed or late."""
@@ -250,22 +283,33 @@ def _attribution(outcomes, obligations, versions, definitions, segs) -> pd.DataF
     )
     # Missed or late first: a small share of the chunk's obligations is joined to the outcomes.
     missed_or_late = obligations[obligations["status"].isin(MISSED_STATUSES)]
-    upstream = missed_or_late.merge(outcomes[["case_id", "at"]], on="case_id")
+    upstream = missed_or_late[["case_id", "step", "due_at"]].merge(
+        outcomes[["case_id", "at"]], on="case_id"
+    )
     upstream = upstream[upstream["due_at"] <= upstream["at"]]
-    missed = set(zip(upstream["case_id"], upstream["step"], strict=True))
-    missed_any = set(upstream["case_id"])
-    cases = outcomes.merge(versions, on="case_id")
+    at = chunk.positions(outcomes["case_id"])
+    known = at >= 0
+    cases = outcomes[known].assign(
+        version_id=chunk.versions[at[known]], site_id=chunk.sites[at[known]]
+    )
     per_step = cases.merge(timed, on="version_id")
-    per_step["numerator"] = [
-        int((case_id, step) in missed)
-        for case_id, step in zip(per_step["case_id"], per_step["step"], strict=True)
-    ]
-    overall = cases.assign(step="", numerator=[int(c in missed_any) for c in cases["case_id"]])
+    missed = pd.MultiIndex.from_arrays(
+        [upstream["case_id"].to_numpy(), upstream["step"].to_numpy(dtype=object)]
+    )
+    per_step["numerator"] = (
+        pd.MultiIndex.from_arrays(
+            [per_step["case_id"].to_numpy(), per_step["step"].to_numpy(dtype=object)]
+        )
+        .isin(missed)
+        .astype("int64")
+    )
+    overall = cases.assign(
+        step="", numerator=cases["case_id"].isin(upstream["case_id"]).astype("int64")
+    )
     rows = pd.concat([per_step, overall], ignore_index=True)
     rows["denominator"] = 1
     rows["group"] = rows["adverse"].map({True: "adverse", False: "other"})
-    joined = rows.merge(segs[["case_id", "site_id"]], on="case_id")
-    figures = joined.groupby(["site_id", "step", "group"], as_index=False, sort=False)[
+    figures = rows.groupby(["site_id", "step", "group"], as_index=False, sort=False)[
         ["numerator", "denominator"]
     ].sum()
     figures = figures.rename(columns={"group": "segment"})

@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +36,7 @@ from pathways.api_shapes import (
 )
 from pathways.models import Case, ExceptionItem, ExceptionKind, ReferralAcceptance
 from pathways.selectors import exceptions as selectors
+from pathways.selectors.api_lines import exception_report_lines_for_sites
 from pathways.selectors.obligations import plausible_referral
 from pathways.selectors.routing import case_version_reason
 from pathways.services.ingest import (
@@ -44,6 +45,7 @@ from pathways.services.ingest import (
     case_events_ingest,
     case_upsert,
 )
+from scaling_ops.api_renderers import OrjsonRenderer
 from scaling_ops.models import Site
 
 # Characters PostgreSQL cannot store (NUL) or no UTF-8 encoder can write (a lone surrogate,
@@ -353,11 +355,29 @@ class EventsView(PartnerAPIView):
 # --- exceptions ------------------------------------------------------------------------------
 
 
+# A report line's id as a cursor position: ASCII digits, within a bigint.
+LINE_ID_POSITION = re.compile(r"[0-9]{1,18}")
+
+
 class ExceptionCursor(CursorPagination):
     ordering = "id"
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def _get_position_from_instance(self, instance, ordering):
+        # The rows are plain tuples, the line id first (pathways.selectors.api_lines).
+        return str(instance[0])
+
+    def decode_cursor(self, request):
+        # DRF checks a cursor's offset and direction but passes its position through; a crafted
+        # position that is no line id is as invalid as any other crafted cursor (a 404, not a
+        # 500 from the id lookup).
+        cursor = super().decode_cursor(request)
+        position = None if cursor is None else cursor.position
+        if position is not None and not LINE_ID_POSITION.fullmatch(position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 QUERY_PARAMETERS = {"date", "site", "kind", "status", "cursor", "page_size"}
@@ -373,6 +393,8 @@ def _choice(request, name: str, choices: list[str]) -> str:
 
 
 class ExceptionsView(PartnerAPIView):
+    renderer_classes = [OrjsonRenderer]
+
     @extend_schema(
         operation_id="exceptions_list",
         parameters=[
@@ -449,7 +471,7 @@ class ExceptionsView(PartnerAPIView):
                     status=status.HTTP_403_FORBIDDEN,
                 )
             site_ids = frozenset([site.pk])
-        lines = selectors.exception_report_lines_for_sites(
+        lines = exception_report_lines_for_sites(
             date=report_date, site_ids=site_ids, kind=kind, status=item_status
         )
         paginator = ExceptionCursor()
@@ -460,6 +482,7 @@ class ExceptionsView(PartnerAPIView):
                 if report_date
                 else "No exception report has been computed yet."
             )
+        # The datetimes stay datetimes: the renderer writes them (isoformat, in C).
         return paginator.get_paginated_response(
             [
                 {
@@ -467,8 +490,8 @@ class ExceptionsView(PartnerAPIView):
                     "site": line_site,
                     "step": step,
                     "kind": line_kind,
-                    "due_at": due_at.isoformat() if due_at else None,
-                    "completed_at": completed_at.isoformat() if completed_at else None,
+                    "due_at": due_at,
+                    "completed_at": completed_at,
                     "status": line_status,
                 }
                 for _id, case_ref, line_site, step, line_kind, due_at, completed_at, line_status in page

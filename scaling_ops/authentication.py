@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
@@ -19,6 +18,16 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "sok"
 # Recording every use would turn each read into a write; a minute's precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
+# The key with its sites in one query: a row per site (one with no site for a key that holds
+# none), every row carrying the key. Written out rather than built by the ORM on every call
+# (issue 20: reading the key through a queryset took about 0.59 ms of CPU a request, this query
+# 0.10 ms); the ORM still makes the PartnerKey and converts its values.
+KEY_WITH_SITES = (
+    'SELECT partner.*, held."site_id" AS held_site_id FROM "scaling_ops_partnerkey" partner'
+    ' LEFT OUTER JOIN "scaling_ops_partnerkey_sites" held'
+    ' ON (held."partnerkey_id" = partner."id")'
+    ' WHERE partner."prefix" = %s'
+)
 
 
 @dataclass
@@ -59,24 +68,14 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
             )
         raw_key = raw_key.strip()
         prefix = split_key(raw_key)
-        # The key with its sites in one query: a row per site (one with no site for a key
-        # that holds none), every row carrying the key and its organisation.
-        rows = (
-            list(
-                PartnerKey.dangerously_unscoped.select_related("organization")
-                .filter(prefix=prefix)
-                .annotate(held_site_id=F("sites__id"))
-            )
-            if prefix
-            else []
-        )
+        rows = list(PartnerKey.dangerously_unscoped.raw(KEY_WITH_SITES, [prefix])) if prefix else []
         key = rows[0] if rows else None
         if key is None or not hmac.compare_digest(key.secret_hash, PartnerKey.hash_secret(raw_key)):
             raise exceptions.AuthenticationFailed("Unknown partner key.")
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This partner key has been revoked.")
         self._touch(key)
-        tenancy.activate(key.organization)
+        tenancy.activate(key.organization_id)
         site_ids = frozenset(row.held_site_id for row in rows if row.held_site_id is not None)
         return PartnerClient(key=key, site_ids=site_ids), key
 

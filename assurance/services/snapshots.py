@@ -4,7 +4,7 @@
 Only the cases that can land a figure in the month are read (``month_case_ids``, one query: an
 obligation due in the month is anchored at most the longest time standard on its anchor before
 it, so a case needs its referral, a step's completion or an anchoring event inside that
-anchor's reach; figures from events need an event in the month). They are read in bounded
+anchor's reach; figures from events need an assessment or an outcome in the month). They are read in bounded
 chunks straight into pandas frames by the engine's one input reader
 (``pathways.selectors.obligations``: one query for a chunk's cases, one for their events but
 contacts made, which neither the engine nor a measure reads, ``data`` parsed only for the kinds
@@ -267,8 +267,8 @@ def site_month_figures(
     cases' events up to the cutoff but contacts made (``MONTH_EVENTS``), ``data`` parsed for
     the kinds ``month_data`` names (None for the others); ``obligations``: the engine's at the
     cutoff. A new measure of this kind appends its part here (and, if it reads another kind of
-    event or its data, or cases without an obligation or event in the month, widens
-    ``MONTH_EVENTS``, ``month_data`` or ``month_case_ids``)."""
+    event or its data, or cases without an obligation due or such an event in the month, widens
+    ``MONTH_EVENTS``, ``month_data`` or ``month_figure_events``)."""
     parts = measures.month_figures(
         cases,
         events,
@@ -291,6 +291,23 @@ def month_data(definitions) -> Q:
     """The events whose ``data`` the month reads: the engine's (assessments, tier changes) and
     outcomes (adverse outcome rate, attribution). The rest are read without it."""
     return engine_data(definitions) | Q(type=EventType.OUTCOME_RECORDED)
+
+
+def month_figure_events(definitions) -> Q:
+    """The events that land a figure of their month by themselves, whatever else the case
+    holds: assessments (completeness) and outcomes (adverse outcome rate, attribution). Any
+    other event lands one only through an obligation due in the month, whose anchor
+    ``anchor_reach`` finds: a contact, a closure, a tier change or another step's completion
+    in the month is no reason to read a case."""
+    assessments = {
+        step.key
+        for definition in definitions.values()
+        for step in definition.steps
+        if step.kind == "assessment"
+    }
+    return Q(type=EventType.OUTCOME_RECORDED) | Q(
+        type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments)
+    )
 
 
 def anchor_reach(definitions) -> dict[tuple[str, str], float]:
@@ -320,13 +337,13 @@ def anchor_reach(definitions) -> dict[tuple[str, str], float]:
 
 def month_case_ids(definitions, *, start, end, cutoff, now, cases: Q | None = None) -> list[int]:
     """The ids, in order, of the cases that can land a figure in the month [start, end) seen at
-    ``cutoff``: referred (plausibly) by the cutoff, and with an event in the month (a figure
-    from an event), or an anchor of an obligation that can fall due in it (``anchor_reach``):
+    ``cutoff``: referred (plausibly) by the cutoff, and with an event in the month that lands a
+    figure by itself (``month_figure_events``), or an anchor of an obligation that can fall due in it (``anchor_reach``):
     a referral, a step's completion or an anchoring event no longer before the month than the
     longest time standard on that anchor. One query; ``cases`` (a condition on ``Case``)
     narrows them in the same query."""
     reach = anchor_reach(definitions)
-    anchored = Q(occurred_at__gte=start)
+    anchored = Q(occurred_at__gte=start) & month_figure_events(definitions)
     for (anchor, step_key), hours in reach.items():
         if anchor == REFERRAL_ANCHOR:
             continue

@@ -485,39 +485,6 @@ def humanize_key(key: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-# The partner API's row: its line id (the cursor's key), then API.md's case, site, step, kind,
-# due_at, completed_at and status, in that order.
-API_LINE_FIELDS = (
-    "id",
-    "item__case__external_ref",
-    "site__code",
-    "step",
-    "kind",
-    "due_at",
-    "completed_at",
-    "item__status",
-)
-
-
-def exception_report_lines_for_sites(
-    *, date: date | None, site_ids, kind: str = "", status: str = ""
-) -> QuerySet:
-    """The lines of the report for ``date`` (or the latest) at ``site_ids`` (a partner key's
-    sites), for the partner API, in id order, as named rows of ``API_LINE_FIELDS``. The report
-    is a subquery of the same query, and its own index (``report_line_api_order``) answers each
-    page however many older reports are stored; no model instance or dict is built. No rows
-    for a report that does not exist: ``exception_report_exists`` tells the two apart."""
-    report = _shown_reports(date).values("pk")[:1]
-    lines = ExceptionReportLine.objects.filter(
-        report_id=Subquery(report), site_id__in=sorted(site_ids)
-    )
-    if kind:
-        lines = lines.filter(kind=kind)
-    if status:
-        lines = lines.filter(item__status=status)
-    return lines.order_by("id").values_list(*API_LINE_FIELDS, named=True)
-
-
 def exception_age_days(*, report: ExceptionReport, since: datetime | None, zone) -> int | None:
     if since is None:
         return None

@@ -1,5 +1,5 @@
-"""What the monthly snapshot reads: only the cases that can land a figure in the month (an event
-in it, or their referral, a step's completion or an anchoring event within the longest time
+"""What the monthly snapshot reads: only the cases that can land a figure in the month (an
+assessment or an outcome in it, or their referral, a step's completion or an anchoring event within the longest time
 standard on that anchor before it), with the same figures as reading every case; a fixed number
 of queries per chunk."""
 
@@ -126,6 +126,46 @@ def test_the_figures_are_those_of_reading_every_case(personas, month, monkeypatc
     assert any(row[1] == "timeliness" and row[2] == "follow_up" for row in south)
 
 
+def test_an_event_in_the_month_is_a_reason_to_read_only_if_it_lands_a_figure(
+    personas, month, monkeypatch
+):
+    def old_case(ref):
+        found = Case.objects.create(
+            external_ref=ref,
+            site=personas.north,
+            version=month["version"],
+            referral_at=at(date(2026, 1, 10), 9),
+            risk_tier="high",
+        )
+        complete(found, "intake", at(date(2026, 1, 11), 9))
+        return found
+
+    # Nothing in March lands a figure of this case: a contact, a tier change, a touchpoint
+    # completed without a missed contact to anchor it, a closure.
+    busy = old_case("BUSY")
+    event(busy, "contact_made", march(3))
+    event(busy, "risk_tier_changed", march(4), risk_tier="medium")
+    complete(busy, "follow_up", march(5))
+    event(busy, "case_closed", march(20))
+    # An assessment recorded in March (completeness) and an outcome (rate, attribution) do.
+    assessed = old_case("ASSESSED")
+    complete(assessed, "assessment", march(6), home_risk="low")
+    outcome = old_case("OUTCOME")
+    event(outcome, "outcome_recorded", march(7), outcome="readmission")
+
+    start, end = month_window(organization=personas.org, month=MONTH)
+    read = snapshot_service.month_case_ids(
+        engine_definitions(), start=start, end=end, cutoff=end, now=APRIL_5
+    )
+    refs = set(Case.objects.filter(pk__in=read).values_list("external_ref", flat=True))
+    assert {"ASSESSED", "OUTCOME"} <= refs
+    assert "BUSY" not in refs
+    pruned = figures(compute(personas))
+    everything = list(Case.objects.order_by("id").values_list("id", flat=True))
+    monkeypatch.setattr(snapshot_service, "month_case_ids", lambda *args, **kwargs: everything)
+    assert figures(compute(personas)) == pruned
+
+
 def test_the_case_count_still_counts_open_cases_with_nothing_in_the_month(personas, month):
     snapshots = {snapshot.site_id: snapshot for snapshot in compute(personas)}
     # North: N-A, N-B, N-C, OLD-OPEN, QUIET and LATE-INTAKE; OLD-CLOSED was closed before March
@@ -170,7 +210,8 @@ def test_more_cases_in_the_month_add_no_queries_within_a_chunk(personas, month):
 
 
 def test_contacts_made_are_not_read_and_change_no_figure(personas, month, monkeypatch):
-    event(month["old_open"], "contact_made", march(10))
+    # On a case read for its other events: a contact in the month is no reason to read a case.
+    event(month["N-A"], "contact_made", march(10))
     read_types = set()
     compute_obligations = snapshot_service.engine.compute_obligations
 

@@ -410,6 +410,19 @@ def test_exceptions_are_cursor_paginated(report, north_key):
     assert first["results"][0]["case"] != second["results"][0]["case"]
 
 
+@pytest.mark.parametrize("position", ["abc", "1e3", "\u00b2", "9" * 40, "-1"])
+def test_a_crafted_cursor_whose_position_is_no_line_id_is_an_invalid_cursor(
+    report, north_key, position
+):
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    cursor = b64encode(urlencode({"p": position}).encode()).decode()
+    response = north_key.get(f"/api/v1/exceptions/?date={DAY}&cursor={cursor}")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["message"] == "Invalid cursor"
+
+
 def test_exceptions_filter_by_kind_and_status(report, north_key):
     assert north_key.get("/api/v1/exceptions/?kind=late_step").json()["results"] == []
     assert len(north_key.get("/api/v1/exceptions/?status=open").json()["results"]) == 2
@@ -532,3 +545,40 @@ def test_exceptions_list_with_90_reports_kept_pages_the_latest_in_constant_queri
     assert sorted(seen) == [f"C-{number:02d}" for number in range(30)]
     older = north_key.get(f"/api/v1/exceptions/?date={DAY - timedelta(days=45)}&page_size=1000")
     assert len(older.json()["results"]) == 30
+
+
+def test_exceptions_list_bytes_are_drfs_json_of_the_api_md_shape(report, personas, north_key):
+    """The list's JSON is written by orjson (issue 20): the same bytes as DRF's JSONRenderer
+    writes for API.md's shape, datetimes as isoformat() with their offset and microseconds."""
+    from rest_framework.renderers import JSONRenderer
+
+    from pathways.models import ExceptionReportLine
+
+    lines = ExceptionReportLine.dangerously_unscoped.filter(
+        report=report, site=personas.north
+    ).order_by("id")
+    first = lines.first()
+    ExceptionReportLine.dangerously_unscoped.filter(pk=first.pk).update(
+        due_at=first.due_at + timedelta(microseconds=125_431),
+        completed_at=first.due_at + timedelta(hours=1, microseconds=7),
+    )
+    response = north_key.get(f"/api/v1/exceptions/?date={DAY}")
+    expected = {
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "case": line.item.case.external_ref,
+                "site": "north",
+                "step": line.step,
+                "kind": line.kind,
+                "due_at": line.due_at.isoformat() if line.due_at else None,
+                "completed_at": line.completed_at.isoformat() if line.completed_at else None,
+                "status": line.item.status,
+            }
+            for line in lines.select_related("item__case")
+        ],
+    }
+    assert ".125431+00:00" in expected["results"][0]["due_at"]
+    assert response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(expected)

@@ -56,6 +56,19 @@ def test_a_key_is_read_with_all_its_sites_in_one_query(personas, django_assert_n
     assert client.site_ids == {personas.north.pk, personas.south.pk}
 
 
+def test_the_key_read_holds_the_stored_values_with_aware_datetimes(personas):
+    """The key is read by a written-out query (issue 20): the same values as the ORM reads."""
+    with tenancy.scope(personas.org):
+        key, raw_key = services.partner_key_create(name="k", sites=[personas.north])
+    with tenancy.isolated():
+        authenticate(f"Bearer {raw_key}")  # records its use
+        _, auth = authenticate(f"Bearer {raw_key}")
+    stored = PartnerKey.dangerously_unscoped.get(pk=key.pk)
+    fields = [field.attname for field in PartnerKey._meta.concrete_fields]
+    assert [getattr(auth, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert auth.last_used_at.utcoffset() is not None and auth.created_at.utcoffset() is not None
+
+
 def test_a_key_whose_sites_were_all_removed_authenticates_with_none(personas):
     with tenancy.scope(personas.org):
         key, raw_key = services.partner_key_create(name="k", sites=[personas.north])
