@@ -364,6 +364,11 @@ class CaseEvent(TenantModel):
     """An event as the partner sent it. ``event_id`` is the partner's id: the unique constraint,
     not a check before insert, is what makes a replayed batch a no-op."""
 
+    # No index of its own: the (organization, event_id) unique constraint leads with it and
+    # serves every lookup by organisation, and each index costs every stored event an entry.
+    organization = models.ForeignKey(
+        "scaling_ops.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     event_id = models.CharField(max_length=100)
     # No index of its own: (case, occurred_at) below serves every lookup by case.
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -19,6 +19,7 @@ TOO_DEEP = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten 
 # refuses them raw): a body without one needs no walk of its data for them (issue 20: the walk
 # of a 1,000-event batch took about 5 ms, of some 30 ms of Python time per batch).
 ESCAPE_OF_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+CONTAINERS = (dict, list)
 
 
 class _Unreadable(ValueError):
@@ -65,11 +66,18 @@ class StrictJSONParser(JSONParser):
 
 
 def _check_depth(data) -> None:
-    """Without recursion, so that the check cannot fail the way it guards against."""
-    stack = [(data, 1)] if isinstance(data, dict | list) else []
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
+    """Level by level, without recursion, so that the check cannot fail the way it guards
+    against. One comprehension per level rather than a stack entry and a generator per
+    container: a 1,000-event batch's walk took longer than parsing it (1.5 ms)."""
+    level = [data] if isinstance(data, CONTAINERS) else []
+    depth = 1
+    while level:
         if depth > MAX_JSON_DEPTH:
             raise ParseError(TOO_DEEP)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, CONTAINERS)
+        ]
+        depth += 1

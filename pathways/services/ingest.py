@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -463,14 +464,7 @@ def _resolve_cases_and_steps(
     """Item errors for unknown cases and steps; fills ``tools`` with each version's risk tool
     (read in the same query as the steps)."""
     cases = _cases_by_ref({event.case_ref for event in events})
-    version_ids = {version_id for _, _, version_id in cases.values()}
-    steps: dict[int, set[str]] = {}
-    for version_id, key, front_door in Step.objects.filter(version_id__in=version_ids).values_list(
-        "version_id", "key", "version__front_door"
-    ):
-        steps.setdefault(version_id, set()).add(key)
-        if (front_door or {}).get("risk_tool"):
-            tools[version_id] = front_door["risk_tool"]
+    steps = _steps_by_version({version_id for _, _, version_id in cases.values()}, tools)
     errors = []
     for event in events:
         if event.case_ref not in cases:
@@ -517,6 +511,50 @@ def _cases_by_ref(refs: set[str]) -> dict[str, tuple[int, int, int]]:
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
+def _stored_hashes(event_ids: list[str]) -> dict[str, str]:
+    """event_id -> content_hash among the bound organisation's stored events. Plain SQL, as
+    for the cases: the ORM prepared each id and ordered the rows by the model's ordering."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT event_id, content_hash FROM {CaseEvent._meta.db_table} "
+            f"WHERE organization_id = %s AND event_id IN ({', '.join(['%s'] * len(event_ids))})",
+            [tenancy.current_organization_id(), *event_ids],
+        )
+        return dict(cursor.fetchall())
+
+
+def _steps_by_version(version_ids: set[int], tools: dict[int, dict]) -> dict[int, set[str]]:
+    """version id -> its step keys; fills ``tools`` with each version's risk tool. Plain SQL,
+    as for the cases; each version's front door (a row per step) is decoded once."""
+    if not version_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT step.version_id, step.key, version.front_door "
+            f"FROM {Step._meta.db_table} step "
+            f"JOIN {PathwayVersion._meta.db_table} version ON version.id = step.version_id "
+            f"WHERE step.organization_id = %s "
+            f"AND step.version_id IN ({', '.join(['%s'] * len(version_ids))})",
+            [tenancy.current_organization_id(), *version_ids],
+        )
+        rows = cursor.fetchall()
+    steps: dict[int, set[str]] = {}
+    for version_id, key, front_door in rows:
+        if version_id not in steps:
+            steps[version_id] = set()
+            risk_tool = (_json_value(front_door) or {}).get("risk_tool")
+            if risk_tool:
+                tools[version_id] = risk_tool
+        steps[version_id].add(key)
+    return steps
+
+
+def _json_value(value):
+    """A JSON column as read by a plain cursor: text on SQLite and on PostgreSQL (Django reads
+    jsonb as text and decodes it in the field)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _conflict(event: _Event) -> dict:
     return _error(
         "id",
@@ -544,11 +582,7 @@ def _store(events: list[_Event], now: datetime, tools: dict[int, dict]) -> Inges
         # insert committed while ours waited on the unique constraint.
         stored_before = [event for event in distinct if event.event_id not in inserted]
         if stored_before:
-            stored = dict(
-                CaseEvent.objects.filter(
-                    event_id__in=[event.event_id for event in stored_before]
-                ).values_list("event_id", "content_hash")
-            )
+            stored = _stored_hashes([event.event_id for event in stored_before])
             conflicts.extend(
                 _conflict(event)
                 for event in stored_before
@@ -630,7 +664,8 @@ def _json_columns(events: list[_Event]) -> str:
         "content_hash": [event.content_hash for event in events],
     }
     data = ",".join([event.data_json for event in events])
-    return json.dumps(columns)[:-1] + f', "data": [{data}]}}'
+    # orjson: the server reads the same values (a sixth of json.dumps's time for these lists).
+    return orjson.dumps(columns).decode()[:-1] + f',"data":[{data}]}}'
 
 
 def _values_insert(events: list[_Event], organization_id: int, now: datetime) -> tuple[str, list]:

@@ -319,6 +319,80 @@ def test_a_batch_with_replays_takes_as_many_queries_at_10_items_as_at_1000(
     assert (answer["created"], answer["duplicates"]) == (800, 100)
 
 
+def test_an_event_batch_runs_with_the_cycle_collector_paused_and_turns_it_back_on(
+    case, north_key, monkeypatch
+):
+    import gc
+
+    from pathways import api
+
+    seen = []
+    ingest = api.case_events_ingest
+
+    def spy(**kwargs):
+        seen.append(gc.isenabled())
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(api, "case_events_ingest", spy)
+    assert gc.isenabled()
+    assert north_key.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+    assert north_key.post("/api/v1/events/", {"id": 7}, format="json").status_code == 400
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_an_event_batch_leaves_a_collector_paused_by_someone_else_paused(case, north_key):
+    import gc
+
+    gc.disable()
+    try:
+        assert (
+            north_key.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+        )
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_an_event_batch_is_answered_and_stored_as_drf_and_json_would_write_them(case, north_key):
+    """The answer is written by orjson and the insert's document too: the same bytes as DRF's
+    renderer, the same stored values, for ids and data beyond ASCII and JSON's escapes."""
+    from rest_framework.renderers import JSONRenderer
+
+    ids = ["évt-1", "evt\u2028line", 'evt "quoted" \\ back', "evt-日本"]
+    data = {"complete": True, "note": "café \u2029 \t tab", "n": 12345678901234}
+    batch = [event_payload(number, id=event_id, data=data) for number, event_id in enumerate(ids)]
+    response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.status_code == 201
+    assert response.content == JSONRenderer().render(response.json())
+    assert [item["id"] for item in response.json()["results"]] == ids
+    stored = {event_id: row_data for event_id, _, _, _, row_data in stored_events()}
+    assert stored == dict.fromkeys(ids, data)
+    refused = north_key.post("/api/v1/events/", [event_payload(9, type="nope")], format="json")
+    assert refused.status_code == 400
+    assert refused.content == JSONRenderer().render(refused.json())
+
+
+def test_every_index_on_events_is_one_the_reads_need(db):
+    """Each index costs every stored event an entry: the organisation column has none of its
+    own, the unique (organization, event_id) leads with it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, CaseEvent._meta.db_table)
+    indexed = sorted(
+        tuple(constraint["columns"])
+        for constraint in constraints.values()
+        if (constraint["index"] or constraint["unique"]) and not constraint["primary_key"]
+    )
+    assert indexed == [
+        ("case_id", "occurred_at"),
+        ("occurred_at",),
+        ("organization_id", "event_id"),
+        ("received_at",),
+    ]
+
+
 # --- exceptions ------------------------------------------------------------------------------
 
 
