@@ -109,11 +109,12 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         # list's thousands of placeholders one by one, longer than the query takes.
         for item in ExceptionItem.objects.filter(_id_among(ExceptionItem, "case_id", list(site_of)))
     }
-    new_items: list[ExceptionItem] = []
+    new_items: list[_NewItem] = []
     refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
     closing: list[ExceptionItem] = []  # figures changed and closed automatically
     backdated: list[int] = []  # first reported earlier than we knew
-    lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None, datetime]] = []
+    lines: list[tuple[ExceptionItem | _NewItem, str, datetime | None, datetime | None, datetime]]
+    lines = []
     reported = set()
     times = zip(
         _whens(report["anchor_at"]),
@@ -134,17 +135,7 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         }
         item = existing.get(key)
         if item is None:
-            item = ExceptionItem(
-                organization_id=run.organization_id,
-                case_id=key[0],
-                obligation_key=row.obligation_key,
-                site_id=site_of[key[0]],
-                step=row.step,
-                first_reported_on=run.date,
-                last_reported_on=run.date,
-                updated_at=run.now,
-                **figures,
-            )
+            item = _NewItem(key[0], row.obligation_key, site_of[key[0]], row.step, figures)
             new_items.append(item)
         else:
             if run.date < item.first_reported_on:
@@ -186,6 +177,38 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
             "since": [due_at or anchor_at for _, _, due_at, _, anchor_at in lines],
         },
     )
+
+
+@dataclass(slots=True)
+class _NewItem:
+    """An item the report raises for the first time: what its row is written from (a model
+    instance each cost a tenth of a full evaluation), and its id once written."""
+
+    case_id: int
+    obligation_key: str
+    site_id: int
+    step: str
+    figures: dict
+    pk: int | None = None
+
+
+def _insert_new_items(run: ReportRun, items: list[_NewItem]) -> None:
+    """INSERTs the new items (the model's defaults for the triage fields) and sets their ids."""
+    columns = {
+        "organization_id": [run.organization_id] * len(items),
+        "case_id": [item.case_id for item in items],
+        "obligation_key": [item.obligation_key for item in items],
+        "site_id": [item.site_id for item in items],
+        "step": [item.step for item in items],
+        "first_reported_on": [run.date] * len(items),
+        "last_reported_on": [run.date] * len(items),
+    }
+    for name in ("kind", "anchor_at", "due_at", "completed_at"):
+        columns[name] = [item.figures[name] for item in items]
+    for item, pk in zip(
+        items, _insert_columns(ExceptionItem, columns, returning_pk=True), strict=True
+    ):
+        item.pk = pk
 
 
 def _refresh(run, item, figures, refreshed, closing) -> None:
@@ -252,7 +275,7 @@ def _close_stale(run: ReportRun, stale: list[ExceptionItem], obligations) -> lis
 
 def _write(run, new_items, refreshed, closing, backdated) -> None:
     if new_items:
-        _insert(new_items, returning_pk=True)
+        _insert_new_items(run, new_items)
         _record_history(
             run, new_items, "+", reason=Value(f"Raised by the exception report for {run.date}")
         )
@@ -337,13 +360,29 @@ def _insert(rows: list[Model], *, returning_pk: bool = False) -> None:
             row._state.db = connection.alias
 
 
-def _insert_columns(model: type[Model], columns: dict[str, list]) -> None:
-    """INSERTs rows given as one list of Python values per field (by attname), as
-    ``_insert`` would write instances holding them."""
+def _insert_columns(
+    model: type[Model], columns: dict[str, list], *, returning_pk: bool = False
+) -> list:
+    """INSERTs rows given as one list of Python values per field (by attname), as ``_insert``
+    would write instances holding them: a field not given takes its default, an auto_now one
+    the time now. Returns the new ids if ``returning_pk``."""
+    count = len(next(iter(columns.values())))
+    if not count:
+        return []
+    unknown = set(columns) - {field.attname for field in model._meta.concrete_fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
     fields = _inserted_fields(model)
-    values = [_database_values(field, columns[field.attname]) for field in fields]
-    if values and values[0]:
-        _insert_values(model, fields, values, returning_pk=False)
+    values = []
+    for field in fields:
+        if field.attname in columns:
+            given = columns[field.attname]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            given = [timezone.now()] * count
+        else:
+            given = [field.get_default()] * count
+        values.append(_database_values(field, given))
+    return _insert_values(model, fields, values, returning_pk)
 
 
 def _inserted_fields(model: type[Model]) -> list[Field]:
