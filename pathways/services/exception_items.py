@@ -27,6 +27,7 @@ from pathways.models import (
     ExceptionReportLine,
 )
 from pathways.selectors.obligations import (
+    _id_among,
     case_frames,
     engine_data,
 )
@@ -104,13 +105,16 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
     site_of = {row[0]: row[4] for row in case_rows}
     existing = {
         (item.case_id, item.obligation_key): item
-        for item in ExceptionItem.objects.filter(case_id__in=list(site_of))
+        # The chunk's case ids as one array parameter on PostgreSQL: Django resolves an IN
+        # list's thousands of placeholders one by one, longer than the query takes.
+        for item in ExceptionItem.objects.filter(_id_among(ExceptionItem, "case_id", list(site_of)))
     }
-    new_items: list[ExceptionItem] = []
+    new_items: list[_NewItem] = []
     refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
     closing: list[ExceptionItem] = []  # figures changed and closed automatically
     backdated: list[int] = []  # first reported earlier than we knew
-    lines: list[tuple[ExceptionItem, str, datetime | None, datetime | None, datetime]] = []
+    lines: list[tuple[ExceptionItem | _NewItem, str, datetime | None, datetime | None, datetime]]
+    lines = []
     reported = set()
     times = zip(
         _whens(report["anchor_at"]),
@@ -131,17 +135,7 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         }
         item = existing.get(key)
         if item is None:
-            item = ExceptionItem(
-                organization_id=run.organization_id,
-                case_id=key[0],
-                obligation_key=row.obligation_key,
-                site_id=site_of[key[0]],
-                step=row.step,
-                first_reported_on=run.date,
-                last_reported_on=run.date,
-                updated_at=run.now,
-                **figures,
-            )
+            item = _NewItem(key[0], row.obligation_key, site_of[key[0]], row.step, figures)
             new_items.append(item)
         else:
             if run.date < item.first_reported_on:
@@ -166,22 +160,55 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         closing.extend(_close_stale(run, stale, obligations))
 
     _write(run, new_items, refreshed, closing, backdated)
-    _insert(
-        [
-            ExceptionReportLine(
-                organization_id=run.organization_id,
-                report=run.report,
-                item_id=item.pk,
-                kind=kind,
-                due_at=due_at,
-                completed_at=completed_at,
-                site_id=item.site_id,
-                step=item.step,
-                since=due_at or anchor_at,
-            )
-            for item, kind, due_at, completed_at, anchor_at in lines
-        ]
+    # The lines as columns, not a model instance each (building those was a tenth of a full
+    # evaluation); every column is named, so a new field of the model fails here loudly.
+    items = [line[0] for line in lines]
+    _insert_columns(
+        ExceptionReportLine,
+        {
+            "organization_id": [run.organization_id] * len(lines),
+            "report_id": [run.report.pk] * len(lines),
+            "item_id": [item.pk for item in items],
+            "kind": [line[1] for line in lines],
+            "due_at": [line[2] for line in lines],
+            "completed_at": [line[3] for line in lines],
+            "site_id": [item.site_id for item in items],
+            "step": [item.step for item in items],
+            "since": [due_at or anchor_at for _, _, due_at, _, anchor_at in lines],
+        },
     )
+
+
+@dataclass(slots=True)
+class _NewItem:
+    """An item the report raises for the first time: what its row is written from (a model
+    instance each cost a tenth of a full evaluation), and its id once written."""
+
+    case_id: int
+    obligation_key: str
+    site_id: int
+    step: str
+    figures: dict
+    pk: int | None = None
+
+
+def _insert_new_items(run: ReportRun, items: list[_NewItem]) -> None:
+    """INSERTs the new items (the model's defaults for the triage fields) and sets their ids."""
+    columns = {
+        "organization_id": [run.organization_id] * len(items),
+        "case_id": [item.case_id for item in items],
+        "obligation_key": [item.obligation_key for item in items],
+        "site_id": [item.site_id for item in items],
+        "step": [item.step for item in items],
+        "first_reported_on": [run.date] * len(items),
+        "last_reported_on": [run.date] * len(items),
+    }
+    for name in ("kind", "anchor_at", "due_at", "completed_at"):
+        columns[name] = [item.figures[name] for item in items]
+    for item, pk in zip(
+        items, _insert_columns(ExceptionItem, columns, returning_pk=True), strict=True
+    ):
+        item.pk = pk
 
 
 def _refresh(run, item, figures, refreshed, closing) -> None:
@@ -248,7 +275,7 @@ def _close_stale(run: ReportRun, stale: list[ExceptionItem], obligations) -> lis
 
 def _write(run, new_items, refreshed, closing, backdated) -> None:
     if new_items:
-        _insert(new_items, returning_pk=True)
+        _insert_new_items(run, new_items)
         _record_history(
             run, new_items, "+", reason=Value(f"Raised by the exception report for {run.date}")
         )
@@ -294,7 +321,9 @@ def _record_history(
     table = connection.ops.quote_name(history._meta.db_table)
     ids = [item.pk for item in items]
     for start in range(0, len(ids), BATCH_SIZE):
-        rows = ExceptionItem.objects.filter(pk__in=ids[start : start + BATCH_SIZE])
+        rows = ExceptionItem.objects.filter(
+            _id_among(ExceptionItem, "id", ids[start : start + BATCH_SIZE])
+        )
         if only is not None:
             rows = rows.filter(only)
         select, params = (
@@ -320,11 +349,54 @@ def _insert(rows: list[Model], *, returning_pk: bool = False) -> None:
     if not rows:
         return
     model = type(rows[0])
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    values = [_column_values(field, rows) for field in fields]
+    fields = _inserted_fields(model)
+    pks = _insert_values(
+        model, fields, [_column_values(field, rows) for field in fields], returning_pk
+    )
+    if returning_pk:
+        for row, pk in zip(rows, pks, strict=True):
+            row.pk = pk
+            row._state.adding = False
+            row._state.db = connection.alias
+
+
+def _insert_columns(
+    model: type[Model], columns: dict[str, list], *, returning_pk: bool = False
+) -> list:
+    """INSERTs rows given as one list of Python values per field (by attname), as ``_insert``
+    would write instances holding them: a field not given takes its default, an auto_now one
+    the time now. Returns the new ids if ``returning_pk``."""
+    count = len(next(iter(columns.values())))
+    if not count:
+        return []
+    unknown = set(columns) - {field.attname for field in model._meta.concrete_fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    fields = _inserted_fields(model)
+    values = []
+    for field in fields:
+        if field.attname in columns:
+            given = columns[field.attname]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            given = [timezone.now()] * count
+        else:
+            given = [field.get_default()] * count
+        values.append(_database_values(field, given))
+    return _insert_values(model, fields, values, returning_pk)
+
+
+def _inserted_fields(model: type[Model]) -> list[Field]:
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+def _insert_values(
+    model: type[Model], fields: list[Field], values: list[list], returning_pk: bool
+) -> list:
+    """The INSERT itself, of columns of database values; the new ids if ``returning_pk``."""
+    pks = []
     if returning_pk and connection.vendor == "postgresql":
         pk = model._meta.pk
-        fields, values = [pk, *fields], [_new_ids(model, len(rows)), *values]
+        fields, values = [pk, *fields], [_new_ids(model, len(values[0])), *values]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
@@ -334,14 +406,10 @@ def _insert(rows: list[Model], *, returning_pk: bool = False) -> None:
             if returning_pk:
                 pks = values[0]
         else:
-            size = min(BATCH_SIZE, connection.ops.bulk_batch_size(fields, rows))
+            size = min(BATCH_SIZE, connection.ops.bulk_batch_size(fields, values[0]))
             returning = f" RETURNING {quote(model._meta.pk.column)}" if returning_pk else ""
-            pks = _insert_values(cursor, f"{table} ({columns})", values, size, returning)
-    if returning_pk:
-        for row, pk in zip(rows, pks, strict=True):
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = connection.alias
+            pks = _insert_rows(cursor, f"{table} ({columns})", values, size, returning)
+    return pks
 
 
 def _new_ids(model: type[Model], count: int) -> list[int]:
@@ -378,7 +446,7 @@ def _copy_converter(field: Field) -> Callable[[object], str]:
     raise TypeError(f"{field} ({kind}): say how COPY spells its values here")
 
 
-def _insert_values(cursor, into: str, values: list[list], size: int, returning: str) -> list:
+def _insert_rows(cursor, into: str, values: list[list], size: int, returning: str) -> list:
     """INSERTs of ``size`` rows each; what ``returning`` names, in row order (SQLite returns
     rows in that order, as ``bulk_create`` relies on too)."""
     count, width = len(values[0]), len(values)
@@ -403,7 +471,11 @@ def _column_values(field: Field, rows: list[Model]) -> list:
     auto_now) by the field."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return [field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in rows]
-    values = [getattr(row, field.attname) for row in rows]
+    return _database_values(field, [getattr(row, field.attname) for row in rows])
+
+
+def _database_values(field: Field, values: list) -> list:
+    """``values`` of ``field`` as the database takes them (see ``_column_values``)."""
     kind = field.get_internal_type()
     if kind == "DateTimeField":
         adapt = connection.ops.adapt_datetimefield_value

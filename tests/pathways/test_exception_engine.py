@@ -521,3 +521,28 @@ def test_empty_inputs_give_empty_frames_with_the_same_columns_and_dtypes(compute
     empty = compute(cases.iloc[0:0], events.iloc[0:0])
     assert empty.empty
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()
+
+
+# --- keys built in Python (issue 20) ----------------------------------------------------------
+
+
+def test_a_completion_without_a_step_anchors_nothing_and_keys_stay_text():
+    """The anchor and obligation keys are joined in Python: a missing step stays missing (it
+    anchors no ``step:nan`` standard), and keys and steps keep pandas' text dtype."""
+    result = engine.compute_obligations(
+        *timeline(completed("intake", at(1, 9)), completed(None, at(1, 10))),
+        DEFINITIONS,
+        at(9),
+    )
+    assert not result["obligation_key"].str.contains("nan").any()
+    assert "step:risk/0@step:intake" in set(result["obligation_key"])
+    assert result["obligation_key"].dtype == engine.TEXT
+    assert result["step"].dtype == engine.TEXT
+
+
+def test_prefixed_keeps_missing_values_missing():
+    values = pd.Series(["intake", None, "risk"], dtype=engine.TEXT, index=[4, 5, 6])
+    joined = engine._prefixed("step:", values)
+    assert joined.tolist()[0] == "step:intake" and pd.isna(joined.tolist()[1])
+    assert list(joined.index) == [4, 5, 6]
+    assert engine._prefixed("event:", pd.Series([7, 12])).tolist() == ["event:7", "event:12"]

@@ -337,3 +337,27 @@ def test_written_items_keep_their_values_exactly_and_get_their_ids(personas, ver
         assert [getattr(stored[item.pk], name) for name in fields] == [
             getattr(item, name) for name in fields
         ]
+
+
+def test_a_full_computations_queries_do_not_grow_with_its_cases(personas, version):
+    """One chunk's reads and writes are a fixed number of statements however many cases and
+    items it holds (case ids go as one array parameter on PostgreSQL, lines by COPY or
+    multi-row INSERT); each line carries its item's site and step and its since time."""
+    from django.test.utils import CaptureQueriesContext
+
+    from pathways.models import ExceptionReportLine
+
+    counts = []
+    for number in range(0, 12, 3):
+        for offset in range(3):
+            overdue_case(version, personas.north, f"C-{number + offset}")
+        with CaptureQueriesContext(connection) as queries:
+            compute(personas, full=True)
+        counts.append(len(queries))
+    # The first run only creates items; each later one also finds the earlier cases' items.
+    assert counts[1] == counts[2] == counts[3]
+    lines = ExceptionReportLine.objects.filter(report__date=DAY).select_related("item")
+    assert len(lines) == 12
+    for line in lines:
+        assert (line.site_id, line.step) == (line.item.site_id, line.item.step)
+        assert line.since == (line.due_at or line.item.anchor_at)
