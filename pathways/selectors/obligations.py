@@ -109,7 +109,7 @@ def case_chunks(
     rows = cases.order_by("id").values_list(*fields)
     if case_ids is not None:
         for start in range(0, len(case_ids), chunk_size):
-            chunk = list(rows.filter(_id_among(Case, "id", case_ids[start : start + chunk_size])))
+            chunk = list(rows.filter(id_among(Case, "id", case_ids[start : start + chunk_size])))
             if chunk:
                 yield chunk
         return
@@ -119,7 +119,7 @@ def case_chunks(
         last_id = chunk[-1][0]
 
 
-def _id_among(model, column: str, ids: list[int]) -> Q | RawSQL:
+def id_among(model, column: str, ids: list[int]) -> Q | RawSQL:
     """``column`` among ``ids``: on PostgreSQL as one array parameter, since Django resolves the
     thousands of placeholders of an ``IN`` list one by one (longer than the query takes)."""
     if connection.vendor != "postgresql":
@@ -187,7 +187,7 @@ def _postgresql_events(
     case_ids: list[int], *, until: datetime, data_of: Q | None, events_of: Q | None = None
 ) -> pd.DataFrame:
     """The events of ``case_ids`` on PostgreSQL, the same frame as the portable reader gives,
-    read about three times faster: the case ids as one array parameter (``_id_among``), times
+    read about three times faster: the case ids as one array parameter (``id_among``), times
     as epoch microseconds (not an aware datetime built per row), rows fetched bare (no per-row
     converters) and ``data`` parsed only for the rows ``data_of`` names."""
     payload = Cast("data", TextField())
@@ -199,7 +199,7 @@ def _postgresql_events(
         CaseEvent.objects.filter(
             events_of or Q(),
             plausible("occurred_at", until=until),
-            _id_among(CaseEvent, "case_id", case_ids),
+            id_among(CaseEvent, "case_id", case_ids),
         )
         .annotate(payload=payload, occurred_us=_EpochMicroseconds("occurred_at"))
         .values_list("id", "case_id", "type", "step_key", "occurred_us", "payload")

@@ -27,9 +27,9 @@ from pathways.models import (
     ExceptionReportLine,
 )
 from pathways.selectors.obligations import (
-    _id_among,
     case_frames,
     engine_data,
+    id_among,
 )
 from pathways.triage import OPEN_STATUSES
 
@@ -107,7 +107,7 @@ def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
         (item.case_id, item.obligation_key): item
         # The chunk's case ids as one array parameter on PostgreSQL: Django resolves an IN
         # list's thousands of placeholders one by one, longer than the query takes.
-        for item in ExceptionItem.objects.filter(_id_among(ExceptionItem, "case_id", list(site_of)))
+        for item in ExceptionItem.objects.filter(id_among(ExceptionItem, "case_id", list(site_of)))
     }
     new_items: list[_NewItem] = []
     refreshed: list[ExceptionItem] = []  # figures changed, triage state kept
@@ -322,7 +322,7 @@ def _record_history(
     ids = [item.pk for item in items]
     for start in range(0, len(ids), BATCH_SIZE):
         rows = ExceptionItem.objects.filter(
-            _id_among(ExceptionItem, "id", ids[start : start + BATCH_SIZE])
+            id_among(ExceptionItem, "id", ids[start : start + BATCH_SIZE])
         )
         if only is not None:
             rows = rows.filter(only)
