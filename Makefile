@@ -13,9 +13,6 @@ MANAGE := $(BIN)/python manage.py
 RUNTIME_DEPS = $(shell $(PYTHON) -c 'import tomllib; print(" ".join(repr(d) for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))')
 # The demo is the embedded shape: SQLite and eager Celery, whatever the shell exports.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL DEBUG=1
-# DEBUG unset is production (SECRET_KEY required): the bench takes the embedded defaults and
-# turns DEBUG off itself once Django is set up, as production runs.
-BENCH_ENV := env DEBUG=1
 
 .PHONY: install install-runtime demo seed serve test lint format bench bench-pages clean
 
@@ -64,7 +61,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install-runtime
-	$(BENCH_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Every menu page of every role in Chromium against the 1 s goal (bench/page_ready.py): the demo
 # served as production serves it (gunicorn, DEBUG off, whitenoise). Playwright is a dev tool.

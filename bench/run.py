@@ -140,6 +140,9 @@ def setup_django(name: str, url: str) -> str:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scaling_ops.settings")
     os.environ.pop("REDIS_URL", None)
+    # DEBUG unset is production, which requires a SECRET_KEY: the bench takes the embedded
+    # defaults (DEBUG=1) and turns DEBUG off once Django is set up, as production runs.
+    os.environ.setdefault("DEBUG", "1")
     import django
 
     django.setup()
