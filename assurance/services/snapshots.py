@@ -56,6 +56,7 @@ from pathways.models import CaseEvent, EventType
 from pathways.plausible_time import EARLIEST_PLAUSIBLE, plausible
 from pathways.selectors.obligations import (
     CASE_ROW,
+    assessment_completions,
     case_chunks,
     case_frames,
     engine_data,
@@ -299,15 +300,7 @@ def month_figure_events(definitions) -> Q:
     other event lands one only through an obligation due in the month, whose anchor
     ``anchor_reach`` finds: a contact, a closure, a tier change or another step's completion
     in the month is no reason to read a case."""
-    assessments = {
-        step.key
-        for definition in definitions.values()
-        for step in definition.steps
-        if step.kind == "assessment"
-    }
-    return Q(type=EventType.OUTCOME_RECORDED) | Q(
-        type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments)
-    )
+    return Q(type=EventType.OUTCOME_RECORDED) | assessment_completions(definitions)
 
 
 def anchor_reach(definitions) -> dict[tuple[str, str], float]:

@@ -60,15 +60,18 @@ def engine_definitions() -> dict[int, PathwayDefinition]:
 def engine_data(definitions: dict[int, PathwayDefinition]) -> Q:
     """The events whose ``data`` the engine reads: completions of assessment steps (their
     fields) and tier changes. Leaving the rest unparsed saves a good part of the reading."""
+    return Q(type=EventType.RISK_TIER_CHANGED) | assessment_completions(definitions)
+
+
+def assessment_completions(definitions: dict[int, PathwayDefinition]) -> Q:
+    """The events that complete an assessment step of any of ``definitions``."""
     assessments = {
         step.key
         for definition in definitions.values()
         for step in definition.steps
         if step.kind == "assessment"
     }
-    return Q(type=EventType.RISK_TIER_CHANGED) | Q(
-        type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments)
-    )
+    return Q(type=EventType.STEP_COMPLETED, step_key__in=sorted(assessments))
 
 
 def readable_until(*, cutoff: datetime, now: datetime) -> datetime:
