@@ -28,15 +28,6 @@ QUEUE_FIELDS = (
     "item__assignee_name",
     "item__note",
 )
-API_FIELDS = (
-    "item__case__external_ref",
-    "site__code",
-    "step",
-    "kind",
-    "due_at",
-    "completed_at",
-    "item__status",
-)
 
 
 def _best_of(function, repeat: int = 5) -> float:
@@ -171,6 +162,7 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
     from django.test import Client
 
     from pathways.models import ExceptionReportLine
+    from pathways.selectors.api_lines import ORM_COLUMNS
     from pathways.selectors.exceptions import NEEDS_ACTION, PAGE_SIZE, QUEUE_ORDER
     from scaling_ops import services, tenancy
     from scaling_ops.models import Role, Site
@@ -231,7 +223,7 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
         _analyze()
         url = f"/api/v1/exceptions/?page_size={size}"
         measured = _best_of(page(url, **auth))
-        baseline = _best_of(lambda size=size: list(api_lines.values(*API_FIELDS)[:size]))
+        baseline = _best_of(lambda size=size: list(api_lines.values(*ORM_COLUMNS)[:size]))
         _record(
             figures,
             f"API exception list, page_size {size}",

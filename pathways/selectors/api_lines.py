@@ -34,6 +34,18 @@ _REPORT = (
     ' WHERE (report."organization_id" = %s AND report."lines_dropped_at" IS NULL{date})'
     ' ORDER BY report."date" DESC LIMIT 1'
 )
+# The same row's columns as the ORM's lookups on a report line: what the tests' reference
+# queryset and the bench's bare baseline read.
+ORM_COLUMNS = (
+    "id",
+    "item__case__external_ref",
+    "site__code",
+    "step",
+    "kind",
+    "due_at",
+    "completed_at",
+    "item__status",
+)
 _DATETIME_COLUMNS = (5, 6)
 _BOUNDS = {"id__gt": ">", "id__lt": "<"}
 

@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Subquery
 
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
-from pathways.selectors.api_lines import exception_report_lines_for_sites
+from pathways.selectors.api_lines import ORM_COLUMNS, exception_report_lines_for_sites
 from pathways.services.exceptions import exception_report_compute
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import (
@@ -18,17 +18,6 @@ from tests.pathways.exception_helpers import (
     complete,
     make_case,
     overdue_case,
-)
-
-FIELDS = (
-    "id",
-    "item__case__external_ref",
-    "site__code",
-    "step",
-    "kind",
-    "due_at",
-    "completed_at",
-    "item__status",
 )
 
 
@@ -43,7 +32,7 @@ def orm_lines(*, date, site_ids, kind="", status=""):
         lines = lines.filter(kind=kind)
     if status:
         lines = lines.filter(item__status=status)
-    return lines.order_by("id").values_list(*FIELDS)
+    return lines.order_by("id").values_list(*ORM_COLUMNS)
 
 
 @pytest.fixture
