@@ -4,6 +4,7 @@ the member's visible sites: a missing row and one outside them look the same (No
 Exception rows show their case by reference only, and never load its referral date: one stored
 outside the plausible window before the API refused it may be a date Python cannot hold (BC)."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -475,8 +476,28 @@ def pathway_step_names() -> dict[str, str]:
         key: humanize_key(key)
         for key in EscalationRule.objects.order_by().values_list("key", flat=True).distinct()
     }
-    names.update(Step.objects.order_by("version__number", "pk").values_list("key", "name"))
+    names.update(_step_names())
     return names
+
+
+def _step_names() -> dict[str, str]:
+    """Each step key's name; where two keys of different pathways share a name (each
+    pathway's "Follow-up after missed contact"), the name says its pathway, so the queue's
+    rows, filters and CSVs do not show two alike."""
+    named: dict[str, str] = {}
+    pathways_of: dict[str, set[str]] = {}
+    for key, name, pathway in Step.objects.order_by("version__number", "pk").values_list(
+        "key", "name", "version__pathway__name"
+    ):
+        named[key] = name
+        pathways_of.setdefault(key, set()).add(pathway)
+    keys_named = Counter(named.values())
+    return {
+        key: f"{name} ({next(iter(pathways_of[key]))})"
+        if keys_named[name] > 1 and len(pathways_of[key]) == 1
+        else name
+        for key, name in named.items()
+    }
 
 
 def humanize_key(key: str) -> str:

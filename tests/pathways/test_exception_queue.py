@@ -495,3 +495,25 @@ def test_an_overlong_bulk_accept_reason_changes_nothing(personas, queue):
     )
     assert "The reason is 20,000 characters: keep it to 5,000" in response.content.decode()
     assert [item(i.case.external_ref).status for i in chosen] == ["open", "open"]
+
+
+def test_steps_of_two_pathways_with_one_name_say_their_pathway(personas, version):
+    from pathways.models import Pathway, PathwayVersion, Step
+    from pathways.selectors.exceptions import pathway_step_names
+
+    with tenancy.scope(personas.org):
+        other = PathwayVersion.objects.create(
+            pathway=Pathway.objects.create(slug="bh", name="Behavioural health"),
+            number=1,
+            name="Behavioural health",
+        )
+        Step.objects.create(
+            version=other, key="missed_follow_up", name="Follow-up", kind="touchpoint", order=1
+        )
+        Step.objects.create(version=other, key="intake", name="Intake", kind="intake", order=2)
+        names = pathway_step_names()
+    assert names["follow_up"] == "Follow-up (Hospital to home)"
+    assert names["missed_follow_up"] == "Follow-up (Behavioural health)"
+    # A key both pathways share is one row already; a name no other key has stays as it is.
+    assert names["intake"] == "Intake"
+    assert names["assessment"] == "Risk assessment"
