@@ -4,10 +4,17 @@ the apps above it (DESIGN.md section 2: dependencies point one way)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 
 from scaling_ops.extension_points import navigation
+
+# Every page renders the menu and the header's links: their URLs are reversed once per
+# organisation and role in a process, not on every request (issue 20). Keyed also by the URL
+# resolver in use (a new one whenever the URL configuration changes, as in tests) and the
+# script prefix; bounded, as organisations come and go over a process's life.
+_CACHED_ORGANISATIONS_AND_ROLES = 512
 
 
 @dataclass(frozen=True)
@@ -23,20 +30,50 @@ class NavItem:
 def navigation_for(request, membership) -> list[dict]:
     if membership is None:
         return []
-    home = reverse("org_home", kwargs={"org": membership.organization.slug})
-    entries = []
-    for item in navigation.providers():
-        if membership.role not in item.roles:
-            continue
-        try:
-            url = reverse(item.url_name, kwargs={"org": membership.organization.slug})
-        except NoReverseMatch:
-            continue
-        entries.append({"label": item.label, "url": url, "active": False})
+    slug = membership.organization.slug
+    home = shell_links(slug)["org_home"]
+    items = tuple(navigation.providers())
+    links = _menu_links(slug, membership.role, items, *_url_space())
+    entries = [{"label": label, "url": url, "active": False} for label, url in links]
     current = _current_entry(entries, request.path, home)
     if current is not None:
         current["active"] = True
     return entries
+
+
+@lru_cache(maxsize=_CACHED_ORGANISATIONS_AND_ROLES)
+def _menu_links(slug: str, role: str, items: tuple, resolver, prefix: str) -> tuple:
+    links = []
+    for item in items:
+        if role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name, kwargs={"org": slug})
+        except NoReverseMatch:
+            continue
+        links.append((item.label, url))
+    return tuple(links)
+
+
+def shell_links(slug: str) -> dict[str, str]:
+    """The URLs the base template's header links to on an organisation's pages (kept like the
+    menu's; the dict is shared, never to be changed). Pages outside an organisation reverse
+    their few links in the template."""
+    return _shell_links(slug, *_url_space())
+
+
+@lru_cache(maxsize=_CACHED_ORGANISATIONS_AND_ROLES)
+def _shell_links(slug: str, resolver, prefix: str) -> dict[str, str]:
+    links = {name: reverse(name, kwargs={"org": slug}) for name in _ORGANISATION_LINKS}
+    links["home"] = reverse("home")  # the organisation picker: "Switch organisation"
+    return links
+
+
+_ORGANISATION_LINKS = ("org_home", "search", "notice_inbox", "notice_unread_badge")
+
+
+def _url_space() -> tuple:
+    return get_resolver(get_urlconf()), get_script_prefix()
 
 
 def _section(path: str, home: str) -> str:

@@ -92,7 +92,6 @@ def test_a_members_named_sites_are_read_with_their_ids_in_one_query(
             sites=[personas.south, personas.north],
         )
         member = Membership.objects.select_related("user")
-        visible_site_list(member.get(user=personas.supervisor))  # django-guardian's first look-up
         membership = member.get(user=personas.supervisor)  # as a request loads it afresh
         with django_assert_num_queries(1):
             sites = visible_site_list(membership)
