@@ -38,9 +38,10 @@ Result = TypeVar("Result")
 # the SQL each runs once on its own connection. A fork inherits them, so neither is pickled.
 _evaluate: Callable | None = None
 _session_sql: tuple[str, ...] = ()
-# The parent's connections as a worker inherited them: kept referenced until the worker exits
-# (without interpreter teardown), since a deallocated psycopg2 connection sends its server a
-# Terminate on the shared socket, ending the parent's session.
+# The parent's connections as a worker inherited them, their sockets closed in the worker: kept
+# referenced until it exits (without interpreter teardown), since a deallocated psycopg2
+# connection sends a Terminate on its socket number (the parent's session before the close, or
+# whatever the worker has opened on that number since).
 _inherited: list = []
 _parent_pid: int | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -56,6 +57,9 @@ def serial_reason(*, chunk_count: int, in_caller_transaction: bool) -> str | Non
         return "one chunk"
     if in_caller_transaction:
         return "inside a caller's transaction, which workers cannot see"
+    if multiprocessing.current_process().daemon:
+        # A Celery prefork child, or any multiprocessing pool's worker.
+        return "this process is daemonic, and daemonic processes may not have children"
     return None
 
 
@@ -76,7 +80,7 @@ def evaluated(
     if reason is None:
         yield from _in_workers(iter(chunks), evaluate, session_sql)
     else:
-        logger.debug("Chunks evaluated in this process: %s", reason)
+        logger.info("Chunks evaluated in one process: %s", reason)
         yield from _here(chunks, evaluate)
 
 
@@ -101,9 +105,7 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
         # Forks the workers (all of them, with fork) or fails, before anything is handed out.
         pending = deque([(first, pool.submit(_evaluate_chunk, first))])
     except (AssertionError, OSError) as error:
-        # A daemonic process (a multiprocessing pool's worker) may not have children:
-        # "daemonic processes are not allowed to have children"; or the system refuses more
-        # processes.
+        # The system refuses more processes, say.
         logger.warning("Chunks evaluated in one process: workers could not start (%s)", error)
         pool.shutdown(wait=False, cancel_futures=True)
         _evaluate, _session_sql = None, ()
@@ -132,6 +134,10 @@ def _start_worker() -> None:
     _end_with_parent()
     for wrapper in connections.all(initialized_only=True):
         _inherited.append(wrapper)
+        if wrapper.connection is not None:
+            # This process's copy of the socket: open, it would keep the parent's session (its
+            # transaction and locks) alive on the server after the parent died.
+            os.close(wrapper.connection.fileno())
         connections[wrapper.alias] = type(wrapper)(dict(wrapper.settings_dict), wrapper.alias)
     multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
     if _session_sql:

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
 import pytest
@@ -110,10 +111,25 @@ def test_one_process_when_workers_cannot_start(organisation, settings, spy, monk
     serial = computed(organisation, settings, 1)
     # A Celery prefork child (or any pool worker) is daemonic: it may not have children.
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    with caplog.at_level(logging.INFO, logger="pathways.parallel_chunks"):
+        fallback = computed(organisation, settings, 2)
+    assert spy.processes() == {os.getpid()}
+    assert "daemonic processes may not have children" in caplog.text
+    assert fallback == serial
+
+
+def test_one_process_when_the_system_refuses_workers(
+    organisation, settings, spy, monkeypatch, caplog
+):
+    def refuse(self):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(ProcessPoolExecutor, "_launch_processes", refuse)
+    serial = computed(organisation, settings, 1)
     with caplog.at_level(logging.WARNING, logger="pathways.parallel_chunks"):
         fallback = computed(organisation, settings, 2)
     assert spy.processes() == {os.getpid()}
-    assert "daemonic processes are not allowed to have children" in caplog.text
+    assert "workers could not start (Resource temporarily unavailable)" in caplog.text
     assert fallback == serial
 
 
