@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +45,7 @@ _session_sql: tuple[str, ...] = ()
 # whatever the worker has opened on that number since).
 _inherited: list = []
 _parent_pid: int | None = None
+_fork_lock = threading.Lock()
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -75,7 +77,8 @@ def evaluated(
     ``COMPUTE_PROCESSES`` forked workers when ``serial_reason`` gives none, else here. At most
     that many chunks are evaluated at once besides the one the caller holds, so memory stays
     bounded however many there are. ``evaluate`` must only read the database; ``session_sql``:
-    statements a worker runs once on its own connection (what the caller's session has set)."""
+    statements a worker runs once on its own connection (what the caller's session has set).
+    Close the iterator when leaving early (``contextlib.closing``): that stops the workers."""
     reason = serial_reason(chunk_count=chunk_count, in_caller_transaction=in_caller_transaction)
     if reason is None:
         yield from _in_workers(iter(chunks), evaluate, session_sql)
@@ -95,20 +98,26 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
     first = next(chunks, None)
     if first is None:
         return
-    _evaluate, _session_sql, _parent_pid = evaluate, session_sql, os.getpid()
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
     )
-    try:
-        # Forks the workers (all of them, with fork) or fails, before anything is handed out.
-        pending = deque([(first, pool.submit(_evaluate_chunk, first))])
-    except (AssertionError, OSError) as error:
-        # The system refuses more processes, say.
-        logger.warning("Chunks evaluated in one process: workers could not start (%s)", error)
-        pool.shutdown(wait=False, cancel_futures=True)
-        _evaluate, _session_sql = None, ()
+    # The globals are what this pool's workers inherit: set only for the fork (another thread
+    # may start a pool of its own).
+    with _fork_lock:
+        _evaluate, _session_sql, _parent_pid = evaluate, session_sql, os.getpid()
+        try:
+            # Forks all the workers (with fork) or fails, before anything is handed out.
+            pending = deque([(first, pool.submit(_evaluate_chunk, first))])
+        except (AssertionError, OSError) as error:
+            # The system refuses more processes, say.
+            logger.warning("Chunks evaluated in one process: workers could not start (%s)", error)
+            pool.shutdown(wait=False, cancel_futures=True)
+            pending = None
+        finally:
+            _evaluate, _session_sql = None, ()
+    if pending is None:
         yield from _here([first], evaluate)
         yield from _here(chunks, evaluate)
         return
@@ -123,7 +132,6 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
             yield done, future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        _evaluate, _session_sql = None, ()
 
 
 def _start_worker() -> None:

@@ -22,7 +22,7 @@ import logging
 import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -273,11 +273,12 @@ def _case_month_parts(
         # The worker's session as _without_jit sets this one's.
         session_sql=("SET jit = off",) if connection.vendor == "postgresql" else (),
     )
-    for rows, chunk_figures in chunks:
-        parts.extend(chunk_figures)
-        done += len(rows)
-        if progress is not None:
-            progress(done, total)
+    with closing(chunks):  # a failing progress callback stops the workers at once
+        for rows, chunk_figures in chunks:
+            parts.extend(chunk_figures)
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
     return parts
 
 

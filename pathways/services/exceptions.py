@@ -24,6 +24,7 @@ import json
 import logging
 import time as monotonic_clock
 from collections.abc import Callable
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from functools import partial
 
@@ -142,11 +143,12 @@ def exception_report_compute(
                 chunk_count=-(-total // chunk_size),
                 in_caller_transaction=in_caller_transaction,
             )
-            for rows, evaluated in chunks:
-                chunk_persist(run, rows, evaluated)
-                done += len(rows)
-                if progress is not None:
-                    progress(done, total)
+            with closing(chunks):  # a failed write stops the workers at once
+                for rows, evaluated in chunks:
+                    chunk_persist(run, rows, evaluated)
+                    done += len(rows)
+                    if progress is not None:
+                        progress(done, total)
             _mark_reported(run)
             counts = ExceptionReportLine.objects.filter(report=report).aggregate(
                 items=Count("pk"), cases=Count("item__case_id", distinct=True)

@@ -163,3 +163,26 @@ def test_a_failing_chunk_writes_nothing(organisation, settings, monkeypatch):
     with tenancy.scope(organisation):
         assert not ExceptionReport.objects.exists()
         assert not ExceptionItem.objects.exists()
+
+
+def test_a_failing_write_stops_the_workers_and_writes_nothing(organisation, settings, monkeypatch):
+    settings.COMPUTE_PROCESSES = 2
+    persist = exceptions.chunk_persist
+    persisted = []
+
+    def failing(run, rows, evaluated):
+        if persisted:
+            raise RuntimeError("write failed")
+        persist(run, rows, evaluated)
+        persisted.append(rows)
+
+    monkeypatch.setattr(exceptions, "chunk_persist", failing)
+    with tenancy.scope(organisation), pytest.raises(RuntimeError, match="write failed"):
+        exceptions.exception_report_compute(
+            organization=organisation, date=DAYS[0], full=True, chunk_size=CHUNK
+        )
+    # Stopped and reaped when the error left the loop, not when its traceback is freed.
+    assert multiprocessing.active_children() == []
+    with tenancy.scope(organisation):
+        assert not ExceptionReport.objects.exists()
+        assert not ExceptionItem.objects.exists()
