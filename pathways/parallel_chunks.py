@@ -5,10 +5,11 @@ several cores only processes evaluate chunks side by side. The caller keeps ever
 
 Workers are forked (``fork``: no fresh interpreter, app and imports to load, unlike ``spawn``);
 each inherits the loaded app, the definitions and the function that evaluates a chunk, so only a
-chunk's rows go out and its result comes back. A forked child shares the parent's database
-sockets: it keeps the inherited connection objects alive without using them (deallocating one
-would end the parent's session) and opens its own. The parent holds no server-side cursor across
-the fork (chunks are read into lists).
+chunk's rows go out and its result comes back. A forked child starts with copies of the
+parent's database sockets: it closes its copies, keeps the inherited connection objects
+referenced and unused (deallocating one would send the server a Terminate) and opens its own
+connections. A worker dies with its parent. The parent holds no server-side cursor across the
+fork (chunks are read into lists).
 
 Workers read committed rows only, so the caller falls back to evaluating here when it runs
 inside a caller's transaction (it could have written what a chunk reads), and also off
@@ -35,8 +36,8 @@ logger = logging.getLogger(__name__)
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 
-# Set in the parent just before the workers are forked: what they evaluate each chunk with and
-# the SQL each runs once on its own connection. A fork inherits them, so neither is pickled.
+# Set in the parent only while it forks the workers: what they evaluate each chunk with and the
+# SQL each runs once on its own connection. A fork inherits them, so neither is pickled.
 _evaluate: Callable | None = None
 _session_sql: tuple[str, ...] = ()
 # The parent's connections as a worker inherited them, their sockets closed in the worker: kept
@@ -136,9 +137,9 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
 
 def _start_worker() -> None:
     """In a forked worker: ended with its parent (a killed Celery worker must not leave workers
-    waiting forever on their queue, holding connections); the parent's connections set aside
-    (never used, closed or deallocated), fresh ones in their place from the same settings,
-    closed at exit."""
+    waiting forever on their queue); the parent's connections set aside (their sockets closed
+    here, the objects never used or deallocated), fresh ones in their place from the same
+    settings, closed at exit."""
     _end_with_parent()
     for wrapper in connections.all(initialized_only=True):
         _inherited.append(wrapper)
@@ -159,7 +160,8 @@ def _evaluate_chunk(chunk):
 
 
 def _end_with_parent() -> None:
-    """Asks Linux to kill this process when its parent ends (elsewhere nothing is asked)."""
+    """Asks Linux to kill this process when its parent ends (elsewhere nothing is asked). Linux
+    means the forking thread: the caller's, which outlives the pool."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
