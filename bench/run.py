@@ -295,25 +295,47 @@ def write_results(figures: Figures, args, started: datetime, argv: list[str]) ->
     return text
 
 
-def _rss_mb() -> float:
+def _memory_mb() -> float:
+    """This process's resident size plus what its child processes (the workers that evaluate
+    chunks: ``COMPUTE_PROCESSES``) hold of their own: forked, they share the rest with it."""
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        own = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return own + sum(_private_kb(pid) for pid in _children()) / 1024
+
+
+def _children() -> list[str]:
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+    return pids
+
+
+def _private_kb(pid: str) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:  # the child ended meanwhile
+        return 0
+    return sum(int(line.split()[1]) for line in lines if line.startswith("Private_"))
 
 
 @contextmanager
 def measured(label: str):
-    """Wall time and peak memory growth of the block. Memory is the process's resident size,
-    sampled every 20 ms by a thread: tracemalloc would slow allocation-heavy code (pandas,
-    the ORM) several-fold and so distort the very timings it sits beside."""
+    """Wall time and peak memory growth of the block. Memory is the process's resident size
+    with its worker processes' own memory (``_memory_mb``), sampled every 20 ms by a thread:
+    tracemalloc would slow allocation-heavy code (pandas, the ORM) several-fold and so distort
+    the very timings it sits beside."""
     import threading
 
-    baseline = _rss_mb()
+    baseline = _memory_mb()
     peak = [baseline]
     done = threading.Event()
 
     def sample():
         while not done.wait(0.02):
-            peak[0] = max(peak[0], _rss_mb())
+            peak[0] = max(peak[0], _memory_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -323,7 +345,7 @@ def measured(label: str):
     result["seconds"] = time.perf_counter() - started
     done.set()
     sampler.join()
-    result["peak_mb"] = max(peak[0], _rss_mb()) - baseline
+    result["peak_mb"] = max(peak[0], _memory_mb()) - baseline
     print(
         f"  {label}: {result['seconds']:.2f}s, peak memory growth {result['peak_mb']:.0f} MB",
         flush=True,

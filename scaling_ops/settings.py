@@ -286,6 +286,11 @@ if EXCEPTION_REPORT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured(
         f"EXCEPTION_REPORT_RETENTION_DAYS={EXCEPTION_REPORT_RETENTION_DAYS} must be 1 or more."
     )
+# Processes that evaluate the chunks of a full exception report or a monthly snapshot side by
+# side on PostgreSQL (pathways.parallel_chunks); 1: all in the calling process.
+COMPUTE_PROCESSES = envint("COMPUTE_PROCESSES", "2")
+if COMPUTE_PROCESSES < 1:
+    raise ImproperlyConfigured(f"COMPUTE_PROCESSES={COMPUTE_PROCESSES} must be 1 or more.")
 CELERY_BEAT_SCHEDULE: dict = {
     # Each organisation's daily exception report, once its local day has ended.
     "pathways-due-exception-reports": {

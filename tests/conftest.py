@@ -32,6 +32,8 @@ def pytest_configure(config):
 
     # A fast hasher: the suite creates many users and never tests hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Chunks evaluated in the test's process (a test that wants worker processes asks).
+    settings.COMPUTE_PROCESSES = 1
     if XDIST_WORKER:
         # Parallel workers share one Redis (cache and broker): each keeps its cache keys apart,
         # since each worker's database numbers its rows from 1 and the beat marks name them.

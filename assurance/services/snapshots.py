@@ -22,7 +22,7 @@ import logging
 import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -50,7 +50,7 @@ from assurance.services.metrics import (
     month_window,
 )
 from assurance.services.pressure import pressure_values_store
-from pathways import engine
+from pathways import engine, parallel_chunks
 from pathways.definitions import REFERRAL_ANCHOR
 from pathways.models import CaseEvent, EventType
 from pathways.plausible_time import EARLIEST_PLAUSIBLE, plausible
@@ -188,6 +188,9 @@ def case_month_parts(
     from ``site_month_figures`` and the safeguarding measure. The monthly snapshot calls it for
     every case; a change proposal's evaluation (learning) for a pilot's own cases, so that the
     evaluation's figures are the snapshot's figures of the same cases and months."""
+    # Before the block's own transaction: chunks evaluated in worker processes would not see
+    # rows a caller's transaction wrote.
+    in_caller_transaction = connection.in_atomic_block
     with _without_jit():
         return _case_month_parts(
             definitions,
@@ -199,6 +202,7 @@ def case_month_parts(
             cases=cases,
             progress=progress,
             chunk_size=chunk_size,
+            in_caller_transaction=in_caller_transaction,
         )
 
 
@@ -219,7 +223,17 @@ def _without_jit():
 
 
 def _case_month_parts(
-    definitions, *, start, end, cutoff, now, settings, cases, progress, chunk_size
+    definitions,
+    *,
+    start,
+    end,
+    cutoff,
+    now,
+    settings,
+    cases,
+    progress,
+    chunk_size,
+    in_caller_transaction,
 ) -> list[pd.DataFrame]:
     case_ids = month_case_ids(
         definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases
@@ -230,13 +244,14 @@ def _case_month_parts(
     parts, done = [], 0
     read = plausible_cases(cutoff=cutoff, now=now)
     data_of = month_data(definitions)
-    for rows in case_chunks(read, chunk_size=chunk_size, fields=CASE_VALUES, case_ids=case_ids):
+
+    def chunk_parts(rows: list[tuple]) -> list[pd.DataFrame]:
         frames, events = _frames(rows, cutoff, now, data_of)
         obligations = engine.compute_obligations(
             frames[engine.CASE_COLUMNS], events, definitions, cutoff
         )
-        parts.extend(
-            site_month_figures(
+        return [
+            *site_month_figures(
                 frames,
                 events,
                 obligations,
@@ -245,16 +260,26 @@ def _case_month_parts(
                 end=end,
                 cutoff=cutoff,
                 settings=settings,
-            )
-        )
-        parts.append(
+            ),
             front_door_measures.safeguarding_figures(
                 frames, obligations, definitions, start=start, end=end, cutoff=cutoff
-            )
-        )
-        done += len(rows)
-        if progress is not None:
-            progress(done, total)
+            ),
+        ]
+
+    chunks = parallel_chunks.evaluated(
+        case_chunks(read, chunk_size=chunk_size, fields=CASE_VALUES, case_ids=case_ids),
+        chunk_parts,
+        chunk_count=-(-total // chunk_size),
+        in_caller_transaction=in_caller_transaction,
+        # The worker's session as _without_jit sets this one's.
+        session_sql=("SET jit = off",) if connection.vendor == "postgresql" else (),
+    )
+    with closing(chunks):  # a failing progress callback stops the workers at once
+        for rows, chunk_figures in chunks:
+            parts.extend(chunk_figures)
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
     return parts
 
 

@@ -95,13 +95,23 @@ def _whens(column: pd.Series) -> list[datetime | None]:
     return [None if value is pd.NaT else value for value in values]
 
 
-def chunk_persist(run: ReportRun, case_rows: list[tuple]) -> None:
+def chunk_evaluate(run: ReportRun, case_rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's report and obligations of these cases (rows of ``case_chunks``): their events
+    read and the engine run, nothing written (a worker process may run it:
+    ``pathways.parallel_chunks``)."""
     cases, events = case_frames(
         case_rows, cutoff=run.day_end.to_pydatetime(), now=run.now, data_of=run.data_of
     )
-    report, obligations = engine.daily_report_and_obligations(
+    return engine.daily_report_and_obligations(
         cases, events, run.definitions, run.day_start, run.day_end
     )
+
+
+def chunk_persist(
+    run: ReportRun, case_rows: list[tuple], evaluated: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """Writes the chunk's report as ``chunk_evaluate`` gave it."""
+    report, obligations = evaluated
     site_of = {row[0]: row[4] for row in case_rows}
     existing = {
         (item.case_id, item.obligation_key): item

@@ -24,13 +24,16 @@ import json
 import logging
 import time as monotonic_clock
 from collections.abc import Callable
+from contextlib import closing
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from pathways import parallel_chunks
 from pathways.definitions import REFERRAL_ANCHOR, PathwayDefinition
 from pathways.models import (
     CaseEvent,
@@ -47,7 +50,12 @@ from pathways.selectors.obligations import (
     implausible_counts,
     plausible_cases,
 )
-from pathways.services.exception_items import BATCH_SIZE, ReportRun, chunk_persist
+from pathways.services.exception_items import (
+    BATCH_SIZE,
+    ReportRun,
+    chunk_evaluate,
+    chunk_persist,
+)
 from scaling_ops import tenancy
 from scaling_ops.dates import local_window
 from scaling_ops.models import Organization
@@ -80,6 +88,9 @@ def exception_report_compute(
     built on the previous day's report where it can be (see the module docstring) unless
     ``full``."""
     started = monotonic_clock.monotonic()
+    # Before this function's own transaction: chunks evaluated in worker processes would not see
+    # rows a caller's transaction wrote.
+    in_caller_transaction = connection.in_atomic_block
     tenancy.refuse_another_organization(
         organization.pk, doing=f"compute organisation {organization.pk}'s report"
     )
@@ -126,11 +137,18 @@ def exception_report_compute(
             done = 0
             if progress is not None:
                 progress(done, total)
-            for rows in case_chunks(cases, chunk_size=chunk_size, case_ids=case_ids):
-                chunk_persist(run, rows)
-                done += len(rows)
-                if progress is not None:
-                    progress(done, total)
+            chunks = parallel_chunks.evaluated(
+                case_chunks(cases, chunk_size=chunk_size, case_ids=case_ids),
+                partial(chunk_evaluate, run),
+                chunk_count=-(-total // chunk_size),
+                in_caller_transaction=in_caller_transaction,
+            )
+            with closing(chunks):  # a failed write stops the workers at once
+                for rows, evaluated in chunks:
+                    chunk_persist(run, rows, evaluated)
+                    done += len(rows)
+                    if progress is not None:
+                        progress(done, total)
             _mark_reported(run)
             counts = ExceptionReportLine.objects.filter(report=report).aggregate(
                 items=Count("pk"), cases=Count("item__case_id", distinct=True)

@@ -34,8 +34,8 @@ if os.environ.get("FAULTS_PAUSE_AFTER_CHUNK"):
     _persisted = [0]
     _chunk_persist = exceptions.chunk_persist
 
-    def _pausing_persist_chunk(run, rows):
-        _chunk_persist(run, rows)
+    def _pausing_persist_chunk(run, rows, evaluated):
+        _chunk_persist(run, rows, evaluated)
         _persisted[0] += 1
         if _persisted[0] == _pause_after:
             Path(os.environ["FAULTS_PAUSED"]).write_text(f"{run.date} chunk {_persisted[0]}")

@@ -1,15 +1,24 @@
 """The Celery tasks: the per-organisation report task (thin, via the service) and the beat task
 that queues each organisation's report once its local day has ended."""
 
+import os
+import subprocess
+import sys
+import time
+import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from pathways.models import ExceptionReport
+from pathways.services.exceptions import exception_report_compute
 from pathways.tasks import compute_due_exception_reports, compute_exception_report
 from scaling_ops import tenancy
-from tests.pathways.exception_helpers import DAY, build_version, overdue_case
+from tests.faults.services import broker, database_url, require_redis
+from tests.pathways.exception_helpers import DAY, build_version, lines_of, overdue_case
+from tests.pathways.parallel_helpers import CHUNK, build_organisation, require_postgres
 
 
 @pytest.fixture
@@ -60,3 +69,55 @@ def test_beat_task_uses_each_organisations_local_date(personas, data):
         queued = compute_due_exception_reports()
     local = timezone.localdate(timezone=personas.org.zone) - timedelta(days=1)
     assert f"acme {local.isoformat()}" in queued
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xdist_group("celery_worker")
+def test_a_prefork_worker_child_computes_a_full_report_in_one_process(personas, tmp_path):
+    """A Celery prefork child is daemonic and may not fork workers of its own: a full report
+    (many chunks, COMPUTE_PROCESSES 2) is computed there in one process, with the reason
+    logged, and leaves what a computation here leaves."""
+    require_postgres()
+    redis_url = require_redis()
+    build_organisation(personas.org)
+    queue = f"prefork-{uuid.uuid4().hex[:10]}"
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "FAULTS_CHUNK_SIZE": str(CHUNK),
+        "COMPUTE_PROCESSES": "2",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    command = [str(Path(sys.executable).with_name("celery")), "-A", "tests.faults.worker_app"]
+    command += ["worker", "--pool=prefork", "--concurrency=1", "-Q", queue, "--loglevel=INFO"]
+    command += ["-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    with broker(redis_url):
+        compute_exception_report.apply_async(
+            kwargs={"organization_id": personas.org.pk, "date": "2026-01-30"},
+            queue=queue,
+            ignore_result=True,
+        )
+    with log.open("w") as output:
+        worker = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "succeeded in" not in log.read_text():
+            assert worker.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert "Chunks evaluated in one process: this process is daemonic" in log.read_text()
+    with tenancy.scope(personas.org):
+        report = ExceptionReport.objects.get(date=date(2026, 1, 30))
+        assert report.cases_evaluated > CHUNK
+        in_worker = (report.item_count, report.case_count, lines_of(report))
+        again = exception_report_compute(
+            organization=personas.org, date=date(2026, 1, 30), full=True, chunk_size=CHUNK
+        )
+        assert (again.item_count, again.case_count, lines_of(again)) == in_worker
