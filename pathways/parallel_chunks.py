@@ -14,7 +14,7 @@ fork (chunks are read into lists).
 Workers read committed rows only, so the caller falls back to evaluating here when it runs
 inside a caller's transaction (it could have written what a chunk reads), and also off
 PostgreSQL, with one chunk, with ``COMPUTE_PROCESSES`` 1, or where the workers cannot be started
-(a daemonic process may not have children)."""
+(a daemonic process off Linux, where nothing would end its workers with it)."""
 
 import ctypes
 import logging
@@ -22,10 +22,12 @@ import multiprocessing
 import multiprocessing.util
 import os
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.conf import settings
@@ -60,10 +62,29 @@ def serial_reason(*, chunk_count: int, in_caller_transaction: bool) -> str | Non
         return "one chunk"
     if in_caller_transaction:
         return "inside a caller's transaction, which workers cannot see"
-    if multiprocessing.current_process().daemon:
-        # A Celery prefork child, or any multiprocessing pool's worker.
+    if multiprocessing.current_process().daemon and not ENDS_WITH_PARENT:
+        # A Celery prefork child, or any multiprocessing pool's worker, off Linux.
         return "this process is daemonic, and daemonic processes may not have children"
     return None
+
+
+# Linux ends a worker with its parent (PR_SET_PDEATHSIG, ``_end_with_parent``). That is what
+# multiprocessing's rule "a daemonic process may not have children" guards against: a daemonic
+# process is killed when its parent exits, and would leave its children orphaned. So on Linux a
+# daemonic process, a Celery prefork child above all (where the beat's reports and snapshots
+# run), forks its workers too: the rule is lifted for the fork only.
+ENDS_WITH_PARENT = sys.platform.startswith("linux")
+
+
+@contextmanager
+def _children_allowed():
+    process = multiprocessing.current_process()
+    daemonic = process._config.get("daemon", False)
+    process._config["daemon"] = False
+    try:
+        yield
+    finally:
+        process._config["daemon"] = daemonic
 
 
 def evaluated(
@@ -110,7 +131,8 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
         _evaluate, _session_sql, _parent_pid = evaluate, session_sql, os.getpid()
         try:
             # Forks all the workers (with fork) or fails, before anything is handed out.
-            pending = deque([(first, pool.submit(_evaluate_chunk, first))])
+            with _children_allowed():
+                pending = deque([(first, pool.submit(_evaluate_chunk, first))])
         except (AssertionError, OSError) as error:
             # The system refuses more processes, say.
             logger.warning("Chunks evaluated in one process: workers could not start (%s)", error)
@@ -122,6 +144,7 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
         yield from _here([first], evaluate)
         yield from _here(chunks, evaluate)
         return
+    logger.info("Chunks evaluated by %d worker processes", workers)
     try:
         for chunk in chunks:
             pending.append((chunk, pool.submit(_evaluate_chunk, chunk)))

@@ -62,3 +62,6 @@ class ProcessSpy:
 
     def processes(self) -> set[int]:
         return set(self.pids[: self.count.value])
+
+    def clear(self) -> None:
+        self.count.value = 0

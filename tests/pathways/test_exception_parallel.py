@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from django.db import transaction
 
+from pathways import parallel_chunks
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
 from pathways.services import exceptions
 from scaling_ops import tenancy
@@ -107,10 +108,24 @@ def test_chunks_evaluated_in_workers_leave_what_one_process_leaves(organisation,
     assert parallel == serial
 
 
-def test_one_process_when_workers_cannot_start(organisation, settings, spy, monkeypatch, caplog):
+def test_a_daemonic_process_forks_workers_where_they_end_with_it(
+    organisation, settings, spy, monkeypatch, caplog
+):
+    """A Celery prefork child is daemonic. On Linux its workers end with it, so it forks them
+    (multiprocessing's rule lifted for the fork only); elsewhere it evaluates in one process."""
     serial = computed(organisation, settings, 1)
-    # A Celery prefork child (or any pool worker) is daemonic: it may not have children.
-    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    process = multiprocessing.current_process()
+    monkeypatch.setitem(process._config, "daemon", True)
+    with caplog.at_level(logging.INFO, logger="pathways.parallel_chunks"):
+        in_workers = computed(organisation, settings, 2)
+    assert "Chunks evaluated by 2 worker processes" in caplog.text
+    assert spy.processes() - {os.getpid()}
+    assert process.daemon, "the rule is lifted for the fork only"
+    assert in_workers == serial
+
+    spy.clear()
+    caplog.clear()
+    monkeypatch.setattr(parallel_chunks, "ENDS_WITH_PARENT", False)
     with caplog.at_level(logging.INFO, logger="pathways.parallel_chunks"):
         fallback = computed(organisation, settings, 2)
     assert spy.processes() == {os.getpid()}
