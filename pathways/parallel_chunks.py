@@ -42,11 +42,11 @@ Result = TypeVar("Result")
 # SQL each runs once on its own connection. A fork inherits them, so neither is pickled.
 _evaluate: Callable | None = None
 _session_sql: tuple[str, ...] = ()
-# The parent's connections as a worker inherited them, their sockets closed in the worker: kept
-# referenced until it exits (without interpreter teardown), since a deallocated psycopg2
-# connection sends a Terminate on its socket number (the parent's session before the close, or
-# whatever the worker has opened on that number since).
-_inherited: list = []
+# The parent's connections as a worker inherited them (by alias), their sockets closed in the
+# worker: kept referenced until it exits (without interpreter teardown), since a deallocated
+# psycopg2 connection sends a Terminate on its socket number (the parent's session before the
+# close, or whatever the worker has opened on that number since).
+_inherited: dict[str, object] = {}
 _parent_pid: int | None = None
 _fork_lock = threading.Lock()
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -165,7 +165,7 @@ def _start_worker() -> None:
     settings, closed at exit."""
     _end_with_parent()
     for wrapper in connections.all(initialized_only=True):
-        _inherited.append(wrapper)
+        _inherited[wrapper.alias] = wrapper
         if wrapper.connection is not None:
             # This process's copy of the socket: open, it would keep the parent's session (its
             # transaction and locks) alive on the server after the parent died.
