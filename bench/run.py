@@ -19,6 +19,7 @@ bench run did not create (marked by a comment), and drops it at the end unless `
 The table is written to bench/results/latest.md with the date, the machine and the command."""
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -298,9 +299,12 @@ def write_results(figures: Figures, args, started: datetime, argv: list[str]) ->
 def _memory_mb() -> float:
     """This process's resident size plus what its child processes (the workers that evaluate
     chunks: ``COMPUTE_PROCESSES``) hold of their own: forked, they share the rest with it."""
+    return _own_mb() + sum(_private_kb(pid) for pid in _children()) / 1024
+
+
+def _own_mb() -> float:
     with open("/proc/self/statm") as statm:
-        own = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return own + sum(_private_kb(pid) for pid in _children()) / 1024
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _children() -> list[str]:
@@ -323,10 +327,13 @@ def _private_kb(pid: str) -> int:
 
 @contextmanager
 def measured(label: str):
-    """Wall time and peak memory growth of the block. Memory is the process's resident size
-    with its worker processes' own memory (``_memory_mb``), sampled every 20 ms by a thread:
-    tracemalloc would slow allocation-heavy code (pandas, the ORM) several-fold and so distort
-    the very timings it sits beside."""
+    """Wall time and peak memory growth of the block. Memory is the process's resident size,
+    sampled every 20 ms by a thread, with its worker processes' own memory (``_memory_mb``)
+    every 200 ms: tracemalloc would slow allocation-heavy code (pandas, the ORM) several-fold
+    and so distort the very timings it sits beside, and reading a worker's ``smaps_rollup``
+    walks its page tables under its memory-map lock (at every 20 ms, 2.5 s of a 250,000-case
+    full recompute's 9-10 s went to it). A worker's chunk holds its memory for longer than
+    200 ms."""
     import threading
 
     baseline = _memory_mb()
@@ -334,8 +341,10 @@ def measured(label: str):
     done = threading.Event()
 
     def sample():
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], _memory_mb())
+        for tick in itertools.count(1):
+            if done.wait(0.02):
+                return
+            peak[0] = max(peak[0], _memory_mb() if tick % 10 == 0 else _own_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
