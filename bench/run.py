@@ -19,7 +19,6 @@ bench run did not create (marked by a comment), and drops it at the end unless `
 The table is written to bench/results/latest.md with the date, the machine and the command."""
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -296,12 +295,6 @@ def write_results(figures: Figures, args, started: datetime, argv: list[str]) ->
     return text
 
 
-def _memory_mb() -> float:
-    """This process's resident size plus what its child processes (the workers that evaluate
-    chunks: ``COMPUTE_PROCESSES``) hold of their own: forked, they share the rest with it."""
-    return _own_mb() + sum(_private_kb(pid) for pid in _children()) / 1024
-
-
 def _own_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -317,34 +310,52 @@ def _children() -> list[str]:
     return pids
 
 
-def _private_kb(pid: str) -> int:
+def _anonymous_kb(pid: str) -> int | None:
+    """The process's resident anonymous memory (``RssAnon``): a counter the kernel keeps, where
+    ``smaps_rollup`` walks the page tables under the process's memory-map lock, which at the
+    bench's process size stalled the very workers it measured."""
     try:
-        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
     except OSError:  # the child ended meanwhile
-        return 0
-    return sum(int(line.split()[1]) for line in lines if line.startswith("Private_"))
+        return None
+    return None
+
+
+class _MemoryGrowth:
+    """This process's resident size's growth plus, for each child process (the workers that
+    evaluate chunks: ``COMPUTE_PROCESSES``), its anonymous memory's growth since first seen: a
+    forked worker starts with the parent's pages counted as its own, shared until written."""
+
+    def __init__(self):
+        self.own_baseline = _own_mb()
+        self.first_seen: dict[str, int] = {}
+
+    def now_mb(self) -> float:
+        workers_kb = 0
+        for pid in _children():
+            anonymous = _anonymous_kb(pid)
+            if anonymous is not None:
+                workers_kb += max(anonymous - self.first_seen.setdefault(pid, anonymous), 0)
+        return _own_mb() - self.own_baseline + workers_kb / 1024
 
 
 @contextmanager
 def measured(label: str):
-    """Wall time and peak memory growth of the block. Memory is the process's resident size,
-    sampled every 20 ms by a thread, with its worker processes' own memory (``_memory_mb``)
-    every 200 ms: tracemalloc would slow allocation-heavy code (pandas, the ORM) several-fold
-    and so distort the very timings it sits beside, and reading a worker's ``smaps_rollup``
-    walks its page tables under its memory-map lock (at every 20 ms, 2.5 s of a 250,000-case
-    full recompute's 9-10 s went to it). A worker's chunk holds its memory for longer than
-    200 ms."""
+    """Wall time and peak memory growth of the block (``_MemoryGrowth``), sampled every 20 ms
+    by a thread: tracemalloc would slow allocation-heavy code (pandas, the ORM) several-fold and
+    so distort the very timings it sits beside."""
     import threading
 
-    baseline = _memory_mb()
-    peak = [baseline]
+    growth = _MemoryGrowth()
+    peak = [0.0]
     done = threading.Event()
 
     def sample():
-        for tick in itertools.count(1):
-            if done.wait(0.02):
-                return
-            peak[0] = max(peak[0], _memory_mb() if tick % 10 == 0 else _own_mb())
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], growth.now_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -354,7 +365,7 @@ def measured(label: str):
     result["seconds"] = time.perf_counter() - started
     done.set()
     sampler.join()
-    result["peak_mb"] = max(peak[0], _memory_mb()) - baseline
+    result["peak_mb"] = max(peak[0], growth.now_mb())
     print(
         f"  {label}: {result['seconds']:.2f}s, peak memory growth {result['peak_mb']:.0f} MB",
         flush=True,
