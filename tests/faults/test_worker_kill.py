@@ -6,34 +6,30 @@ be committed: transactional tests) and Redis (the broker); skips with the reason
     REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python -m pytest tests/faults
 """
 
-import json
 import os
 import signal
 import subprocess
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from pathways import demo as pathway_demo
 from pathways.assignees import user_key
 from pathways.models import ExceptionItem, ExceptionReport, ExceptionReportLine
-from pathways.services import bulk_load
 from pathways.services.exception_triage import (
     exception_item_accept,
     exception_item_assign,
     exception_item_resolve,
 )
 from pathways.services.exceptions import _advisory_key, exception_report_compute
-from pathways.services.versions import pathway_version_import
-from pathways.synthetic import Generator, SiteProfile
 from pathways.tasks import compute_exception_report
 from scaling_ops import tenancy
 from tests.faults.services import broker, database_url, require_postgres, require_redis
 from tests.pathways.exception_helpers import lines_of
+from tests.pathways.parallel_helpers import build_organisation
 
 pytestmark = [
     pytest.mark.postgres,
@@ -45,7 +41,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = ROOT / ".venv" / "bin" / "celery"
-START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
 TRIAGED_DAY, DAY = date(2026, 1, 29), date(2026, 1, 30)
 CHUNK = 20  # cases per chunk in the worker: ~300 cases make ~15 chunks
 WAIT = 180  # seconds any one step may take on a busy machine before the test gives up
@@ -61,22 +56,8 @@ def services():
 def organisation(services, personas):
     """~300 synthetic cases over January at North and South, with slippage; the report of the
     day before DAY computed and triaged (assigned, resolved, accepted)."""
-    definitions = [
-        json.loads((pathway_demo.FIXTURES / name).read_text())
-        for name in pathway_demo.PATHWAY_FILES
-    ]
-    profiles = [
-        SiteProfile("north", 5, 0.10, 0.30, missed_share=0.08),
-        SiteProfile("south", 5, 0.15, 0.40, missed_share=0.10, language_gap_end=0.2),
-    ]
+    build_organisation(personas.org)
     with tenancy.scope(personas.org):
-        for data in definitions:
-            pathway_version_import(data=data, activate=True)
-        cases, events = [], []
-        for case, case_events in Generator(definitions, profiles, START, END, seed=8).cases():
-            cases.append(case)
-            events.extend(case_events)
-        bulk_load.events_bulk_load(events=events, case_ids=bulk_load.cases_bulk_load(cases=cases))
         exception_report_compute(organization=personas.org, date=TRIAGED_DAY)
         first, second, third = ExceptionItem.objects.order_by("case__external_ref", "pk")[:3]
         by = personas.admin
