@@ -192,14 +192,14 @@ def case_month_parts(
     # rows a caller's transaction wrote.
     in_caller_transaction = connection.in_atomic_block
     with _without_jit():
-        return _case_month_parts(
+        return _month_parts(
             definitions,
+            month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases),
             start=start,
             end=end,
             cutoff=cutoff,
             now=now,
             settings=settings,
-            cases=cases,
             progress=progress,
             chunk_size=chunk_size,
             in_caller_transaction=in_caller_transaction,
@@ -222,22 +222,20 @@ def _without_jit():
         yield
 
 
-def _case_month_parts(
+def _month_parts(
     definitions,
+    case_ids: list[int],
     *,
     start,
     end,
     cutoff,
     now,
     settings,
-    cases,
     progress,
     chunk_size,
     in_caller_transaction,
 ) -> list[pd.DataFrame]:
-    case_ids = month_case_ids(
-        definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases
-    )
+    """``case_month_parts`` of the month's ``case_ids``, inside its JIT-free transaction."""
     total = len(case_ids)
     if progress is not None:
         progress(0, total)
