@@ -109,8 +109,9 @@ def chunk_evaluate(run: ReportRun, case_rows: list[tuple]) -> tuple[pd.DataFrame
 
 def chunk_persist(
     run: ReportRun, case_rows: list[tuple], evaluated: tuple[pd.DataFrame, pd.DataFrame]
-) -> None:
-    """Writes the chunk's report as ``chunk_evaluate`` gave it."""
+) -> int:
+    """Writes the chunk's report as ``chunk_evaluate`` gave it; returns the items it raised
+    for the first time."""
     report, obligations = evaluated
     site_of = {row[0]: row[4] for row in case_rows}
     existing = {
@@ -187,6 +188,7 @@ def chunk_persist(
             "since": [due_at or anchor_at for _, _, due_at, _, anchor_at in lines],
         },
     )
+    return len(new_items)
 
 
 @dataclass(slots=True)

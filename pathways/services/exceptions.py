@@ -143,9 +143,10 @@ def exception_report_compute(
                 chunk_count=-(-total // chunk_size),
                 in_caller_transaction=in_caller_transaction,
             )
+            items_statistics = _GrowingTableStatistics(ExceptionItem)
             with closing(chunks):  # a failed write stops the workers at once
                 for rows, evaluated in chunks:
-                    chunk_persist(run, rows, evaluated)
+                    items_statistics.grown_by(chunk_persist(run, rows, evaluated))
                     done += len(rows)
                     if progress is not None:
                         progress(done, total)
@@ -181,6 +182,42 @@ def exception_report_compute(
     if report.implausible_cases or report.implausible_events:
         logger.warning("Exception report %s of %s: %s", date, organization.slug, report.skipped)
     return report
+
+
+class _GrowingTableStatistics:
+    """Keeps the planner's statistics of a table this transaction is filling up to date.
+
+    Each chunk looks up its cases' exception items. A first report (or a full one after many
+    new cases) writes most of the items it then looks up, in one transaction that autovacuum
+    cannot see into: planned with statistics of a table a fraction of its size, each lookup
+    reads every item written so far, and the report's time grows with the square of its size.
+    So the table is analyzed, inside the transaction (which counts its own rows), each time the
+    rows it wrote pass the rows the planner knew of: a few times per report, doubling each time.
+    ``SKIP_LOCKED``: another organisation's report analyzing the same table is not waited on
+    (its statistics serve this one too, until both commit)."""
+
+    FIRST_AT = 1000
+
+    def __init__(self, model):
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        self.known = self.written = 0
+        self.enabled = connection.vendor == "postgresql"
+        if self.enabled:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+                    [model._meta.db_table],
+                )
+                self.known = int(cursor.fetchone()[0])
+
+    def grown_by(self, rows: int) -> None:
+        self.written += rows
+        if not self.enabled or self.written <= max(self.FIRST_AT, self.known):
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE (SKIP_LOCKED) {self.table}")
+        self.known += self.written
+        self.written = 0
 
 
 def definitions_digest(definitions: dict[int, PathwayDefinition]) -> str:

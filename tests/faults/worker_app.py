@@ -35,7 +35,7 @@ if os.environ.get("FAULTS_PAUSE_AFTER_CHUNK"):
     _chunk_persist = exceptions.chunk_persist
 
     def _pausing_persist_chunk(run, rows, evaluated):
-        _chunk_persist(run, rows, evaluated)
+        raised = _chunk_persist(run, rows, evaluated)
         _persisted[0] += 1
         if _persisted[0] == _pause_after:
             Path(os.environ["FAULTS_PAUSED"]).write_text(f"{run.date} chunk {_persisted[0]}")
@@ -43,6 +43,7 @@ if os.environ.get("FAULTS_PAUSE_AFTER_CHUNK"):
             deadline = time.monotonic() + 300
             while not release.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
+        return raised
 
     exceptions.chunk_persist = _pausing_persist_chunk  # the name the report's loop calls
 

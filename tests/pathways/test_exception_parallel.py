@@ -188,8 +188,8 @@ def test_a_failing_write_stops_the_workers_and_writes_nothing(organisation, sett
     def failing(run, rows, evaluated):
         if persisted:
             raise RuntimeError("write failed")
-        persist(run, rows, evaluated)
         persisted.append(rows)
+        return persist(run, rows, evaluated)
 
     monkeypatch.setattr(exceptions, "chunk_persist", failing)
     with tenancy.scope(organisation), pytest.raises(RuntimeError, match="write failed"):

@@ -361,3 +361,31 @@ def test_a_full_computations_queries_do_not_grow_with_its_cases(personas, versio
     for line in lines:
         assert (line.site_id, line.step) == (line.item.site_id, line.item.step)
         assert line.since == (line.due_at or line.item.anchor_at)
+
+
+def test_a_report_filling_the_items_table_keeps_the_planners_statistics_current(
+    personas, version, monkeypatch
+):
+    """Its chunks look items up by case: planned with the statistics of an empty table, each
+    lookup would read every item the report had written so far."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's; SQLite keeps none to go stale")
+    from pathways.services import exceptions
+
+    monkeypatch.setattr(exceptions._GrowingTableStatistics, "FIRST_AT", 3)
+
+    def planners_items():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE relname = 'pathways_exceptionitem'"
+            )
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pathways_exceptionitem")
+    assert planners_items() == 0
+    for number in range(10):  # under autovacuum's 50-row threshold: only the report analyzes
+        overdue_case(version, personas.north, f"C-{number}")
+    compute(personas, chunk_size=2)
+    # Analyzed after the second chunk (4 items, past 3) and the fifth (6 more, past the 4 known).
+    assert planners_items() == ExceptionItem.objects.count() == 10
