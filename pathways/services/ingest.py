@@ -496,18 +496,38 @@ def _resolve_cases_and_steps(
     return errors
 
 
+# One probe of the (organization, external_ref) unique index per distinct reference. The
+# OFFSET 0 keeps the lateral subquery from being flattened into a join, for which the planner
+# would rather scan every case of a modest table: at 60,000 cases it chose a 9 ms sequential
+# scan (for an IN list or a join alike) over these 700 probes' 1.8 ms, and the references
+# travel as one JSON array, as the insert's columns do.
+POSTGRES_CASES = f"""
+    SELECT ref.external_ref, found.id, found.site_id, found.version_id
+    FROM jsonb_array_elements_text(%s::jsonb) AS ref(external_ref)
+    CROSS JOIN LATERAL (
+        SELECT id, site_id, version_id FROM {Case._meta.db_table} AS known
+        WHERE known.organization_id = %s AND known.external_ref = ref.external_ref
+        OFFSET 0
+    ) AS found
+"""
+
+
 def _cases_by_ref(refs: set[str]) -> dict[str, tuple[int, int, int]]:
     """external_ref -> (id, site_id, version_id) among the bound organisation's cases. Plain
     SQL: the ORM prepares the up to 1,000 values of an IN lookup one by one, which cost as much
     as running the query."""
     if not refs:
         return {}
+    organization_id = tenancy.current_organization_id()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT external_ref, id, site_id, version_id FROM {Case._meta.db_table} "
-            f"WHERE organization_id = %s AND external_ref IN ({', '.join(['%s'] * len(refs))})",
-            [tenancy.current_organization_id(), *refs],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(POSTGRES_CASES, [orjson.dumps(list(refs)).decode(), organization_id])
+        else:
+            cursor.execute(
+                f"SELECT external_ref, id, site_id, version_id FROM {Case._meta.db_table} "
+                f"WHERE organization_id = %s AND external_ref IN ({', '.join(['%s'] * len(refs))})",
+                [organization_id, *refs],
+            )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 

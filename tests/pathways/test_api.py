@@ -1,6 +1,7 @@
 """The partner API as ../shared/API.md defines it: cases, events, exceptions."""
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -259,6 +260,36 @@ def test_a_case_ref_of_another_organisation_is_an_unknown_case(personas, north_k
     assert response.json()["errors"][0]["field"] == "case"
     assert "Unknown case" in response.json()["errors"][0]["message"]
     assert not CaseEvent.dangerously_unscoped.exists()
+
+
+def test_cases_are_found_by_references_that_json_and_sql_quote(personas, north_key):
+    """The batch's references reach PostgreSQL as one JSON array (SQLite: an IN list): quotes,
+    backslashes, percent signs and non-ASCII letters find their case; an unknown one does not."""
+    refs = ['C"quoted"', "C\\back\\slash", "C'apostrophe", "C%20percent", "Cé ü 北", "C-1"]
+    for ref in refs:
+        response = north_key.put(
+            f"/api/v1/cases/{quote(ref, safe='')}/", case_payload(), format="json"
+        )
+        assert response.status_code == 201, response.json()
+    batch = [event_payload(n, case=ref) for n, ref in enumerate(refs)]
+    response = north_key.post("/api/v1/events/", batch, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["created"] == len(refs)
+    with tenancy.scope(personas.org):
+        stored = dict(CaseEvent.objects.values_list("event_id", "case__external_ref"))
+    assert stored == {f"evt-{n}": ref for n, ref in enumerate(refs)}
+    response = north_key.post(
+        "/api/v1/events/", [*batch, event_payload(99, case='C"unknown"')], format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "index": len(refs),
+            "field": "case",
+            "message": "Unknown case 'C\"unknown\"'; create it first with PUT "
+            '/api/v1/cases/C"unknown"/.',
+        }
+    ]
 
 
 def test_more_than_1000_events_are_refused_whole(case, north_key):
