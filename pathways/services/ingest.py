@@ -709,9 +709,15 @@ def _insert_new(
     return inserted, stored
 
 
-# COPY's text format: a backslash, tab, newline or carriage return inside a value is written as
-# its escape (so no partner's id can end a row or a column, or read as \N or \.).
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: a backslash, tab, newline or carriage return inside it is
+    written as its escape (so no partner's id can end a row or a column, or read as \\N or
+    \\.). Four replaces: a fifth of ``str.translate``'s time for these short strings, whose
+    mapping to two-character escapes takes translate's slow path (1.6 ms for a batch's ids and
+    data)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def _copy_new(events: list[_Event], organization_id: int, now: datetime) -> None:
@@ -720,9 +726,9 @@ def _copy_new(events: list[_Event], organization_id: int, now: datetime) -> None
     received_at = now.astimezone(UTC).isoformat()
     rows = "".join(
         [
-            f"{organization_id}\t{event.event_id.translate(COPY_ESCAPES)}\t{event.case_id}\t"
-            f"{event.type}\t{event.step.translate(COPY_ESCAPES)}\t{event.occurred_utc}\t"
-            f"{event.data_json.translate(COPY_ESCAPES)}\t{event.content_hash}\t{received_at}\n"
+            f"{organization_id}\t{_copy_text(event.event_id)}\t{event.case_id}\t"
+            f"{event.type}\t{_copy_text(event.step)}\t{event.occurred_utc}\t"
+            f"{_copy_text(event.data_json)}\t{event.content_hash}\t{received_at}\n"
             for event in events
         ]
     )
