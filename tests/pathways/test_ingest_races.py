@@ -83,3 +83,65 @@ def test_a_concurrent_conflicting_reuse_of_an_id_stores_one_and_refuses_the_othe
     stored = set(CaseEvent.dangerously_unscoped.values_list("event_id", flat=True))
     # The refused batch stored nothing at all, not even its own new id.
     assert stored in ({"evt-1", "evt-2"}, {"evt-3", "evt-1"})
+
+
+def _stored_after_the_read(monkeypatch, stored_since: dict[str, str]):
+    """The batch's first read of stored ids misses ``stored_since``: as if a concurrent request
+    committed them between that read and the COPY."""
+    real_read = ingest._stored_hashes
+    reads = []
+
+    def read_before_the_other_committed(event_ids):
+        reads.append(list(event_ids))
+        found = real_read(event_ids)
+        if len(reads) == 1:
+            return {key: value for key, value in found.items() if key not in stored_since}
+        return found
+
+    monkeypatch.setattr(ingest, "_stored_hashes", read_before_the_other_committed)
+    return reads
+
+
+def test_an_id_stored_between_the_read_and_the_copy_is_a_duplicate_decided_by_the_constraint(
+    postgres, personas, monkeypatch
+):
+    with tenancy.scope(personas.org):
+        make_case(build_version(), personas.north, "C-1", at(DAY, 9))
+    client = partner_client(personas.org, [personas.north])
+    assert client.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+    reads = _stored_after_the_read(monkeypatch, {"evt-1"})
+
+    response = client.post("/api/v1/events/", [event_payload(1), event_payload(2)], format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["results"] == [
+        {"id": "evt-1", "status": "duplicate"},
+        {"id": "evt-2", "status": "created"},
+    ]
+    # The COPY was refused whole; the ON CONFLICT insert stored evt-2 and the second read
+    # found evt-1's content to compare.
+    assert reads == [["evt-1", "evt-2"], ["evt-1"]]
+    assert sorted(CaseEvent.dangerously_unscoped.values_list("event_id", flat=True)) == [
+        "evt-1",
+        "evt-2",
+    ]
+
+
+def test_an_id_stored_between_the_read_and_the_copy_with_other_content_refuses_the_batch(
+    postgres, personas, monkeypatch
+):
+    with tenancy.scope(personas.org):
+        make_case(build_version(), personas.north, "C-1", at(DAY, 9))
+    client = partner_client(personas.org, [personas.north])
+    assert client.post("/api/v1/events/", [event_payload(1)], format="json").status_code == 201
+    _stored_after_the_read(monkeypatch, {"evt-1"})
+
+    response = client.post(
+        "/api/v1/events/",
+        [event_payload(2), event_payload(1, data={"complete": False})],
+        format="json",
+    )
+
+    assert response.status_code == 409, response.json()
+    assert [error["index"] for error in response.json()["errors"]] == [1]
+    assert list(CaseEvent.dangerously_unscoped.values_list("event_id", flat=True)) == ["evt-1"]
