@@ -422,19 +422,3 @@ def test_filter_fields_are_written_as_the_template_loop_wrote_them():
         form = QueueFilterForm(data, sites=[], steps=[("a&b", "A & B")], assignees=people)
         assert filter_fields_html(form) == loop.render(Context({"form": form}))
     assert 'class="errorlist' in filter_fields_html(form)
-
-
-@pytest.mark.parametrize(
-    "value", ["plain", "A & B <i>\"q\" 'a'</i>", "&amp; already", 42, None, "→ ü"]
-)
-def test_the_rows_escape_writes_what_djangos_escape_writes(value):
-    """The rows and the summary escape each value without Django's lazy-argument wrapper; the
-    text must be Django's, for text, safe text, lazy text and non-text alike."""
-    from django.utils.functional import lazy
-    from django.utils.html import escape
-    from django.utils.safestring import mark_safe
-
-    from pathways.queue_rows import _escape
-
-    for shape in (value, mark_safe(str(value)), lazy(str, str)(value)):
-        assert _escape(shape) == escape(shape)
