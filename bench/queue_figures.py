@@ -5,7 +5,11 @@ order, same row count, with the planner's statistics fresh (ANALYZE before every
     queue page 1 and the last page (a supervisor of every site)   goal: within 2x
     API list at page_size 100 and 1000 (a key for every site)     goal: within 2x
 
-Beside each figure, the page's own time split into its queries' time and the rest (Python).
+Beside each figure, the page's own time split into its queries' time and the rest (Python),
+and the floor any logged-in page pays in the same harness: a bare request that reads only the
+session and the user, and the search page with no query (session, user, membership, the shell:
+the base template with its menu and header), so what of the page is the framework's fixed cost
+can be told from what the queue spends.
 
 The lines of ``kept_reports`` earlier daily reports are stored first (copies of the measured
 report's lines, dated before it), so the figures are taken as an organisation that keeps 90
@@ -157,6 +161,35 @@ def _panels_seconds(user, sites) -> float:
     return _best_of(lambda: panels_for(request, membership, sites))
 
 
+def _floor_seconds(client, organization) -> tuple[float, float]:
+    """(a bare request, the shell) best times, each through every middleware as the queue is:
+    a view that only names the session's user (served by a URL configuration of its own, the
+    project's plus that one path), and the search page with no query."""
+    import types
+
+    from django.http import HttpResponse
+    from django.test import override_settings
+    from django.urls import path
+
+    from scaling_ops import tenancy
+    from scaling_ops import urls as project_urls
+
+    def get(url):
+        with tenancy.isolated():
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    bare_urls = types.ModuleType("bench_bare_request_urls")
+    bare_urls.urlpatterns = [
+        path("bench-bare/", lambda request: HttpResponse(request.user.get_username())),
+        *project_urls.urlpatterns,
+    ]
+    with override_settings(ROOT_URLCONF=bare_urls):
+        bare = _best_of(lambda: get("/bench-bare/"), repeat=10)
+    shell = _best_of(lambda: get(f"/o/{organization.slug}/search/"), repeat=10)
+    return bare, shell
+
+
 def queue_and_api_figures(figures, *, organization, report, kept_reports: int = KEPT_REPORTS):
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -213,6 +246,12 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
     figures.note(
         "supervisor queue page 1: HTML size; time in the sections other apps add",
         f"{_html_kb(client, queue_url):.0f} KB; {_panels_seconds(supervisor, sites):.3f} s",
+    )
+    bare_request, shell = _floor_seconds(client, organization)
+    figures.note(
+        "logged-in page floor: a bare request (session, user); the shell (session, user,"
+        " membership, the base template)",
+        f"{bare_request:.3f} s; {shell:.3f} s",
     )
 
     api_lines = ExceptionReportLine.objects.filter(report=report, site_id__in=site_ids).order_by(

@@ -12,10 +12,13 @@ joins even after the person has left."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from pathways.extension_points import assignee_directories
+from scaling_ops import tenancy
 from scaling_ops.access import WRITE_ROLES
 from scaling_ops.models import Membership
 
@@ -45,14 +48,26 @@ def _write_members():
 
 
 def _members(site_ids: list[int]) -> list[Assignee]:
-    # Two columns, not a membership and a whole user per member: the queue asks on every page.
-    username = f"user__{get_user_model().USERNAME_FIELD}"
-    return [
-        _assignee(user_id, name)
-        for user_id, name in _write_members()
-        .order_by("user__username")
-        .values_list("user_id", username)
-    ]
+    """The members with a write role, by username: two columns read by one written-out query
+    (``_MEMBERS``), not a membership and a whole user each, nor a statement the ORM builds on
+    every queue page (about 0.4 ms of CPU, twice its run; issue 20). A test compares it with
+    ``_write_members``."""
+    roles = sorted(WRITE_ROLES)
+    with connection.cursor() as cursor:
+        cursor.execute(_members_statement(len(roles)), [tenancy.current_organization_id(), *roles])
+        return [_assignee(user_id, name) for user_id, name in cursor.fetchall()]
+
+
+@cache
+def _members_statement(roles: int) -> str:
+    user = get_user_model()
+    username = user._meta.get_field(user.USERNAME_FIELD).column
+    return (
+        f'SELECT m."user_id", u."{username}" FROM "{Membership._meta.db_table}" m'
+        f' INNER JOIN "{user._meta.db_table}" u ON (u."id" = m."user_id")'
+        f' WHERE m."organization_id" = %s AND m."role" IN ({", ".join(["%s"] * roles)})'
+        f' ORDER BY u."{username}"'
+    )
 
 
 def _find_member(user_id: int) -> Assignee | None:

@@ -397,6 +397,15 @@ class CaseEvent(TenantModel):
             # case's events, and scan the organisation's.
             models.Index(fields=["occurred_at"], name="case_event_occurred"),
             models.Index(fields=["received_at"], name="case_event_received"),
+            # Closures only (about one per case): the queue's caseload flag asks on every page
+            # whether each currently assigned case was closed, which otherwise scans every
+            # event of the organisation (issue 20: 88 -> 46 ms at 30,000 cases with 22,000
+            # assignments). The other event kinds pay nothing for it when they are stored.
+            models.Index(
+                fields=["case", "occurred_at"],
+                condition=models.Q(type="case_closed"),
+                name="case_event_closure",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,9 +8,9 @@ from itertools import groupby
 from urllib.parse import quote
 
 from django.utils import timezone
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
+from pathways.escaping import conditional_escape, escape
 from pathways.models import ExceptionItem, ExceptionKind
 
 KIND_LABELS = dict(ExceptionKind.choices)

@@ -32,6 +32,7 @@ from pathways.queue_rows import (
     queue_summary_html,
 )
 from pathways.selectors import exceptions as selectors
+from pathways.selectors import queue_page
 from pathways.services import exception_triage as triage_services
 from pathways.services import queue_preferences
 from pathways.tasks import exception_report_enqueue
@@ -244,14 +245,17 @@ def exception_queue(request, org):
         return _earlier(request, context, report, site_ids, step_names, zone)
     # The site filter narrows to one of the member's sites (an unknown code is a form error).
     shown = {site.pk for site in sites if site.code == filters.site} if filters.site else site_ids
-    lines = selectors.exception_queue_lines(
-        membership=membership, report=report, filters=filters, site_ids=shown
-    )
+
+    def lines():
+        return selectors.exception_queue_lines(
+            membership=membership, report=report, filters=filters, site_ids=shown
+        )
+
     if params.get("format") == "csv":
-        return _csv(lines, report, zone, step_names, context["site_names"])
+        return _csv(lines(), report, zone, step_names, context["site_names"])
     cells = selectors.exception_queue_cells(report=report, site_ids=shown, filters=filters)
     if cells is None:
-        cells = selectors.exception_queue_summary(lines)
+        cells = selectors.exception_queue_summary(lines())
     total = sum(cell.count for cell in cells)
     if not total and not filters.status:
         context["closed_count"] = sum(
@@ -261,8 +265,11 @@ def exception_queue(request, org):
             )
             or []
         )
-    page = selectors.exception_queue_page(
-        lines,
+    page = queue_page.exception_queue_page(
+        report=report,
+        filters=filters,
+        site_ids=shown,
+        zone=zone,
         after=_line_id(params.get("after")),
         before=_line_id(params.get("before")),
         last=bool(params.get("last")),

@@ -429,8 +429,10 @@ def test_an_event_batch_is_answered_and_stored_as_drf_and_json_would_write_them(
 
 def test_every_index_on_events_is_one_the_reads_need(db):
     """Each index costs every stored event an entry: the organisation column has none of its
-    own, the unique (organization, event_id) leads with it."""
+    own, the unique (organization, event_id) leads with it. The closures' index
+    (``case_event_closure``) is partial: only a ``case_closed`` event has an entry in it."""
     from django.db import connection
+    from django.db.models import Q
 
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, CaseEvent._meta.db_table)
@@ -441,10 +443,13 @@ def test_every_index_on_events_is_one_the_reads_need(db):
     )
     assert indexed == [
         ("case_id", "occurred_at"),
+        ("case_id", "occurred_at"),  # case_event_closure, closures only
         ("occurred_at",),
         ("organization_id", "event_id"),
         ("received_at",),
     ]
+    (closure,) = [index for index in CaseEvent._meta.indexes if index.name == "case_event_closure"]
+    assert closure.condition == Q(type="case_closed")
 
 
 # --- exceptions ------------------------------------------------------------------------------

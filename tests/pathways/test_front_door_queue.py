@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from pathways.models import Case, ReferralAcceptance
 from pathways.services.ingest import case_upsert
@@ -151,3 +152,35 @@ def test_the_section_costs_the_same_queries_for_many_referrals(personas, version
         response = client.get(url(personas))
     assert "30 referrals held" in section(response)
     assert len(many) == len(few)
+
+
+def test_the_written_out_read_of_held_referrals_is_the_querysets(personas, held):
+    """The panel's one written-out query against ``front_door_held``: held cases only (not the
+    complete one, not an accepted one), the sites asked for, oldest referral first, the limit,
+    the referral document left out and each case's site the one passed in."""
+    from pathways.selectors.front_door import _held_cases, front_door_held
+    from pathways.services.referrals import referral_accept
+
+    with tenancy.scope(personas.org):
+        referral_accept(
+            case=Case.objects.get(external_ref="C-2"),
+            reason="Known",
+            by=personas.supervisor,
+            now=timezone.now(),
+        )
+        refer(personas, "C-4", referral={"age": 70}, referral_at="2026-01-02T09:00:00+00:00")
+        for sites in ([personas.north], [personas.south], [personas.north, personas.south], []):
+            for limit in (1, 2, 50):
+                expected = list(front_door_held(sites=sites).defer("referral")[:limit])
+                cases = _held_cases(sites, limit)
+                assert cases == expected
+                assert [c.get_deferred_fields() for c in cases] == [{"referral"}] * len(cases)
+                assert [c.site for c in cases] == [c.site for c in expected]
+                assert all(c.site in sites for c in cases)
+        assert [c.external_ref for c in _held_cases([personas.north, personas.south], 50)] == [
+            "C-4",
+            "C-1",
+            "C-9",
+        ]
+    with tenancy.isolated(), pytest.raises(tenancy.TenantNotBound):
+        _held_cases([personas.north], 50)

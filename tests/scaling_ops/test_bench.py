@@ -89,3 +89,18 @@ def test_each_ingest_run_measures_at_least_twenty_batches():
         for number in range(bench.measured_events(5_000))
     ]
     assert len(bench.ingest_batches(events, prefix="h1-")) == bench.MIN_MEASURED_BATCHES
+
+
+def test_the_queue_figures_floor_times_a_bare_request_and_the_shell(personas):
+    """The floor is taken through every middleware: both requests must be served (200) for a
+    logged-in member, the bare one by a path of its own that the project does not serve."""
+    from django.test import Client
+    from django.urls import Resolver404, resolve
+    from queue_figures import _floor_seconds
+
+    client = Client()
+    client.force_login(personas.supervisor)
+    bare, shell = _floor_seconds(client, personas.org)
+    assert bare > 0 and shell > 0
+    with pytest.raises(Resolver404):
+        resolve("/bench-bare/")

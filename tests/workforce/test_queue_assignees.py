@@ -213,3 +213,55 @@ def test_the_assign_pickers_options_are_written_as_the_template_wrote_them():
         )
         assert assignee_options_html(people, selected=selected, owner=owner) == expected
     assert assignee_options_html([]) == ""
+
+
+def test_the_pickers_written_out_reads_are_the_orms(personas, queue, wf):
+    """Staff in post today (not a starter of tomorrow, not one who left today, one who leaves
+    tomorrow), each site's own, in site-code and name order; members with a write role of the
+    bound organisation only, by username: as the ORM's querysets read them."""
+    from django.utils import timezone
+
+    from pathways.assignees import _assignee, _members, _write_members
+    from scaling_ops import services
+    from scaling_ops.models import Role
+    from tests.factories import UserFactory
+    from workforce.assignees import _in_post, _staff_assignee, staff_at_sites
+
+    today = timezone.localdate()
+    with tenancy.scope(personas.org):
+        person(personas, wf["team"], "Amy Starter", start=today + timedelta(days=1))
+        staff_update(staff=person(personas, wf["team"], "Al Leaver"), left_on=today)
+        staff_update(
+            staff=person(personas, wf["team"], "Aba Leaving"), left_on=today + timedelta(1)
+        )
+        sol_two = person(personas, None, "Sol South")
+        staff_update(staff=sol_two, site=personas.south)
+        services.membership_set(
+            user=UserFactory(username="aaron"), organization=personas.org, role=Role.SUPERVISOR
+        )
+        services.membership_set(
+            user=UserFactory(username="abe"), organization=personas.other_org, role=Role.ORG_ADMIN
+        )
+        for site_ids in (
+            [personas.north.pk],
+            [personas.south.pk],
+            [personas.north.pk, personas.south.pk],
+            [],
+        ):
+            staff = _in_post().filter(site_id__in=site_ids).order_by("site__code", "name", "pk")
+            columns = ("pk", "name", "role", "site_id", "site__name")
+            assert staff_at_sites(site_ids) == [
+                _staff_assignee(*row) for row in staff.values_list(*columns)
+            ]
+        names = [p.name for p in staff_at_sites([personas.north.pk, personas.south.pk])]
+        assert "Aba Leaving (Practitioner)" in names and "Amy Starter (Practitioner)" not in names
+        assert "Al Leaver (Practitioner)" not in names
+        members = _write_members().order_by("user__username")
+        assert _members([]) == [_assignee(m.user_id, m.user.get_username()) for m in members]
+        assert [p.name for p in _members([])][:1] == ["aaron"]
+        assert "abe" not in {p.name for p in _members([])}
+        assert "cora" not in {p.name for p in _members([])}
+    with tenancy.isolated(), pytest.raises(tenancy.TenantNotBound):
+        staff_at_sites([personas.north.pk])
+    with tenancy.isolated(), pytest.raises(tenancy.TenantNotBound):
+        _members([])
