@@ -134,11 +134,9 @@ def id_among(model, column: str, ids: list[int]) -> Q | RawSQL:
         return Q(**{f"{column}__in": ids})
     quote = connection.ops.quote_name
     column = f"{quote(model._meta.db_table)}.{quote(column)}"
-    if not ids:
-        return RawSQL(f"{column} = ANY(%s::bigint[])", ([],), output_field=BooleanField())
-    return RawSQL(
+    return RawSQL(  # no ids: an empty array and a range of NULLs, so no row
         f"({column} = ANY(%s) AND {column} BETWEEN %s AND %s)",
-        (ids, min(ids), max(ids)),
+        (ids, min(ids, default=None), max(ids, default=None)),
         output_field=BooleanField(),
     )
 
