@@ -499,6 +499,11 @@ class ExceptionItem(TenantModel):
         RESOLVED = "resolved", "Resolved"
         ACCEPTED = "accepted", "Accepted with reason"
 
+    # No index of its own: exception_item_natural_key and the (organization, site, status) index
+    # lead with it, and every item a report raises would pay for a third.
+    organization = models.ForeignKey(
+        "scaling_ops.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exception_items")
     obligation_key = models.CharField(max_length=200)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
@@ -525,7 +530,11 @@ class ExceptionItem(TenantModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "case", "obligation_key"], name="exception_item_natural_key"
-            )
+            ),
+            # What a report line's one foreign key refers to (``report_line_item_site``).
+            models.UniqueConstraint(
+                fields=["id", "organization", "site"], name="exception_item_site_key"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "site", "status"])]
 
@@ -535,14 +544,31 @@ class ExceptionItem(TenantModel):
 
 class ExceptionReportLine(TenantModel):
     """Membership of an item in one day's report, with the kind and figures of that day, so a
-    past day's report can be shown (and recomputed) exactly."""
+    past day's report can be shown (and recomputed) exactly.
+
+    A line's organisation and site are its item's, copied so that the queue reads a report's
+    lines of a site from the line's own index. On PostgreSQL one composite foreign key,
+    ``report_line_item_site`` (migration 0010: Django cannot declare one), holds the three
+    together: (item, organization, site) must be an item's own, so a line can never be shown
+    at another site or organisation than its item's. It replaces three single-column keys,
+    checked for every line a report writes (tens of thousands a day)."""
+
+    organization = models.ForeignKey(
+        "scaling_ops.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     # Its own index would only repeat report_line_unique's and report_line_api_order's first
     # column; every line written (tens of thousands a day) would pay for it.
     report = models.ForeignKey(
         ExceptionReport, on_delete=models.CASCADE, related_name="lines", db_index=False
     )
-    item = models.ForeignKey(ExceptionItem, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(
+        ExceptionItem, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
     due_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -551,7 +577,9 @@ class ExceptionReportLine(TenantModel):
     # paged by key instead of joining and sorting every line: the item's site and step (they
     # never change for an item) and ``since`` = due, or the anchor for an incomplete
     # assessment, the time the age is counted from.
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     step = models.CharField(max_length=80)
     since = models.DateTimeField()
 

@@ -424,3 +424,28 @@ def test_a_reports_rows_are_checked_against_their_keys_as_each_is_written(
     compute(personas)
     assert refused == [True]
     assert ExceptionReportLine.objects.count() == 1
+
+
+def test_a_line_names_only_its_items_own_organisation_and_site(personas, version):
+    """On PostgreSQL a line's (item, organisation, site) is one foreign key to its item's own
+    (migration 0010), so no line can be shown at another site or organisation than its item's,
+    whatever writes it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Django cannot declare the composite key: SQLite keeps single-column keys")
+    from django.db import IntegrityError
+
+    from pathways.models import ExceptionReportLine
+
+    overdue_case(version, personas.north, "C-1")
+    line = ExceptionReportLine.objects.get(report=compute(personas))
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    elsewhere = (
+        {"site_id": personas.south.pk},
+        {"organization_id": personas.other_org.pk, "site_id": personas.other_site.pk},
+    )
+    for moved in elsewhere:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            ExceptionReportLine.dangerously_unscoped.filter(pk=line.pk).update(**moved)
+    line.refresh_from_db()
+    assert (line.organization_id, line.site_id) == (personas.org.pk, personas.north.pk)
