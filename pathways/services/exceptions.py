@@ -145,7 +145,10 @@ def exception_report_compute(
                 chunk_count=-(-total // chunk_size),
                 in_caller_transaction=in_caller_transaction,
             )
-            items_statistics = _GrowingTableStatistics(ExceptionItem)
+            # Each chunk's items are looked up by organisation and case, their history by id.
+            items_statistics = _GrowingTableStatistics(
+                ExceptionItem, ["id", "organization", "case"]
+            )
             with closing(chunks):  # a failed write stops the workers at once
                 for rows, evaluated in chunks:
                     items_statistics.grown_by(chunk_persist(run, rows, evaluated))
@@ -196,12 +199,16 @@ class _GrowingTableStatistics:
     So the table is analyzed, inside the transaction (which counts its own rows), each time the
     rows it wrote pass the rows the planner knew of: a few times per report, doubling each time.
     ``SKIP_LOCKED``: another organisation's report analyzing the same table is not waited on
-    (its statistics serve this one too, until both commit)."""
+    (its statistics serve this one too, until both commit). Only the ``looked_up_by`` fields'
+    statistics are taken (the table's row count always is): the lookups filter by those, and
+    all of an item's eighteen columns took three and a half times as long."""
 
     FIRST_AT = 1000
 
-    def __init__(self, model):
-        self.table = connection.ops.quote_name(model._meta.db_table)
+    def __init__(self, model, looked_up_by: list[str]):
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(model._meta.get_field(name).column) for name in looked_up_by)
+        self.table = f"{quote(model._meta.db_table)} ({columns})"
         self.known = self.written = 0
         self.enabled = connection.vendor == "postgresql"
         if self.enabled:

@@ -389,6 +389,12 @@ def test_a_report_filling_the_items_table_keeps_the_planners_statistics_current(
     compute(personas, chunk_size=2)
     # Analyzed after the second chunk (4 items, past 3) and the fifth (6 more, past the 4 known).
     assert planners_items() == ExceptionItem.objects.count() == 10
+    with connection.cursor() as cursor:  # the columns the lookups filter by, and only those
+        cursor.execute(
+            "SELECT attname FROM pg_stats WHERE tablename = 'pathways_exceptionitem'"
+            " AND schemaname = current_schema()"
+        )
+        assert {name for (name,) in cursor.fetchall()} == {"id", "organization_id", "case_id"}
 
 
 @pytest.mark.django_db(transaction=True)
