@@ -52,6 +52,18 @@ def test_seed_demo_shows_its_steps_and_a_progress_bar_over_the_daily_reports(sho
     assert "Seeded in " in short_demo
 
 
+def test_on_postgresql_the_seeded_tables_are_analyzed_for_the_first_visitors(short_demo):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's; SQLite keeps none to go stale")
+    assert "- Planner statistics (ANALYZE)" in short_demo
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'pathways_case'")
+        (planned_cases,) = cursor.fetchone()
+    assert planned_cases == Case.dangerously_unscoped.count()
+
+
 class Terminal(StringIO):
     def isatty(self) -> bool:
         return True
