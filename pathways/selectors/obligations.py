@@ -196,9 +196,11 @@ def _postgresql_events(
     case_ids: list[int], *, until: datetime, data_of: Q | None, events_of: Q | None = None
 ) -> pd.DataFrame:
     """The events of ``case_ids`` on PostgreSQL, the same frame as the portable reader gives,
-    read about three times faster: the case ids as one array parameter (``id_among``), times
-    as epoch microseconds (not an aware datetime built per row), rows fetched bare (no per-row
-    converters) and ``data`` parsed only for the rows ``data_of`` names."""
+    read several times faster: the case ids as one array parameter (``id_among``), times as
+    epoch microseconds, ``data`` only for the rows ``data_of`` names, and the rows sent as one
+    row of six columns (``_EVENT_COLUMNS_SQL``) that numpy and ``str.split`` take apart in C.
+    Row by row, the driver built a Python object per value: two thirds of the read's time
+    (about 40 ms of a 5,000-case chunk's 60)."""
     payload = Cast("data", TextField())
     if data_of is not None:
         payload = SqlCase(
@@ -216,32 +218,61 @@ def _postgresql_events(
     )
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        events = pd.DataFrame(rows, columns=engine.EVENT_COLUMNS)
-        events["occurred_at"] = pd.to_datetime(
-            events["occurred_at"].astype("int64"), unit="us", utc=True
-        )
-        return events
-    # Built column by column (a frame from a list of row tuples converts them through one
-    # object matrix), with ``data`` parsed before: pandas would read its text as strings.
-    pks, case_ids, types, steps, times, payloads = (
-        list(map(itemgetter(index), rows)) for index in range(6)
-    )
+        cursor.execute(_EVENT_COLUMNS_SQL.format(rows=sql), params)
+        columns = cursor.fetchone()
+    columns = _split_columns(*columns)
+    if columns is None:  # a separator inside a step key: read row by row instead
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        columns = [list(map(itemgetter(index), rows)) for index in range(6)]
+    pks, case_ids, types, steps, times, payloads = columns
     return pd.DataFrame(
         {
-            "event_pk": np.fromiter(pks, dtype=np.int64, count=len(rows)),
-            "case_id": np.fromiter(case_ids, dtype=np.int64, count=len(rows)),
+            "event_pk": np.asarray(pks, dtype=np.int64),
+            "case_id": np.asarray(case_ids, dtype=np.int64),
             "type": pd.Series(types),
             "step": pd.Series(steps),
-            "occurred_at": pd.to_datetime(
-                np.fromiter(times, dtype=np.int64, count=len(rows)), unit="us", utc=True
-            ),
+            "occurred_at": pd.to_datetime(np.asarray(times, dtype=np.int64), unit="us", utc=True),
             "data": _parsed(payloads),
         },
         columns=engine.EVENT_COLUMNS,
     )
+
+
+# All aggregates of one query read its rows in the same order, so the columns line up. Text
+# goes between separators no value holds: the unit separator between event types and step keys
+# (checked, since a key is a partner's text), the record separator between JSON texts (a JSON
+# text escapes every control character) with the empty text for no data (a JSON text is never
+# empty). No rows: every aggregate is NULL and the count 0.
+_EVENT_COLUMNS_SQL = (
+    "SELECT count(*), array_agg(id)::text, array_agg(case_id)::text,"
+    " string_agg(type, E'\\x1f'), string_agg(step_key, E'\\x1f'),"
+    " array_agg(occurred_us)::text, string_agg(coalesce(payload, ''), E'\\x1e')"
+    " FROM ({rows}) AS event"
+)
+
+
+def _split_columns(count, pks, case_ids, types, steps, times, payloads) -> list[list] | None:
+    """``_EVENT_COLUMNS_SQL``'s row as six columns, or None if a step key held a separator."""
+    if not count:
+        return [[], [], [], [], [], []]
+    types, steps = types.split("\x1f"), steps.split("\x1f")
+    if len(steps) != count:
+        return None
+    return [
+        _integers(pks),
+        _integers(case_ids),
+        types,
+        steps,
+        _integers(times),
+        [text or None for text in payloads.split("\x1e")],
+    ]
+
+
+def _integers(array_text: str) -> np.ndarray:
+    """PostgreSQL's text of an integer array, ``{1,2,3}``, parsed by numpy."""
+    return np.fromstring(array_text[1:-1], dtype=np.int64, sep=",")
 
 
 def _parsed(payloads: list[str | None]) -> pd.Series:

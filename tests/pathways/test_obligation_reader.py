@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from pathways.models import CaseEvent
+from pathways.models import Case, CaseEvent
 from pathways.selectors import obligations
 from tests.pathways.exception_helpers import DAY, at, build_version, complete, event, make_case
 
@@ -58,6 +58,24 @@ def test_the_postgresql_reader_gives_the_portable_readers_frame(cases, all_data)
     contact = read[read["type"] == "contact_missed"]["data"].iloc[0]
     assert contact == ({"reason": "no answer"} if all_data else None)
     assert read[read["type"] == "risk_tier_changed"]["data"].iloc[0] == {"tier": "high"}
+
+
+@needs_postgresql
+@pytest.mark.parametrize("odd_step", ["", "x\x1fy"], ids=["plain keys", "a separator in a key"])
+def test_the_postgresql_reader_keeps_text_holding_its_separators(cases, odd_step):
+    """The reader takes its columns apart at control characters: data holding them comes back
+    as stored, and a step key holding one is read row by row instead."""
+    case = Case.objects.get(pk=cases[0])
+    stored = {"note": "a\x1eb\x1fc\td\n", "tier": "high"}
+    event(case, "risk_tier_changed", at(DAY, 10), **stored)
+    event(case, "step_completed", at(DAY, 11), step=odd_step)
+    data_of = obligations.engine_data(obligations.engine_definitions())
+    cutoff = at(DAY + timedelta(days=1))
+    portable = obligations._portable_events(cases, until=cutoff, data_of=data_of)
+    fast = obligations._postgresql_events(cases, until=cutoff, data_of=data_of)
+    pd.testing.assert_frame_equal(by_event(fast), by_event(portable))
+    assert by_event(fast)["data"].iloc[-2] == stored
+    assert by_event(fast)["step"].iloc[-1] == odd_step
 
 
 @pytest.mark.parametrize("postgresql", [False, pytest.param(True, marks=needs_postgresql)])
