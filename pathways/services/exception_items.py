@@ -133,8 +133,11 @@ def chunk_persist(
         _whens(report["completed_at"]),
         strict=True,
     )
+    # Only the columns read here: itertuples would build a Timestamp of each time too.
     for row, (anchor_at, due_at, completed_at) in zip(
-        report.itertuples(index=False), times, strict=True
+        report[["case_id", "obligation_key", "kind", "step"]].itertuples(index=False),
+        times,
+        strict=True,
     ):
         key = (int(row.case_id), row.obligation_key)
         reported.add(key)
@@ -437,18 +440,27 @@ def _new_ids(model: type[Model], count: int) -> list[int]:
 def _copy_text(fields: list[Field], values: list[list]) -> io.StringIO:
     """Columns of database values as COPY's text format: one line per row, tab-separated,
     ``\\N`` for NULL, text with its backslashes and line breaks escaped."""
-    columns = [
-        [r"\N" if value is None else text(value) for value in column]
-        for text, column in zip(map(_copy_converter, fields), values, strict=True)
-    ]
+    columns = [_copy_column(field, column) for field, column in zip(fields, values, strict=True)]
     return io.StringIO("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
+
+
+def _copy_column(field: Field, column: list) -> list[str]:
+    """A column's values as COPY spells them (``_copy_converter``). A value every row shares
+    (the organisation, the day, a default) is spelled once; the others by ``map``, without a
+    Python step per value where no value is NULL: half of a chunk's text took these steps."""
+    if len(column) > 1 and column.count(column[0]) == len(column):
+        return _copy_column(field, column[:1]) * len(column)
+    text = _copy_converter(field)
+    if None in column:
+        return [r"\N" if value is None else text(value) for value in column]
+    return list(map(text, column))
 
 
 def _copy_converter(field: Field) -> Callable[[object], str]:
     """How COPY's text format spells a value of ``field`` (as ``_column_values`` gives it)."""
     kind = field.get_internal_type()
     if kind == "DateTimeField":
-        return lambda value: value.isoformat()  # with its offset
+        return datetime.isoformat  # with its offset
     if kind in ("CharField", "TextField"):
         return copy_escaped
     if kind == "BooleanField":
