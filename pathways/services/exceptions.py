@@ -149,6 +149,11 @@ def exception_report_compute(
             items_statistics = _GrowingTableStatistics(
                 ExceptionItem, ["id", "organization", "case"]
             )
+            # The queue reads a report's lines of some sites: planned with the statistics of an
+            # organisation's empty table, its first page read and sorted every line.
+            lines_statistics = _GrowingTableStatistics(
+                ExceptionReportLine, ["organization", "report", "site"]
+            )
             with closing(chunks):  # a failed write stops the workers at once
                 for rows, evaluated in chunks:
                     items_statistics.grown_by(chunk_persist(run, rows, evaluated))
@@ -159,6 +164,7 @@ def exception_report_compute(
             counts = ExceptionReportLine.objects.filter(report=report).aggregate(
                 items=Count("pk"), cases=Count("item__case_id", distinct=True)
             )
+            lines_statistics.grown_by(counts["items"])
             # Items this run closed automatically change older reports' counts by status.
             ExceptionReport.objects.exclude(pk=report.pk).filter(
                 summary__isnull=False, lines_dropped_at__isnull=True
@@ -190,7 +196,8 @@ def exception_report_compute(
 
 
 class _GrowingTableStatistics:
-    """Keeps the planner's statistics of a table this transaction is filling up to date.
+    """Keeps the planner's statistics of a table this transaction is filling up to date (the
+    report's items as its chunks look them up, its lines for the queue's first reader).
 
     Each chunk looks up its cases' exception items. A first report (or a full one after many
     new cases) writes most of the items it then looks up, in one transaction that autovacuum

@@ -397,6 +397,41 @@ def test_a_report_filling_the_items_table_keeps_the_planners_statistics_current(
         assert {name for (name,) in cursor.fetchall()} == {"id", "organization_id", "case_id"}
 
 
+def test_a_first_report_leaves_its_lines_statistics_for_the_queue(personas, version, monkeypatch):
+    """Planned with the statistics of an empty lines table, the queue's first page read and
+    sorted every line of the report (0.25 s at 60,000 lines, 2 ms once analyzed)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's; SQLite keeps none to go stale")
+    from pathways.services import exceptions
+
+    monkeypatch.setattr(exceptions._GrowingTableStatistics, "FIRST_AT", 3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pathways_exceptionreportline")
+    for number in range(5):
+        overdue_case(version, personas.north, f"C-{number}")
+    compute(personas)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = 'pathways_exceptionreportline'"
+        )
+        assert cursor.fetchone()[0] == 5
+        cursor.execute(
+            "SELECT attname FROM pg_stats WHERE tablename = 'pathways_exceptionreportline'"
+            " AND schemaname = current_schema()"
+        )
+        assert {name for (name,) in cursor.fetchall()} == {
+            "organization_id",
+            "report_id",
+            "site_id",
+        }
+    compute(personas, day=NEXT_DAY)  # 5 lines more: fewer than the planner knows of
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = 'pathways_exceptionreportline'"
+        )
+        assert cursor.fetchone()[0] == 5
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_reports_rows_are_checked_against_their_keys_as_each_is_written(
     personas, version, monkeypatch
