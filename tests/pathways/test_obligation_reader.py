@@ -117,3 +117,15 @@ def test_id_among_selects_exactly_the_ids_given(cases, personas, picked):
     chosen = [ids[index] for index in picked]
     found = Case.objects.filter(obligations.id_among(Case, "id", chosen))
     assert sorted(found.values_list("pk", flat=True)) == sorted(chosen)
+    # Ids filling their range read as the range alone; any others also name each id.
+    filling = bool(chosen) and sorted(chosen) == list(range(min(chosen), max(chosen) + 1))
+    if connection.vendor == "postgresql":
+        assert ("ANY" not in str(found.query)) == filling
+
+
+@needs_postgresql
+def test_id_among_reads_ids_given_twice_once(cases):
+    from pathways.models import Case
+
+    found = Case.objects.filter(obligations.id_among(Case, "id", [cases[1], cases[0], cases[1]]))
+    assert sorted(found.values_list("pk", flat=True)) == sorted(cases)
