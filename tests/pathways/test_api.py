@@ -5,9 +5,11 @@ from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from pathways.models import Case, CaseEvent
 from pathways.services.exceptions import exception_report_compute
+from pathways.services.ingest_hash import event_content_hash
 from scaling_ops import tenancy
 from tests.pathways.api_helpers import case_payload, event_payload, partner_client
 from tests.pathways.exception_helpers import DAY, at, build_version, make_case, overdue_case
@@ -129,6 +131,40 @@ def test_a_stored_event_keeps_what_was_sent(case, north_key):
     assert stored.data == sent["data"]
     again = north_key.post("/api/v1/events/", sent, format="json")
     assert again.json()["results"] == [{"id": "evt-1", "status": "duplicate"}]
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "2026-03-02T10:00:00+00:00",
+        "2026-03-02T10:00:00.123456+00:00",
+        "2026-03-02T10:00:00.000000+00:00",
+        "2026-03-02T10:00:00.5+00:00",
+        "2026-03-02T10:00:00Z",
+        "2026-03-02T10:00:00-00:00",
+        "2026-03-02T11:00:00.123456+01:00",
+        "2026-03-02 10:00:00+00:00",
+        "2026-03-02T10:00:00,123456+00:00",
+        "2026-03-02T10:00+00:00",
+        "20260302T100000+0000",
+    ],
+)
+def test_the_stored_hash_covers_the_time_in_utc_however_it_was_written(
+    case, north_key, occurred_at
+):
+    # A time already written as isoformat writes UTC is hashed as sent; any other form is
+    # converted first. Either way the hash is the one the seeder's bulk load makes.
+    response = north_key.post(
+        "/api/v1/events/", event_payload(1, occurred_at=occurred_at), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert CaseEvent.dangerously_unscoped.get().content_hash == event_content_hash(
+        case="C-1",
+        type="step_completed",
+        step="intake",
+        occurred_at=parse_datetime(occurred_at),
+        data={"complete": True},
+    )
 
 
 def test_replaying_a_batch_is_a_no_op_reported_as_duplicates(case, north_key):
