@@ -794,6 +794,7 @@ def _insert_new(
         return _insert_on_conflict(list(intake.new_events({})), organization_id, now)
     stored = _stored_hashes(event_ids) if event_ids else {}
     if all(event_id in stored for event_id in event_ids):
+        # A replayed batch: nothing to COPY (the items are still checked by the caller).
         return set(), stored
     rows = _CopyRows(intake.new_events(stored), organization_id, now)
     try:
@@ -826,8 +827,8 @@ def _insert_on_conflict(
 
 
 # Rows handed to psycopg2 per read: each read is sent as it comes, so the server stores one
-# part while the next is checked (50 to 250 rows a part measured alike; 8,192 characters, the
-# size psycopg2 asks for, is about 40 rows).
+# part while the next is checked. A part may be longer than the 8,192 characters psycopg2 asks
+# for (about 40 rows); 25 to 200 rows a part measured alike in-process, 400 slower.
 ROWS_PER_READ = 100
 
 
