@@ -2,15 +2,18 @@
 
 The event path is deliberately lean: an item is checked in plain Python, the batch's cases are
 resolved in one query, its steps in one, its stored ids (replays, reuses) in one, and the new
-events go in by one COPY (PostgreSQL) or one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+events go in by one COPY (PostgreSQL, fed as the items are checked) or one
+``INSERT ... ON CONFLICT DO NOTHING RETURNING``
 (SQLite, and PostgreSQL when the COPY meets an id a concurrent sender stored after that read):
 the database's unique constraint, not the read, decides which of two concurrent senders stored
 an event. Nothing is stored unless the whole batch is acceptable."""
 
-import io
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -50,6 +53,10 @@ RISK_TIERS = tuple(RiskTier.values)
 STEP_COMPLETED = EventType.STEP_COMPLETED
 RISK_TIER_CHANGED = EventType.RISK_TIER_CHANGED
 OUTCOME_RECORDED = EventType.OUTCOME_RECORDED
+# ``datetime.isoformat`` of a UTC time: seconds, microseconds unless they are zero, +00:00.
+CANONICAL_UTC = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?\+00:00"
+)
 
 
 class IngestRefused(Exception):
@@ -401,9 +408,8 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
                 "data.outcome", "outcome_recorded needs an outcome code, e.g. readmission.", index
             )
         )
-    occurred_at, error = parse_aware_datetime(
-        item.get("occurred_at"), "occurred_at", index, now=now
-    )
+    sent_at = item.get("occurred_at")
+    occurred_at, error = parse_aware_datetime(sent_at, "occurred_at", index, now=now)
     if error:
         errors.append(error)
     if errors:
@@ -417,6 +423,11 @@ def _event_shape(index: int, item, now: datetime) -> tuple[_Event | None, list[d
             step=step,
             occurred_at=occurred_at,
             data=data,
+            # A time sent in UTC as ``isoformat`` writes it is already the text the hash
+            # covers: matching it takes a quarter of writing it (0.6 ms of a 1,000-event batch).
+            occurred_utc=sent_at
+            if CANONICAL_UTC.fullmatch(sent_at)
+            else occurred_at.astimezone(UTC).isoformat(),
         ),
         [],
     )
@@ -434,68 +445,156 @@ def _batch(payload) -> list:
 
 
 def case_events_ingest(*, payload, site_ids: frozenset[int]) -> IngestResult:
-    """Validates the whole batch, then stores the new events; replays are reported as
-    duplicates, a reused id with different content refuses the batch with 409."""
+    """Validates the whole batch and stores its new events, all or nothing; replays are
+    reported as duplicates, a reused id with different content refuses the batch with 409.
+
+    The batch's cases, steps and stored ids are read first, from what the items name; then
+    one pass in event-id order checks, resolves and hashes each item while its new events are
+    inserted: on PostgreSQL they stream into the COPY as they are checked, so the server
+    stores one part of the batch while Python checks the next (issue 20: a 1,000-event
+    batch's checks, hashes and COPY took 13.6 ms one after the other, 9.4 ms streamed, when
+    the server had a core to itself). An invalid item stops the stream, and the transaction,
+    holding the rows sent so far, is rolled back once every item is checked: nothing is
+    stored unless the whole batch is acceptable, and the answer names every invalid item."""
     now = timezone.now()
-    events, errors = [], []
-    for index, item in enumerate(_batch(payload)):
-        event, item_errors = _event_shape(index, item, now)
-        errors.extend(item_errors)
-        if event:
-            events.append(event)
+    items = _batch(payload)
+    refs, event_ids = _named(items)
+    cases = _cases_by_ref(refs)
     tools: dict[int, dict] = {}
-    errors.extend(_resolve_cases_and_steps(events, site_ids, tools))
-    if errors:
-        raise IngestRefused(sorted(errors, key=lambda error: error["index"]))
-    for event in events:
-        event.occurred_utc = event.occurred_at.astimezone(UTC).isoformat()
-        event.data_json = canonical_json(event.data)
-        event.content_hash = content_hash(
-            case=event.case_ref,
-            type=event.type,
-            step=event.step,
-            occurred_utc=event.occurred_utc,
-            data_json=event.data_json,
-        )
-    return _store(events, now, tools)
-
-
-def _resolve_cases_and_steps(
-    events: list[_Event], site_ids: frozenset[int], tools: dict[int, dict]
-) -> list[dict]:
-    """Item errors for unknown cases and steps; fills ``tools`` with each version's risk tool
-    (read in the same query as the steps)."""
-    cases = _cases_by_ref({event.case_ref for event in events})
     steps = _steps_by_version({version_id for _, _, version_id in cases.values()}, tools)
-    errors = []
-    for event in events:
-        if event.case_ref not in cases:
-            errors.append(
-                _error(
-                    "case",
-                    f"Unknown case {event.case_ref!r}; create it first with "
-                    f"PUT /api/v1/cases/{event.case_ref}/.",
-                    event.index,
-                )
+    intake = _Intake(items, now, site_ids, cases, steps)
+    organization_id = tenancy.current_organization_id()
+    try:
+        with transaction.atomic():
+            inserted, stored = _insert_new(intake, event_ids, organization_id, now)
+            return _settle(intake, inserted, stored, tools)
+    except _CopyRefused:
+        # A concurrent request stored one of the ids after the read: the COPY's transaction
+        # has been rolled back whole (it had written nothing else), and the ON CONFLICT
+        # insert lets the unique constraint decide row by row.
+        pass
+    intake.check_rest()
+    intake.refuse_invalid()
+    with transaction.atomic():
+        inserted, stored = _insert_on_conflict(intake.distinct(), organization_id, now)
+        return _settle(intake, inserted, stored, tools)
+
+
+def _named(items: list) -> tuple[set[str], list[str]]:
+    """The case references and the distinct event ids (sorted) the batch's items could be
+    using, read before the items are checked; an item that names them wrongly is refused by
+    its check, whatever the reads found."""
+    refs, event_ids = set(), set()
+    for item in items:
+        if isinstance(item, dict):
+            case_ref, event_id = item.get("case"), item.get("id")
+            if isinstance(case_ref, str) and 1 <= len(case_ref) <= EXTERNAL_REF_LENGTH:
+                refs.add(case_ref)
+            if isinstance(event_id, str) and 1 <= len(event_id) <= 100:
+                event_ids.add(event_id)
+    return refs, sorted(event_ids)
+
+
+def _sent_id(item) -> str:
+    event_id = item.get("id") if isinstance(item, dict) else None
+    return event_id if isinstance(event_id, str) else ""
+
+
+class _Intake:
+    """The batch's items checked, resolved and hashed in one pass in event-id order (the
+    order the rows take the unique index's locks in, so that two requests sharing ids do not
+    deadlock), as its new events are taken."""
+
+    def __init__(self, items: list, now: datetime, site_ids, cases: dict, steps: dict):
+        self.items, self.now, self.site_ids = items, now, site_ids
+        self.cases, self.steps = cases, steps
+        self.errors: list[dict] = []
+        # Ids used twice in the batch for different content.
+        self.conflicts: list[dict] = []
+        # The first valid event of each id, by index; a later one is a duplicate.
+        self.first_by_id: dict[str, _Event] = {}
+        self.repeated: set[int] = set()
+        self._pass = self._checked()
+
+    def new_events(self, stored: dict[str, str]) -> Iterator[_Event]:
+        """The events to insert (each id's first, not among ``stored``), until an item is
+        found invalid; the pass goes on over the rest with ``check_rest``. A conflicting
+        reuse of an id does not stop it: every id is then either inserted or stored, which
+        the answer's check of stored content relies on."""
+        for event in self._pass:
+            if self.errors:
+                return
+            if event.event_id not in stored:
+                yield event
+
+    def check_rest(self) -> None:
+        for _ in self._pass:
+            pass
+
+    def refuse_invalid(self) -> None:
+        if self.errors:
+            raise IngestRefused(sorted(self.errors, key=lambda error: error["index"]))
+
+    def distinct(self) -> list[_Event]:
+        return list(self.first_by_id.values())
+
+    def _checked(self) -> Iterator[_Event]:
+        items, now = self.items, self.now
+        for index in sorted(range(len(items)), key=lambda index: _sent_id(items[index])):
+            event, item_errors = _event_shape(index, items[index], now)
+            if event is None:
+                self.errors.extend(item_errors)
+                continue
+            error = self._resolve(event)
+            if error is not None:
+                self.errors.append(error)
+                continue
+            _canonical(event)
+            earlier = self.first_by_id.setdefault(event.event_id, event)
+            if earlier is not event:
+                if earlier.content_hash != event.content_hash:
+                    self.conflicts.append(_conflict(event))
+                self.repeated.add(event.index)
+                continue
+            yield event
+
+    def _resolve(self, event: _Event) -> dict | None:
+        """The item's error for an unknown case or step, or a case at a site the key may not
+        write; else None, with the event's case and version set."""
+        found = self.cases.get(event.case_ref)
+        if found is None:
+            return _error(
+                "case",
+                f"Unknown case {event.case_ref!r}; create it first with "
+                f"PUT /api/v1/cases/{event.case_ref}/.",
+                event.index,
             )
-            continue
-        case_id, site_id, version_id = cases[event.case_ref]
-        if site_id not in site_ids:
-            errors.append(
-                _error("case", "The case is at a site this key may not write.", event.index)
-            )
-        elif event.step and event.step not in steps.get(version_id, set()):
-            known = ", ".join(sorted(steps.get(version_id, set())))
-            errors.append(
-                _error(
-                    "step",
-                    f"Step {_shown(event.step)} is not in the case's pathway version; known: {known}.",
-                    event.index,
-                )
+        case_id, site_id, version_id = found
+        if site_id not in self.site_ids:
+            return _error("case", "The case is at a site this key may not write.", event.index)
+        if event.step and event.step not in self.steps.get(version_id, ()):
+            known = ", ".join(sorted(self.steps.get(version_id, ())))
+            return _error(
+                "step",
+                f"Step {_shown(event.step)} is not in the case's pathway version; known: {known}.",
+                event.index,
             )
         event.case_id = case_id
         event.version_id = version_id
-    return errors
+        return None
+
+
+def _canonical(event: _Event) -> None:
+    """The event's data as the content hash covers it, and the hash: kept for the insert, so
+    that each is encoded once."""
+    event.data_json = canonical_json(event.data)
+    event.content_hash = content_hash(
+        case=event.case_ref,
+        type=event.type,
+        step=event.step,
+        occurred_utc=event.occurred_utc,
+        data_json=event.data_json,
+    )
 
 
 # One probe of the (organization, external_ref) unique index per distinct reference. The
@@ -603,43 +702,45 @@ def _conflict(event: _Event) -> dict:
     )
 
 
-def _store(events: list[_Event], now: datetime, tools: dict[int, dict]) -> IngestResult:
-    organization_id = tenancy.current_organization_id()
-    statuses: dict[int, str] = {}
-    first_by_id: dict[str, _Event] = {}
-    conflicts = []
-    for event in events:
-        earlier = first_by_id.setdefault(event.event_id, event)
-        if earlier is not event:
-            if earlier.content_hash != event.content_hash:
-                conflicts.append(_conflict(event))
-            statuses[event.index] = "duplicate"
-    distinct = list(first_by_id.values())
-    with transaction.atomic():
-        inserted, stored = _insert_new(distinct, organization_id, now)
-        # Stored before (a replay or a conflicting reuse) or by a concurrent request whose
-        # insert committed while ours waited on the unique constraint.
-        conflicts.extend(
-            _conflict(event)
+def _settle(
+    intake: _Intake, inserted: set[str], stored: dict[str, str], tools: dict[int, dict]
+) -> IngestResult:
+    """The batch's answer once its new events are inserted, inside the insert's transaction:
+    refuses the whole batch (rolling the insert back) for an invalid item, then for a reused
+    id, else refreshes the computed tiers the new assessments may change."""
+    intake.check_rest()
+    intake.refuse_invalid()
+    distinct = intake.distinct()
+    # Stored before (a replay or a conflicting reuse) or by a concurrent request whose
+    # insert committed while ours waited on the unique constraint.
+    conflicts = intake.conflicts + [
+        _conflict(event)
+        for event in distinct
+        if event.event_id not in inserted and stored.get(event.event_id) != event.content_hash
+    ]
+    if conflicts:
+        # Raised inside the atomic block: this batch's inserts are rolled back with it.
+        raise IngestRefused(sorted(conflicts, key=lambda error: error["index"]), status=409)
+    # A new assessment of a risk tool's step may change the case's computed tier.
+    case_computed_tiers_refresh(
+        tools={
+            event.case_id: tools[event.version_id]
             for event in distinct
-            if event.event_id not in inserted and stored.get(event.event_id) != event.content_hash
-        )
-        if conflicts:
-            # Raised inside the atomic block: this batch's inserts are rolled back with it.
-            raise IngestRefused(sorted(conflicts, key=lambda error: error["index"]), status=409)
-        # A new assessment of a risk tool's step may change the case's computed tier.
-        case_computed_tiers_refresh(
-            tools={
-                event.case_id: tools[event.version_id]
-                for event in distinct
-                if event.event_id in inserted
-                and event.type == STEP_COMPLETED
-                and tools.get(event.version_id, {}).get("step") == event.step
-            }
-        )
-    for event in distinct:
-        statuses[event.index] = "created" if event.event_id in inserted else "duplicate"
-    results = [{"id": event.event_id, "status": statuses[event.index]} for event in events]
+            if event.event_id in inserted
+            and event.type == STEP_COMPLETED
+            and tools.get(event.version_id, {}).get("step") == event.step
+        }
+    )
+    repeated = intake.repeated
+    results = [
+        {
+            "id": item["id"],
+            "status": "created"
+            if index not in repeated and item["id"] in inserted
+            else "duplicate",
+        }
+        for index, item in enumerate(intake.items)
+    ]
     created = len(inserted)
     return IngestResult(created=created, duplicates=len(results) - created, results=results)
 
@@ -672,32 +773,49 @@ POSTGRES_INSERT = f"""
 """
 
 
+class _CopyRefused(Exception):
+    """The COPY met an id stored after the batch's read of stored ids."""
+
+
 def _insert_new(
-    events: list[_Event], organization_id: int, now: datetime
+    intake: _Intake, event_ids: list[str], organization_id: int, now: datetime
 ) -> tuple[set[str], dict[str, str]]:
-    """Stores the events whose ids are new; returns the ids stored and the content hash of
-    every other id, stored before. Rows go in event-id order so that two requests sharing ids
-    take the unique index's locks in the same order instead of deadlocking.
+    """Inserts the batch's new events, in the batch's transaction, as the intake checks them;
+    returns the ids stored and the content hash of every other id, stored before.
 
     On PostgreSQL the batch's stored ids are read first and the rest go in by COPY: no
     speculative insertion per row and no JSON document to unpack, which took the server's CPU
     for a 1,000-event batch (one in ten a replay) from about 29 to 24 ms (issue 20). A
     concurrent request may store one of those ids between the read and the COPY: the unique
-    constraint then refuses the COPY, whose savepoint is rolled back, and the ON CONFLICT
-    insert lets the constraint decide row by row, as on SQLite."""
+    constraint then refuses the COPY, raised as ``_CopyRefused`` for the caller to roll the
+    transaction back and insert with ON CONFLICT instead. No savepoint around the COPY: its
+    two round trips (about 0.45 ms a batch) would be paid by every batch for the rare race."""
+    if connection.vendor != "postgresql":
+        return _insert_on_conflict(list(intake.new_events({})), organization_id, now)
+    stored = _stored_hashes(event_ids) if event_ids else {}
+    if all(event_id in stored for event_id in event_ids):
+        # A replayed batch: nothing to COPY (the items are still checked by the caller).
+        return set(), stored
+    rows = _CopyRows(intake.new_events(stored), organization_id, now)
+    try:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            # psycopg2's copy_expert is not wrapped by Django's cursor: its errors are made
+            # Django's (a unique violation an IntegrityError) here.
+            cursor.copy_expert(
+                f"COPY {CaseEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN", rows
+            )
+    except IntegrityError as error:
+        raise _CopyRefused from error
+    return rows.inserted, stored
+
+
+def _insert_on_conflict(
+    events: list[_Event], organization_id: int, now: datetime
+) -> tuple[set[str], dict[str, str]]:
+    """``_insert_new`` by ``INSERT ... ON CONFLICT DO NOTHING``: the unique constraint decides
+    row by row, and the ids it refused are read for their stored content."""
     if not events:
         return set(), {}
-    events = sorted(events, key=lambda event: event.event_id)
-    stored: dict[str, str] = {}
-    if connection.vendor == "postgresql":
-        stored = _stored_hashes([event.event_id for event in events])
-        events = [event for event in events if event.event_id not in stored]
-        try:
-            with transaction.atomic():
-                _copy_new(events, organization_id, now)
-            return {event.event_id for event in events}, stored
-        except IntegrityError:
-            pass
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(POSTGRES_INSERT, [organization_id, now, _json_columns(events)])
@@ -705,28 +823,36 @@ def _insert_new(
             cursor.execute(*_values_insert(events, organization_id, now))
         inserted = {event_id for (event_id,) in cursor.fetchall()}
     raced = [event.event_id for event in events if event.event_id not in inserted]
-    if raced:
-        stored.update(_stored_hashes(raced))
-    return inserted, stored
+    return inserted, _stored_hashes(raced) if raced else {}
 
 
-def _copy_new(events: list[_Event], organization_id: int, now: datetime) -> None:
-    if not events:
-        return
-    received_at = now.astimezone(UTC).isoformat()
-    rows = "".join(
-        [
-            f"{organization_id}\t{copy_escaped(event.event_id)}\t{event.case_id}\t"
-            f"{event.type}\t{copy_escaped(event.step)}\t{event.occurred_utc}\t"
-            f"{copy_escaped(event.data_json)}\t{event.content_hash}\t{received_at}\n"
-            for event in events
-        ]
-    )
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # psycopg2's copy_expert is not wrapped by Django's cursor: its errors are made
-        # Django's (a unique violation an IntegrityError) here.
-        cursor.copy_expert(
-            f"COPY {CaseEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN", io.StringIO(rows)
+# Rows handed to psycopg2 per read: each read is sent as it comes, so the server stores one
+# part while the next is checked. A part may be longer than the 8,192 characters psycopg2 asks
+# for (about 40 rows); 25 to 200 rows a part measured alike in-process, 400 slower.
+ROWS_PER_READ = 100
+
+
+class _CopyRows:
+    """The new events as COPY text for ``copy_expert``, a part at a time as it reads; notes
+    the ids it has handed over."""
+
+    def __init__(self, events: Iterator[_Event], organization_id: int, now: datetime):
+        self.events = events
+        self.organization_id = organization_id
+        self.received_at = now.astimezone(UTC).isoformat()
+        self.inserted: set[str] = set()
+
+    def read(self, size: int = -1) -> str:
+        organization_id, received_at = self.organization_id, self.received_at
+        part = list(islice(self.events, ROWS_PER_READ))
+        self.inserted.update(event.event_id for event in part)
+        return "".join(
+            [
+                f"{organization_id}\t{copy_escaped(event.event_id)}\t{event.case_id}\t"
+                f"{event.type}\t{copy_escaped(event.step)}\t{event.occurred_utc}\t"
+                f"{copy_escaped(event.data_json)}\t{event.content_hash}\t{received_at}\n"
+                for event in part
+            ]
         )
 
 
