@@ -10,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from pathways.models import Case, RiskTier
+from pathways.wording import humanise
 from scaling_ops.models import Site
 from scaling_ops.tenancy import TenantModel, WriteOnceModel
 
@@ -446,4 +447,16 @@ class DriftSignal(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"Drift {self.site.code} {self.month:%Y-%m} {self.measure} ({self.basis})"
+        """In words (it titles the improvement action raised from the signal): the site and
+        the measure by their names, the basis by its label."""
+        measure = (
+            MetricDefinition.dangerously_unscoped.filter(
+                organization_id=self.organization_id, code=self.measure
+            )
+            .values_list("name", flat=True)
+            .first()
+        ) or humanise(self.measure)
+        return (
+            f"Drift at {self.site.name}, {self.month:%B %Y}: {measure} "
+            f"({self.get_basis_display().lower()})"
+        )

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from assurance.models import MetricDefinition
 from assurance.services import improvement_action_raise
 from learning import selectors
 from learning.models import Deviation, ImprovementAction
@@ -179,6 +180,13 @@ def test_a_drift_signal_raises_an_action_linked_both_ways(personas, assured):
         signal.refresh_from_db()
         assert signal.improvement_action_ref == reference == action.reference
         assert action.source_kind == "drift_signal"
+        # In words: the site's and the measure's names, never their codes.
+        measure = MetricDefinition.objects.get(code=signal.measure).name
+        assert action.source_label == (
+            f"Drift at {signal.site.name}, {signal.month:%B %Y}: {measure} "
+            f"({signal.get_basis_display().lower()})"
+        )
+        assert signal.measure not in action.title and signal.site.code not in action.title
         with pytest.raises(ValidationError, match="exists already"):
             improvement_action_raise(source=signal, by=personas.lead)
     page = personas.client(personas.commissioner).get(
