@@ -19,14 +19,13 @@ LINE_KEY = "report_line_item_site"
 def add_line_key(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    # NOT VALID, then VALIDATE: the stored lines are checked without blocking their readers.
+    # Checks every stored line: readers go on, writes to lines and items wait until it is done.
     schema_editor.execute(
         f"ALTER TABLE pathways_exceptionreportline ADD CONSTRAINT {LINE_KEY}"
         " FOREIGN KEY (item_id, organization_id, site_id)"
         " REFERENCES pathways_exceptionitem (id, organization_id, site_id)"
-        " DEFERRABLE INITIALLY DEFERRED NOT VALID"
+        " DEFERRABLE INITIALLY DEFERRED"
     )
-    schema_editor.execute(f"ALTER TABLE pathways_exceptionreportline VALIDATE CONSTRAINT {LINE_KEY}")
 
 
 def drop_line_key(apps, schema_editor):
