@@ -52,6 +52,9 @@ _fork_lock = threading.Lock()
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
+DAEMONIC = "this process is daemonic, and daemonic processes may not have children"
+
+
 def serial_reason(*, chunk_count: int, in_caller_transaction: bool) -> str | None:
     """Why the chunks are evaluated in this process, or None if workers may."""
     if settings.COMPUTE_PROCESSES <= 1:
@@ -64,7 +67,7 @@ def serial_reason(*, chunk_count: int, in_caller_transaction: bool) -> str | Non
         return "inside a caller's transaction, which workers cannot see"
     if multiprocessing.current_process().daemon and not ENDS_WITH_PARENT:
         # A Celery prefork child, or any multiprocessing pool's worker, off Linux.
-        return "this process is daemonic, and daemonic processes may not have children"
+        return DAEMONIC
     return None
 
 
@@ -105,7 +108,11 @@ def evaluated(
     if reason is None:
         yield from _in_workers(iter(chunks), evaluate, session_sql)
     else:
-        logger.info("Chunks evaluated in one process: %s", reason)
+        # A small report, SQLite or the settings is expected, a diagnostic only (else the demo's
+        # 91 daily reports print it between their progress bars); a worker process that may not
+        # fork, against the settings, is news to whoever runs it.
+        level = logging.INFO if reason == DAEMONIC else logging.DEBUG
+        logger.log(level, "Chunks evaluated in one process: %s", reason)
         yield from _here(chunks, evaluate)
 
 

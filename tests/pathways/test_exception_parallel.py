@@ -201,3 +201,20 @@ def test_a_failing_write_stops_the_workers_and_writes_nothing(organisation, sett
     with tenancy.scope(organisation):
         assert not ExceptionReport.objects.exists()
         assert not ExceptionItem.objects.exists()
+
+
+def test_a_report_of_one_chunk_is_a_diagnostic_not_news(organisation, settings, caplog):
+    """One chunk needs no workers: routine, so it is logged at DEBUG only (the demo computes 91
+    such daily reports, and a line each at INFO came between the seeding's progress bars)."""
+    settings.COMPUTE_PROCESSES = 2
+    with tenancy.scope(organisation):
+        with caplog.at_level(logging.INFO, logger="pathways.parallel_chunks"):
+            exceptions.exception_report_compute(
+                organization=organisation, date=DAYS[0], full=True, chunk_size=10**6
+            )
+        assert "Chunks evaluated" not in caplog.text
+        with caplog.at_level(logging.DEBUG, logger="pathways.parallel_chunks"):
+            exceptions.exception_report_compute(
+                organization=organisation, date=DAYS[1], full=True, chunk_size=10**6
+            )
+    assert "Chunks evaluated in one process: one chunk" in caplog.text
