@@ -92,27 +92,27 @@ class WorkforceConfig(AppConfig):
 
 
 def workforce_queue_panel(request, membership, sites) -> dict | None:
-    """The open workforce integrity exceptions of the supervisor's sites, in the queue."""
-    from django.utils import timezone
-
-    from workforce.pressure import above_maximum_today
-    from workforce.selectors import latest_run, open_exceptions
+    """The open workforce integrity exceptions of the supervisor's sites, in the queue, and the
+    practitioners above the maximum caseload at the end of the latest check run's day."""
+    from workforce.selectors import caseload_flags, latest_run, open_exceptions
 
     run = latest_run()
-    # Workforce exceptions are written only by a check run (workforce_checks_compute, which
-    # makes the run in the same transaction), so an organisation that has never run the checks
-    # has none to list: the queue, which asks on every page, skips that query.
-    rows = list(open_exceptions(sites=[s.pk for s in sites])[:50]) if run else []
-    zone = membership.organization.zone
-    over = above_maximum_today(sites=sites, today=timezone.localdate(timezone=zone), zone=zone)
-    if run is None and not rows and not over:
-        return None  # the organisation does not run workforce checks: no empty section
+    # Workforce exceptions and caseload flags are written only by a check run
+    # (workforce_checks_compute, which makes the run in the same transaction), so an
+    # organisation that has never run the checks has none: the queue, which asks on every
+    # page, skips those queries and shows no empty section.
+    if run is None:
+        return None
+    site_ids = [s.pk for s in sites]
+    rows = list(open_exceptions(sites=site_ids)[:50])
+    above_max, above_max_count = caseload_flags(run=run, site_ids=site_ids)
     return {
         "template": "workforce/_queue_panel.html",
         "rows": rows,
         "run": run,
         "more": len(rows) == 50,
-        "above_max": over,
+        "above_max": above_max,
+        "above_max_count": above_max_count,
     }
 
 

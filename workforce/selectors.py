@@ -77,6 +77,21 @@ def latest_run() -> WorkforceCheckRun | None:
     return WorkforceCheckRun.objects.order_by("-date").first()
 
 
+def caseload_flags(*, run: WorkforceCheckRun, site_ids, limit: int = PAGE_SIZE):
+    """(the first ``limit`` of the run's practitioners above the maximum caseload at
+    ``site_ids``, most cases first within each site; how many there are in all): one query,
+    and a count only when there are more than ``limit``."""
+    flags = run.caseload_flags.filter(site_id__in=site_ids)
+    first = list(
+        flags.select_related("site", "practitioner").order_by(
+            "site__code", "-cases", "practitioner__name", "id"
+        )[: limit + 1]
+    )
+    if len(first) <= limit:
+        return first, len(first)
+    return first[:limit], flags.count()
+
+
 def site_staff(*, site: Site, team: str = "", role: str = "") -> QuerySet[StaffMember]:
     staff = StaffMember.objects.filter(site=site).select_related("team", "user")
     if team == "none":

@@ -316,12 +316,11 @@ def _many(personas, version, count):
 
 # Session, user, membership; the person's remembered filters; the report (its summary and step
 # names stored with it); the sites; the assignee list (members, and workforce's staff); the
-# workforce panel's latest check run (1; its open exceptions only once checks have run, which
-# they have not here) and its caseload flag (1: the open assignments; the standards' maximum is
-# read only when a case is assigned); the front door's held referrals (1); one page of lines
+# workforce panel's latest check run (1; its open exceptions and caseload flags only once
+# checks have run, which they have not here); the front door's held referrals (1); one page of lines
 # with their items and cases. The supervisor's named sites are read once, rows and ids together
 # (scaling_ops.selectors.visible_site_list).
-QUEUE_QUERIES = 12
+QUEUE_QUERIES = 11
 
 
 def test_queue_query_count_is_pinned_at_every_page(personas, version, django_assert_num_queries):

@@ -6,12 +6,15 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from scaling_ops import tenancy
 from tests.pathways.exception_helpers import build_version, overdue_case
 from tests.workforce.conftest import person
 from workforce.models import TeamEstablishment, WorkforceStandard
+from workforce.selectors import caseload_flags, latest_run
 from workforce.services import case_assign
+from workforce.services.checks import workforce_checks_compute
 
 
 def url(personas, path):
@@ -52,11 +55,73 @@ def test_the_caseload_csv_has_names_and_the_trend(personas, loaded):
     )
 
 
-def test_the_queue_flags_a_practitioner_above_the_maximum(personas, loaded):
-    html = personas.client(personas.supervisor).get(url(personas, "/exceptions/")).content.decode()
-    assert "Practitioners above the maximum caseload" in html
-    panel = html.split('id="caseload-above-max"', 1)[1]
-    assert "Ann Practitioner" in panel and "Bo Practitioner" not in panel.split("</table>")[0]
+def test_the_queue_flags_a_practitioner_above_the_maximum_as_the_check_run_found(personas, loaded):
+    """The queue's panel shows the flags the daily workforce check run stored for its day, not
+    a count of every assignment on each page view: an assignment after the run shows with the
+    next run."""
+    supervisor = personas.client(personas.supervisor)
+    today = timezone.localdate(timezone=personas.org.zone)
+
+    def caseload_panel():
+        html = supervisor.get(url(personas, "/exceptions/")).content.decode()
+        if 'id="caseload-above-max"' not in html:
+            return None
+        return html.split('id="caseload-above-max"', 1)[1].split("</table>")[0]
+
+    assert caseload_panel() is None, "no check run yet: no workforce section"
+    with tenancy.scope(personas.org):
+        workforce_checks_compute(organization=personas.org, date=today)
+    panel = caseload_panel()
+    assert f"at the end of {today:%-d %b %Y}" in panel
+    assert "Ann Practitioner" in panel and "Bo Practitioner" not in panel
+    assert '<td class="num">3</td><td class="num">2</td>' in panel
+
+    with tenancy.scope(personas.org):
+        for n in range(2):
+            case_assign(
+                case=overdue_case(loaded["version"], personas.north, f"B-{n}"),
+                practitioner=loaded["bo"],
+            )
+    assert "Bo Practitioner" not in caseload_panel(), "as the run found it"
+    with tenancy.scope(personas.org):
+        workforce_checks_compute(organization=personas.org, date=today)
+    assert "Bo Practitioner" in caseload_panel()
+
+
+def test_the_queue_reads_the_caseload_flags_in_one_query_however_many(personas, loaded):
+    """With a check run: the run, its open exceptions and its caseload flags, one query each,
+    whatever the number of practitioners flagged (nothing counts assignments on a page view)."""
+    supervisor = personas.client(personas.supervisor)
+    today = timezone.localdate(timezone=personas.org.zone)
+
+    def queries_and_flags():
+        with tenancy.scope(personas.org):
+            workforce_checks_compute(organization=personas.org, date=today)
+        supervisor.get(url(personas, "/exceptions/"))  # warm: the remembered filters stored
+        with CaptureQueriesContext(connection) as queries:
+            html = supervisor.get(url(personas, "/exceptions/")).content.decode()
+        assert not any("workforce_caseassignment" in q["sql"] for q in queries.captured_queries)
+        return len(queries), html.count("Above maximum</span>")
+
+    one = queries_and_flags()
+    with tenancy.scope(personas.org):
+        for name in ("Cy Practitioner", "Di Practitioner"):
+            someone = person(personas, loaded["team"], name)
+            for n in range(3):
+                case_assign(
+                    case=overdue_case(loaded["version"], personas.north, f"{name[:2]}-{n}"),
+                    practitioner=someone,
+                )
+    three = queries_and_flags()
+    assert (one[1], three[1]) == (1, 3)
+    assert one[0] == three[0]
+
+    # Past the page's limit, the first are listed and the rest counted.
+    with tenancy.scope(personas.org):
+        run = latest_run()
+        listed, count = caseload_flags(run=run, site_ids=[personas.north.pk], limit=2)
+    assert [flag.practitioner.name for flag in listed] == ["Ann Practitioner", "Cy Practitioner"]
+    assert count == 3
 
 
 def test_the_caseload_page_queries_do_not_grow_with_practitioners(personas, loaded):

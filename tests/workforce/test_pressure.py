@@ -171,21 +171,18 @@ def test_establishment_keeps_its_history_and_refuses_bad_input(personas, wf):
 def test_caseloads_above_the_maximum_read_the_standards_only_when_cases_are_assigned(
     personas, wf, caseload, django_assert_num_queries
 ):
-    from workforce.pressure import above_maximum_today
+    from workforce.pressure import above_maximum_on
 
     today = date(2026, 3, 2)
     with tenancy.scope(personas.org):
         wf["standard"].max_caseload = 2
         wf["standard"].save(update_fields=["max_caseload"])
         with django_assert_num_queries(1):  # the assignments: none, so no one is above it
-            assert (
-                above_maximum_today(sites=[personas.north], today=today, zone=personas.org.zone)
-                == []
-            )
+            assert above_maximum_on(sites=[personas.north], day=today, zone=personas.org.zone) == []
         for case in caseload["cases"]:
             _assign(case, caseload["ann"], at(date(2026, 3, 1), 9))
         with django_assert_num_queries(2):
-            over = above_maximum_today(sites=[personas.north], today=today, zone=personas.org.zone)
+            over = above_maximum_on(sites=[personas.north], day=today, zone=personas.org.zone)
         assert [(row["name"], row["cases"], row["limit"]) for row in over] == [
             ("Ann Practitioner", 3, 2)
         ]
@@ -200,9 +197,9 @@ def _above_maximum_by_frame(sites, today, zone):
     loads = practitioner_caseloads(site_ids=list(by_id), days=[today], zone=zone)
     return sorted(
         (
-            {"site": by_id[v["site_id"]], "name": v["name"], "cases": v["cases"][0],
-             "limit": v["limit"]}
-            for v in loads.values()
+            {"site": by_id[v["site_id"]], "practitioner_id": practitioner_id, "name": v["name"],
+             "cases": v["cases"][0], "limit": v["limit"]}
+            for practitioner_id, v in loads.items()
             if v["cases"][0] > v["limit"]
         ),
         key=lambda row: (row["site"].code, -row["cases"], row["name"]),
@@ -214,7 +211,7 @@ def test_caseloads_above_the_maximum_grouped_by_the_database_are_those_of_the_fr
 ):
     """Closed before or after the day's end, reassigned that day, assigned after it, a leaver,
     a starter, a referral dated after the end, a practitioner holding cases at two sites."""
-    from workforce.pressure import above_maximum_today
+    from workforce.pressure import above_maximum_on
 
     today, zone = date(2026, 3, 2), personas.org.zone
     with tenancy.scope(personas.org):
@@ -253,9 +250,9 @@ def test_caseloads_above_the_maximum_grouped_by_the_database_are_those_of_the_fr
             wf["standard"].max_caseload = maximum
             wf["standard"].save(update_fields=["max_caseload"])
             expected = _above_maximum_by_frame(sites, today, zone)
-            assert above_maximum_today(sites=sites, today=today, zone=zone) == expected
+            assert above_maximum_on(sites=sites, day=today, zone=zone) == expected
         assert [(row["name"], row["cases"]) for row in expected] == [("Ann Practitioner", 5)]
         for day in (date(2026, 3, 1), date(2026, 3, 3), date(2026, 3, 4)):
-            assert above_maximum_today(sites=sites, today=day, zone=zone) == (
+            assert above_maximum_on(sites=sites, day=day, zone=zone) == (
                 _above_maximum_by_frame(sites, day, zone)
             )

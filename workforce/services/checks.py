@@ -39,6 +39,7 @@ from scaling_ops.models import Organization, Site
 from workforce.coaching.models import CoachingSession, SupervisionOverride
 from workforce.models import (
     CASELOAD_ROLES,
+    CaseloadFlag,
     CheckKind,
     OnboardingTask,
     StaffMember,
@@ -51,6 +52,7 @@ from workforce.models import (
     WorkforceException,
     WorkforceStandard,
 )
+from workforce.pressure import above_maximum_on
 
 EPSILON = 1e-9
 
@@ -340,7 +342,8 @@ def _onboarding_results(roster: _Roster) -> list[Result]:
 def workforce_checks_compute(
     *, organization: Organization, date: date, progress: Callable[[int, int], None] | None = None
 ) -> WorkforceCheckRun:
-    """Computes and stores date D's checks for the bound organisation (idempotent)."""
+    """Computes and stores date D's checks for the bound organisation (idempotent), with the
+    practitioners above the maximum caseload at D's end (the exception queue's panel)."""
     started = clock.monotonic()
     sites = list(Site.objects.order_by("code"))
     results: list[Result] = []
@@ -365,6 +368,14 @@ def workforce_checks_compute(
         for (site_id, kind), (checked, failing) in sorted(figures.items())
     )  # fmt: skip
     _persist_exceptions(organization, date, results)
+    run.caseload_flags.all().delete()
+    CaseloadFlag.objects.bulk_create(
+        CaseloadFlag(
+            organization_id=organization.pk, run=run, site=row["site"],
+            practitioner_id=row["practitioner_id"], cases=row["cases"], limit=row["limit"],
+        )
+        for row in above_maximum_on(sites=sites, day=date, zone=organization.zone)
+    )  # fmt: skip
     run.failing = sum(1 for r in results if r.failing)
     run.computed_at = timezone.now()
     run.duration_ms = int((clock.monotonic() - started) * 1000)
