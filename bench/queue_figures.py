@@ -86,6 +86,62 @@ def keep_earlier_reports(report, count: int) -> int:
     return written
 
 
+def staff_and_assign(organization, day, per_site: int = 100) -> str:
+    """``per_site`` practitioners at each site (a large site's staff) and a current assignment
+    for every case, closed ones included (they keep theirs, as in practice), then ``day``'s
+    workforce check run: the queue's workforce panel and assignee lists as an organisation
+    that records assignments sees them. At 250,000 cases each practitioner holds far more than
+    the standard's maximum (20), so every one is flagged and the panel lists its first 50. They
+    started a week before ``day``, inside the onboarding and supervision windows, so their
+    other checks pass, as most do in a service that keeps its standards (with every one failing
+    supervision the panel would also list 50 exceptions). Returns what was made, in words."""
+    from datetime import timedelta
+
+    from django.db import connection
+
+    from pathways.models import Case
+    from scaling_ops.models import Site
+    from workforce.models import CaseAssignment, StaffMember
+    from workforce.services.checks import workforce_checks_compute
+
+    StaffMember.objects.bulk_create(
+        StaffMember(
+            organization=organization, site=site, name=f"Practitioner {site.code} {n:03d}",
+            role="practitioner", experience_band="experienced",
+            start_date=day - timedelta(days=7),
+        )
+        for site in Site.objects.order_by("code")
+        for n in range(per_site)
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH staff AS (
+                SELECT id, site_id, row_number() OVER (PARTITION BY site_id ORDER BY id) - 1 AS n
+                FROM "{StaffMember._meta.db_table}" WHERE organization_id = %s
+            )
+            INSERT INTO "{CaseAssignment._meta.db_table}"
+                (organization_id, case_id, practitioner_id, assigned_at)
+            SELECT c.organization_id, c.id, staff.id, c.referral_at
+            FROM "{Case._meta.db_table}" c
+            JOIN staff ON staff.site_id = c.site_id AND staff.n = c.id %% %s
+            WHERE c.organization_id = %s
+            """,
+            [organization.pk, per_site, organization.pk],
+        )
+        assigned = cursor.rowcount
+        cursor.execute(f'ANALYZE "{CaseAssignment._meta.db_table}"')
+        cursor.execute(f'ANALYZE "{StaffMember._meta.db_table}"')
+    started = time.perf_counter()
+    run = workforce_checks_compute(organization=organization, date=day)
+    seconds = time.perf_counter() - started
+    return (
+        f"{StaffMember.objects.count():,} practitioners, {assigned:,} cases assigned; the day's"
+        f" check run {seconds:.1f} s: {run.failing:,} failing checks,"
+        f" {run.caseload_flags.count():,} practitioners above the maximum caseload"
+    )
+
+
 def _record(figures, name: str, measured: float, baseline: float, queries: int | None = None):
     """One figure beside its goal in run.py's table."""
     label = name + (f", {queries} queries" if queries is not None else "")
@@ -200,6 +256,10 @@ def queue_and_api_figures(figures, *, organization, report, kept_reports: int = 
     from scaling_ops import services, tenancy
     from scaling_ops.models import Role, Site
 
+    figures.note(
+        "workforce for the queue's panel (added after the snapshot)",
+        staff_and_assign(organization, report.date),
+    )
     copied = keep_earlier_reports(report, kept_reports - 1)
     figures.note(
         "daily reports kept for the queue and API figures",
