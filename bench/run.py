@@ -382,17 +382,18 @@ def best_of(function, repeat: int = 3) -> float:
 
 
 def best_bare(function) -> float:
-    """A bare baseline's best time with PostgreSQL's JIT on (the server's default) and off,
-    whichever is faster: the platform turns JIT off where compiling costs more than running
-    (the monthly snapshot's reads), so its baseline gets the same choice."""
+    """A bare baseline's best time with PostgreSQL's JIT on (the server's default) and off (the
+    platform's connections), whichever is faster: the platform turns JIT off because compiling
+    cost more than running its reads, so its baselines get the same choice."""
     from django.db import connection, transaction
 
-    with_jit = best_of(function)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        without_jit = best_of(function)
-    return min(with_jit, without_jit)
+    def with_jit(setting: str) -> float:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL jit = {setting}")
+            return best_of(function)
+
+    return min(with_jit("on"), with_jit("off"))
 
 
 def analyze() -> None:

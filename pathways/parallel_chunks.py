@@ -38,10 +38,9 @@ logger = logging.getLogger(__name__)
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 
-# Set in the parent only while it forks the workers: what they evaluate each chunk with and the
-# SQL each runs once on its own connection. A fork inherits them, so neither is pickled.
+# Set in the parent only while it forks the workers: what they evaluate each chunk with. A fork
+# inherits it, so it is not pickled.
 _evaluate: Callable | None = None
-_session_sql: tuple[str, ...] = ()
 # The parent's connections as a worker inherited them (by alias), their sockets closed in the
 # worker: kept referenced until it exits (without interpreter teardown), since a deallocated
 # psycopg2 connection sends a Terminate on its socket number (the parent's session before the
@@ -96,17 +95,15 @@ def evaluated(
     *,
     chunk_count: int,
     in_caller_transaction: bool,
-    session_sql: tuple[str, ...] = (),
 ) -> Iterator[tuple[Chunk, Result]]:
     """Each chunk with ``evaluate(chunk)``, in the chunks' order: computed by
     ``COMPUTE_PROCESSES`` forked workers when ``serial_reason`` gives none, else here. At most
     that many chunks are evaluated at once besides the one the caller holds, so memory stays
-    bounded however many there are. ``evaluate`` must only read the database; ``session_sql``:
-    statements a worker runs once on its own connection (what the caller's session has set).
-    Close the iterator when leaving early (``contextlib.closing``): that stops the workers."""
+    bounded however many there are. ``evaluate`` must only read the database; a worker's
+    connection is a fresh one from the settings. Close the iterator when leaving early (``contextlib.closing``): that stops the workers."""
     reason = serial_reason(chunk_count=chunk_count, in_caller_transaction=in_caller_transaction)
     if reason is None:
-        yield from _in_workers(iter(chunks), evaluate, session_sql)
+        yield from _in_workers(iter(chunks), evaluate)
     else:
         # A small report, SQLite or the settings is expected, a diagnostic only (else the demo's
         # 91 daily reports print it between their progress bars); a worker process that may not
@@ -121,8 +118,8 @@ def _here(chunks: Iterable[Chunk], evaluate: Callable[[Chunk], Result]):
         yield chunk, evaluate(chunk)
 
 
-def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ...]):
-    global _evaluate, _session_sql, _parent_pid
+def _in_workers(chunks: Iterator, evaluate: Callable):
+    global _evaluate, _parent_pid
     workers = settings.COMPUTE_PROCESSES
     first = next(chunks, None)
     if first is None:
@@ -135,7 +132,7 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
     # The globals are what this pool's workers inherit: set only for the fork (another thread
     # may start a pool of its own).
     with _fork_lock:
-        _evaluate, _session_sql, _parent_pid = evaluate, session_sql, os.getpid()
+        _evaluate, _parent_pid = evaluate, os.getpid()
         try:
             # Forks all the workers (with fork) or fails, before anything is handed out.
             with _children_allowed():
@@ -146,7 +143,7 @@ def _in_workers(chunks: Iterator, evaluate: Callable, session_sql: tuple[str, ..
             pool.shutdown(wait=False, cancel_futures=True)
             pending = None
         finally:
-            _evaluate, _session_sql = None, ()
+            _evaluate = None
     if pending is None:
         yield from _here([first], evaluate)
         yield from _here(chunks, evaluate)
@@ -179,10 +176,6 @@ def _start_worker() -> None:
             os.close(wrapper.connection.fileno())
         connections[wrapper.alias] = type(wrapper)(dict(wrapper.settings_dict), wrapper.alias)
     multiprocessing.util.Finalize(None, connections.close_all, exitpriority=10)
-    if _session_sql:
-        with connection.cursor() as cursor:
-            for sql in _session_sql:
-                cursor.execute(sql)
 
 
 def _evaluate_chunk(chunk):

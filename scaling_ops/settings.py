@@ -94,6 +94,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation on PostgreSQL, for every connection (workers' and Celery's included):
+    # it pays off for long analytical queries, and ours are chunked. Past the cost thresholds,
+    # compiling took longer than running: 0.44 s of a 0.83 s read of 250,000 case assignments
+    # (the caseload figures), 0.43 s against 0.23 s for a month's case set (the snapshot).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -14,15 +14,14 @@ on each site's snapshot). The pathway engine gives their obligations at the cuto
 the one place where a measure computed from a chunk's cases, events and obligations is added.
 Audits and incidents are aggregated from their own tables. Each site's case count (cases
 referred by the cutoff and not closed before the month with nothing in it) is one grouped
-count. These reads run without PostgreSQL's JIT (``_without_jit``). The month's figures are
-then written, in one transaction, as a new revision of every site's snapshot: older revisions
-are never touched."""
+count. The month's figures are then written, in one transaction, as a new revision of every
+site's snapshot: older revisions are never touched."""
 
 import logging
 import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -108,8 +107,7 @@ def assurance_snapshot_compute(
         metric_definitions_ensure()
         settings = assurance_settings_get()
         definitions = engine_definitions()
-        with _without_jit():
-            case_counts = _case_counts(start, end, cutoff, now)
+        case_counts = _case_counts(start, end, cutoff, now)
         parts = case_month_parts(
             definitions,
             start=start,
@@ -188,38 +186,19 @@ def case_month_parts(
     from ``site_month_figures`` and the safeguarding measure. The monthly snapshot calls it for
     every case; a change proposal's evaluation (learning) for a pilot's own cases, so that the
     evaluation's figures are the snapshot's figures of the same cases and months."""
-    # Before the block's own transaction: chunks evaluated in worker processes would not see
-    # rows a caller's transaction wrote.
-    in_caller_transaction = connection.in_atomic_block
-    with _without_jit():
-        return _month_parts(
-            definitions,
-            month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases),
-            start=start,
-            end=end,
-            cutoff=cutoff,
-            now=now,
-            settings=settings,
-            progress=progress,
-            chunk_size=chunk_size,
-            in_caller_transaction=in_caller_transaction,
-        )
-
-
-@contextmanager
-def _without_jit():
-    """Runs the block's queries without PostgreSQL's JIT compilation (in a transaction of their
-    own, if none is open). The month's queries over the whole organisation have cost estimates
-    past the JIT thresholds, and compiling them takes longer than running them: the month's case
-    set on a 50,000-case organisation runs in 0.23 s and compiles in 0.43 s once its estimate
-    passes the inlining threshold, as it does at 250,000 cases. Other backends have no JIT."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        yield
+    return _month_parts(
+        definitions,
+        month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases),
+        start=start,
+        end=end,
+        cutoff=cutoff,
+        now=now,
+        settings=settings,
+        progress=progress,
+        chunk_size=chunk_size,
+        # Chunks evaluated in worker processes would not see rows a caller's transaction wrote.
+        in_caller_transaction=connection.in_atomic_block,
+    )
 
 
 def _month_parts(
@@ -235,7 +214,7 @@ def _month_parts(
     chunk_size,
     in_caller_transaction,
 ) -> list[pd.DataFrame]:
-    """``case_month_parts`` of the month's ``case_ids``, inside its JIT-free transaction."""
+    """``case_month_parts`` of the month's ``case_ids``."""
     total = len(case_ids)
     if progress is not None:
         progress(0, total)
@@ -269,8 +248,6 @@ def _month_parts(
         chunk_parts,
         chunk_count=-(-total // chunk_size),
         in_caller_transaction=in_caller_transaction,
-        # The worker's session as _without_jit sets this one's.
-        session_sql=("SET jit = off",) if connection.vendor == "postgresql" else (),
     )
     with closing(chunks):  # a failing progress callback stops the workers at once
         for rows, chunk_figures in chunks:

@@ -133,6 +133,31 @@ def test_kept_database_connections_are_health_checked():
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://app@db:5432/ops", "-c jit=off"),
+        # Options of the URL's own are kept, JIT's added after them.
+        ("postgres://app@db:5432/ops?options=-c%20statement_timeout%3D5000",
+         "-c statement_timeout=5000 -c jit=off"),
+    ],
+)  # fmt: skip
+def test_postgresql_connections_run_without_jit(url, expected):
+    """Compiling took longer than running past the cost thresholds (the caseload and month
+    reads): every connection from the settings, a worker's or Celery's too, has JIT off."""
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = manage("shell", "-c", show, env={"DEBUG": "1", "DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert f"'options': '{expected}'" in result.stdout
+
+
+def test_sqlite_connections_get_no_postgresql_options():
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = manage("shell", "-c", show, env={"DEBUG": "1", "DATABASE_URL": "sqlite:///x.db"})
+    assert result.returncode == 0, result.stderr
+    assert "jit" not in result.stdout
+
+
 def test_migrations_match_the_models_from_a_plain_shell():
     # Offline commands run without a secret or DEBUG: only serving and migrating need them.
     result = manage("makemigrations", "--check", "--dry-run", env={})
