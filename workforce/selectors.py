@@ -4,7 +4,7 @@ outside them look the same (None -> 404)."""
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from pathways.models import Case
@@ -79,12 +79,13 @@ def latest_run() -> WorkforceCheckRun | None:
 
 def caseload_flags(*, run: WorkforceCheckRun, site_ids, limit: int = PAGE_SIZE):
     """(the first ``limit`` of the run's practitioners above the maximum caseload at
-    ``site_ids``, most cases first within each site; how many there are in all): one query,
-    and a count only when there are more than ``limit``."""
+    ``site_ids``, most cases first within each site, as {"site_name", "practitioner_name",
+    "cases", "limit"}; how many there are in all): one query, and a count only when there are
+    more than ``limit``. Plain values: the queue asks on every page."""
     flags = run.caseload_flags.filter(site_id__in=site_ids)
     first = list(
-        flags.select_related("site", "practitioner").order_by(
-            "site__code", "-cases", "practitioner__name", "id"
+        flags.order_by("site__code", "-cases", "practitioner__name", "id").values(
+            "cases", "limit", site_name=F("site__name"), practitioner_name=F("practitioner__name")
         )[: limit + 1]
     )
     if len(first) <= limit:

@@ -120,7 +120,7 @@ def test_the_queue_reads_the_caseload_flags_in_one_query_however_many(personas, 
     with tenancy.scope(personas.org):
         run = latest_run()
         listed, count = caseload_flags(run=run, site_ids=[personas.north.pk], limit=2)
-    assert [flag.practitioner.name for flag in listed] == ["Ann Practitioner", "Cy Practitioner"]
+    assert [flag["practitioner_name"] for flag in listed] == ["Ann Practitioner", "Cy Practitioner"]
     assert count == 3
 
 
