@@ -186,35 +186,11 @@ def case_month_parts(
     from ``site_month_figures`` and the safeguarding measure. The monthly snapshot calls it for
     every case; a change proposal's evaluation (learning) for a pilot's own cases, so that the
     evaluation's figures are the snapshot's figures of the same cases and months."""
-    return _month_parts(
-        definitions,
-        month_case_ids(definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases),
-        start=start,
-        end=end,
-        cutoff=cutoff,
-        now=now,
-        settings=settings,
-        progress=progress,
-        chunk_size=chunk_size,
-        # Chunks evaluated in worker processes would not see rows a caller's transaction wrote.
-        in_caller_transaction=connection.in_atomic_block,
+    case_ids = month_case_ids(
+        definitions, start=start, end=end, cutoff=cutoff, now=now, cases=cases
     )
-
-
-def _month_parts(
-    definitions,
-    case_ids: list[int],
-    *,
-    start,
-    end,
-    cutoff,
-    now,
-    settings,
-    progress,
-    chunk_size,
-    in_caller_transaction,
-) -> list[pd.DataFrame]:
-    """``case_month_parts`` of the month's ``case_ids``."""
+    # Chunks evaluated in worker processes would not see rows a caller's transaction wrote.
+    in_caller_transaction = connection.in_atomic_block
     total = len(case_ids)
     if progress is not None:
         progress(0, total)
