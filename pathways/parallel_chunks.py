@@ -100,7 +100,8 @@ def evaluated(
     ``COMPUTE_PROCESSES`` forked workers when ``serial_reason`` gives none, else here. At most
     that many chunks are evaluated at once besides the one the caller holds, so memory stays
     bounded however many there are. ``evaluate`` must only read the database; a worker's
-    connection is a fresh one from the settings. Close the iterator when leaving early (``contextlib.closing``): that stops the workers."""
+    connection is a fresh one from the settings. Close the iterator when leaving early
+    (``contextlib.closing``): that stops the workers."""
     reason = serial_reason(chunk_count=chunk_count, in_caller_transaction=in_caller_transaction)
     if reason is None:
         yield from _in_workers(iter(chunks), evaluate)
